@@ -1,0 +1,7 @@
+//! Byte encodings shared by the commitlog and SSTables.
+
+pub mod row;
+pub mod varint;
+
+pub use row::{decode_mutation, encode_mutation};
+pub use varint::Reader;

@@ -1,0 +1,172 @@
+//! LEB128 varints and a bounds-checked reader for every decoder in the crate.
+
+use bytes::{BufMut, Bytes};
+
+use crate::error::{Error, Result};
+
+pub fn put_u64(out: &mut Vec<u8>, mut v: u64) {
+    while v >= 0x80 {
+        out.push((v as u8) | 0x80);
+        v >>= 7;
+    }
+    out.push(v as u8);
+}
+
+pub fn put_i64(out: &mut Vec<u8>, v: i64) {
+    put_u64(out, ((v << 1) ^ (v >> 63)) as u64);
+}
+
+pub fn put_bytes(out: &mut Vec<u8>, b: &[u8]) {
+    put_u64(out, b.len() as u64);
+    out.put_slice(b);
+}
+
+/// A cursor over an encoded buffer. Every read is bounds-checked and fails with
+/// `Error::Malformed` instead of panicking, so it is safe on bytes from disk or network.
+pub struct Reader<'a> {
+    buf: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Reader<'a> {
+    pub fn new(buf: &'a [u8]) -> Self {
+        Reader { buf, pos: 0 }
+    }
+
+    pub fn position(&self) -> usize {
+        self.pos
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.pos >= self.buf.len()
+    }
+
+    pub fn remaining(&self) -> usize {
+        self.buf.len().saturating_sub(self.pos)
+    }
+
+    pub fn u8(&mut self) -> Result<u8> {
+        let b = *self.buf.get(self.pos).ok_or_else(|| {
+            Error::Malformed(format!("unexpected end of data at byte {}", self.pos))
+        })?;
+        self.pos += 1;
+        Ok(b)
+    }
+
+    pub fn u64(&mut self) -> Result<u64> {
+        let mut v: u64 = 0;
+        for shift in (0..64).step_by(7) {
+            let b = self.u8()?;
+            v |= u64::from(b & 0x7f) << shift;
+            if b & 0x80 == 0 {
+                return Ok(v);
+            }
+        }
+        Err(Error::Malformed(format!(
+            "varint too long at byte {}",
+            self.pos
+        )))
+    }
+
+    pub fn i64(&mut self) -> Result<i64> {
+        let v = self.u64()?;
+        Ok(((v >> 1) as i64) ^ -((v & 1) as i64))
+    }
+
+    pub fn u32(&mut self) -> Result<u32> {
+        u32::try_from(self.u64()?)
+            .map_err(|_| Error::Malformed(format!("value too large at byte {}", self.pos)))
+    }
+
+    /// A length that must fit in what is left of the buffer.
+    pub fn len(&mut self) -> Result<usize> {
+        let n = self.u64()?;
+        if n > self.remaining() as u64 {
+            return Err(Error::Malformed(format!(
+                "length {n} at byte {} runs past the end ({} bytes left)",
+                self.pos,
+                self.remaining()
+            )));
+        }
+        Ok(n as usize)
+    }
+
+    /// A count of items that each take at least one byte.
+    pub fn count(&mut self) -> Result<usize> {
+        self.len()
+    }
+
+    pub fn slice(&mut self, n: usize) -> Result<&'a [u8]> {
+        let end = self
+            .pos
+            .checked_add(n)
+            .filter(|&e| e <= self.buf.len())
+            .ok_or_else(|| {
+                Error::Malformed(format!("{n} bytes at byte {} run past the end", self.pos))
+            })?;
+        let s = self.buf.get(self.pos..end).unwrap_or_default();
+        self.pos = end;
+        Ok(s)
+    }
+
+    pub fn bytes(&mut self) -> Result<Bytes> {
+        let n = self.len()?;
+        Ok(Bytes::copy_from_slice(self.slice(n)?))
+    }
+
+    pub fn fixed_u32_le(&mut self) -> Result<u32> {
+        let s = self.slice(4)?;
+        Ok(u32::from_le_bytes([s[0], s[1], s[2], s[3]]))
+    }
+
+    pub fn fixed_u64_le(&mut self) -> Result<u64> {
+        let s = self.slice(8)?;
+        let mut a = [0u8; 8];
+        a.copy_from_slice(s);
+        Ok(u64::from_le_bytes(a))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip() {
+        let mut out = Vec::new();
+        for v in [
+            0i64,
+            1,
+            -1,
+            63,
+            -64,
+            i64::MAX,
+            i64::MIN,
+            1_700_000_000_000_000,
+        ] {
+            put_i64(&mut out, v);
+        }
+        let mut r = Reader::new(&out);
+        for v in [
+            0i64,
+            1,
+            -1,
+            63,
+            -64,
+            i64::MAX,
+            i64::MIN,
+            1_700_000_000_000_000,
+        ] {
+            assert_eq!(r.i64().unwrap(), v);
+        }
+        assert!(r.is_empty());
+        assert!(r.u8().is_err());
+    }
+
+    #[test]
+    fn overlong_and_short_inputs_are_errors() {
+        assert!(Reader::new(&[0xff; 11]).u64().is_err());
+        let mut r = Reader::new(&[5, 1, 2]);
+        assert!(r.bytes().is_err());
+    }
+}

@@ -1,0 +1,1 @@
+//! The commitlog: CRC-framed segment files, replayed on open. (Being written.)

@@ -1,0 +1,29 @@
+//! `scrolldb-storage`: the LSM engine of one scrolldb shard.
+//!
+//! One [`Engine`] owns one directory: a commitlog, one memtable per table and the immutable
+//! SSTables flushed from them. It is driven by a single thread (the shard's) and starts no
+//! threads of its own; time-based work such as the periodic commitlog sync happens when the
+//! owner calls [`Engine::tick`].
+//!
+//! What it stores is described in [`model`]: mutations of one partition (rows, cells with
+//! write timestamps and TTLs, and row, range and partition tombstones), reconciled
+//! last-write-wins as Cassandra does. Partitions are ordered by their Murmur3 token
+//! ([`token`]), rows by a byte-comparable clustering key ([`types`]). Reads walk a partition
+//! forward or backward natively, block by block.
+//!
+//! It does not own the schema (the `scrolldb` crate's catalog does), the CQL language, the
+//! network, or the shard threads.
+
+#![deny(clippy::unwrap_used)]
+
+pub mod clock;
+pub mod codec;
+pub mod commitlog;
+pub mod error;
+pub mod fuzz_targets;
+pub mod model;
+pub mod sstable;
+pub mod token;
+pub mod types;
+
+pub use error::{Error, Result};

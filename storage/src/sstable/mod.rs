@@ -1,0 +1,1 @@
+//! Immutable sorted tables on disk. (Being written.)

@@ -1,0 +1,1 @@
+//! CQL value types and their key encodings. (Being written.)
