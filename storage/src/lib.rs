@@ -19,9 +19,12 @@
 pub mod clock;
 pub mod codec;
 pub mod commitlog;
+pub mod engine;
 pub mod error;
 pub mod fuzz_targets;
+pub mod memtable;
 pub mod model;
+pub mod read;
 pub mod sstable;
 pub mod token;
 pub mod types;

@@ -136,3 +136,75 @@ mod tests {
         assert!(!Slice::all().is_empty());
     }
 }
+
+/// The smallest byte string greater than every string starting with `prefix`, if any.
+pub fn prefix_successor(prefix: &[u8]) -> Option<Bytes> {
+    let mut v = prefix.to_vec();
+    while let Some(last) = v.pop() {
+        if last < 0xff {
+            v.push(last + 1);
+            return Some(Bytes::from(v));
+        }
+    }
+    None
+}
+
+impl Slice {
+    /// The slice as a byte range over full clustering keys (for ordered maps).
+    /// `None` when no key can match.
+    pub fn byte_range(&self) -> Option<(std::ops::Bound<Bytes>, std::ops::Bound<Bytes>)> {
+        use std::ops::Bound as B;
+        let start = match &self.start {
+            Bound::Unbounded => B::Unbounded,
+            Bound::Included(p) => B::Included(p.clone()),
+            Bound::Excluded(p) => B::Included(prefix_successor(p)?),
+        };
+        let end = match &self.end {
+            Bound::Unbounded => B::Unbounded,
+            Bound::Included(p) => prefix_successor(p).map_or(B::Unbounded, B::Excluded),
+            Bound::Excluded(p) => B::Excluded(p.clone()),
+        };
+        if let (B::Included(s), B::Excluded(e)) = (&start, &end) {
+            if s >= e {
+                return None;
+            }
+        }
+        Some((start, end))
+    }
+}
+
+#[cfg(test)]
+mod range_tests {
+    use super::*;
+
+    #[test]
+    fn byte_range_matches_contains() {
+        let keys: Vec<Bytes> = [&b"a"[..], b"ab", b"ab\xff", b"ac", b"b", b"\xff\xff"]
+            .iter()
+            .map(|k| Bytes::copy_from_slice(k))
+            .collect();
+        let bounds = |p: &[u8]| {
+            vec![
+                Bound::Unbounded,
+                Bound::Included(Bytes::copy_from_slice(p)),
+                Bound::Excluded(Bytes::copy_from_slice(p)),
+            ]
+        };
+        for p in [&b"a"[..], b"ab", b"\xff", b"b"] {
+            for q in [&b"a"[..], b"ab", b"\xff", b"c"] {
+                for s in bounds(p) {
+                    for e in bounds(q) {
+                        let slice = Slice::new(s.clone(), e.clone());
+                        let set: std::collections::BTreeSet<Bytes> = keys.iter().cloned().collect();
+                        let via_range: Vec<Bytes> = match slice.byte_range() {
+                            Some(r) => set.range(r).cloned().collect(),
+                            None => vec![],
+                        };
+                        let via_contains: Vec<Bytes> = keys.iter().filter(|k| slice.contains(k)).cloned().collect();
+                        assert_eq!(via_range, via_contains, "{slice:?}");
+                    }
+                }
+            }
+        }
+    }
+}

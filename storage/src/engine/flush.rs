@@ -1,0 +1,52 @@
+//! Flushing the memtables to SSTables.
+
+use std::fs;
+use std::sync::Arc;
+
+use crate::engine::manifest::sync_dir;
+use crate::engine::table::{sstable_path, table_dir};
+use crate::engine::Engine;
+use crate::error::{Error, Result};
+use crate::model::TableId;
+use crate::sstable::{Sstable, SstableWriter};
+
+impl Engine {
+    /// Writes every non-empty memtable to a new SSTable, commits them in the manifest with
+    /// the commitlog position they cover, then drops the commitlog segments before it.
+    pub fn flush(&mut self) -> Result<()> {
+        let covered = self.commitlog.position();
+        let mut written: Vec<(TableId, u64, Arc<Sstable>)> = Vec::new();
+        for (&table, t) in &self.tables {
+            if t.memtable.is_empty() {
+                continue;
+            }
+            let generation = self.manifest.next_generation + written.len() as u64;
+            let dir = table_dir(&self.dir, table);
+            if !dir.exists() {
+                fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+                sync_dir(&self.dir.join("tables"))?;
+            }
+            let path = sstable_path(&self.dir, table, generation);
+            let mut writer = SstableWriter::create(&path, self.opts.sstable.clone(), t.memtable.partition_count())?;
+            for (key, p) in t.memtable.partitions_from(None) {
+                writer.add_partition(key, p.deletion, &p.range_tombstones, p.rows.values().cloned())?;
+            }
+            writer.finish()?;
+            written.push((table, generation, Sstable::open(&path)?));
+        }
+        self.manifest.next_generation += written.len() as u64;
+        self.manifest.replay_from = covered;
+        for (table, generation, _) in &written {
+            self.manifest.tables.entry(*table).or_default().insert(0, *generation);
+        }
+        self.manifest.store(&self.dir)?;
+        for (table, generation, sst) in written {
+            let t = self.tables.entry(table).or_default();
+            t.sstables.insert(0, (generation, sst));
+            t.memtable = Default::default();
+        }
+        self.memtable_bytes = 0;
+        self.stats.flushes += 1;
+        self.commitlog.discard_before(covered)
+    }
+}

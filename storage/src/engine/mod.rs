@@ -1,0 +1,243 @@
+//! The engine of one shard: commitlog, memtables, SSTables, and the manifest tying them.
+//!
+//! Write path: a batch of mutations is appended to the commitlog as one write, synced as
+//! the sync mode says (group commit: before `apply` returns), then applied to the memtables.
+//! Once the memtables pass `memtable_flush_bytes` they are flushed to SSTables and the
+//! commitlog segments they cover are dropped. Reads merge the memtable with every SSTable
+//! the bloom filter does not rule out. All of it runs on the caller's thread.
+
+mod compact;
+mod flush;
+pub mod manifest;
+mod open;
+pub mod options;
+mod scan;
+mod table;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+pub use options::{EngineOptions, TableOptions};
+pub use scan::{ScanPage, ScanPosition, ScanQuery};
+
+use crate::codec::encode_mutation;
+use crate::commitlog::{Commitlog, CommitlogStats, ReplayReport};
+use crate::error::{Error, Result};
+use crate::model::{DecoratedKey, Mutation, ReadQuery, ReadResult, ReadStats, TableId};
+use crate::read::{read_partition, PartitionSource};
+use manifest::Manifest;
+use table::Table;
+
+/// Counters an operator or a benchmark reads.
+#[derive(Clone, Debug, Default)]
+pub struct EngineStats {
+    pub memtable_bytes: usize,
+    pub sstable_count: usize,
+    /// Bytes of SSTables plus commitlog segments.
+    pub disk_bytes: u64,
+    pub sstable_bytes: u64,
+    pub writes: u64,
+    pub reads: u64,
+    pub flushes: u64,
+    pub compactions: u64,
+    pub tombstones_scanned: u64,
+    pub reads_over_tombstone_warning: u64,
+    pub commitlog: CommitlogStats,
+}
+
+/// One shard's storage engine. See the module documentation.
+pub struct Engine {
+    dir: PathBuf,
+    opts: EngineOptions,
+    commitlog: Commitlog,
+    manifest: Manifest,
+    tables: BTreeMap<TableId, Table>,
+    memtable_bytes: usize,
+    stats: EngineStats,
+    replay: ReplayReport,
+}
+
+impl Engine {
+    /// Opens (or creates) the engine in `dir`, replaying its commitlog.
+    pub fn open(dir: impl AsRef<Path>, opts: EngineOptions) -> Result<Engine> {
+        open::open(dir.as_ref(), opts)
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// What commitlog replay found when the engine opened (truncated tails, skipped records).
+    pub fn replay_report(&self) -> &ReplayReport {
+        &self.replay
+    }
+
+    /// Sets a table's options (creating its empty state if the engine has not seen it yet).
+    pub fn set_table_options(&mut self, table: TableId, options: TableOptions) {
+        self.tables.entry(table).or_default().options = options;
+    }
+
+    /// Shorthand for the `gc_grace_seconds` table option.
+    pub fn set_gc_grace_secs(&mut self, table: TableId, secs: i64) {
+        self.tables.entry(table).or_default().options.gc_grace_secs = secs;
+    }
+
+    /// Applies one mutation; durable per the sync mode when it returns.
+    pub fn apply(&mut self, mutation: Mutation) -> Result<()> {
+        self.apply_batch(vec![mutation])
+    }
+
+    /// Applies several mutations with one commitlog write and (in group commit) one fsync.
+    /// Each mutation is atomic; the batch as a whole is not a transaction.
+    pub fn apply_batch(&mut self, mutations: Vec<Mutation>) -> Result<()> {
+        for m in &mutations {
+            if m.partition_key.is_empty() {
+                return Err(Error::InvalidRequest("empty partition key".into()));
+            }
+        }
+        let records: Vec<Vec<u8>> = mutations.iter().map(encode_mutation).collect();
+        let refs: Vec<&[u8]> = records.iter().map(Vec::as_slice).collect();
+        self.commitlog.append(&refs)?;
+        self.commitlog.sync_if_due()?;
+        for m in mutations {
+            self.apply_to_memtable(m);
+        }
+        if self.memtable_bytes >= self.opts.memtable_flush_bytes {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    fn apply_to_memtable(&mut self, m: Mutation) {
+        self.stats.writes += 1;
+        self.memtable_bytes += self.tables.entry(m.table).or_default().memtable.apply(m);
+    }
+
+    /// Reads one partition: merges the memtable and SSTables, applies tombstones, stops at
+    /// the limit, walks forward or backward natively.
+    pub fn read(&mut self, query: &ReadQuery) -> Result<ReadResult> {
+        self.stats.reads += 1;
+        let result = self.read_inner(query);
+        match &result {
+            Ok(r) => {
+                self.stats.tombstones_scanned += r.stats.tombstones_scanned;
+                if r.stats.tombstones_scanned > self.opts.tombstones.warn {
+                    self.stats.reads_over_tombstone_warning += 1;
+                }
+            }
+            Err(Error::TombstoneOverwhelm { scanned, .. }) => self.stats.tombstones_scanned += scanned,
+            Err(_) => {}
+        }
+        result
+    }
+
+    fn read_inner(&self, query: &ReadQuery) -> Result<ReadResult> {
+        let Some(table) = self.tables.get(&query.table) else {
+            return Ok(ReadResult::default());
+        };
+        if query.slice.is_empty() || query.limit == Some(0) {
+            return Ok(ReadResult::default());
+        }
+        let key = DecoratedKey::new(query.partition_key.clone());
+        let mut stats = ReadStats::default();
+        let mut readers = Vec::new();
+        for (_, sst) in &table.sstables {
+            if !sst.may_contain(&key) {
+                continue;
+            }
+            stats.sstables_read += 1;
+            if let Some(p) = sst.partition(&key)? {
+                readers.push((sst, p));
+            }
+        }
+        let blocks_before: u64 = readers.iter().map(|(s, _)| s.blocks_read()).sum();
+        let mut sources = Vec::with_capacity(readers.len() + 1);
+        if let Some(p) = table.memtable.get(&key) {
+            sources.push(PartitionSource {
+                deletion: p.deletion,
+                range_tombstones: p.range_tombstones.clone(),
+                rows: Box::new(p.rows(&query.slice, query.direction).cloned().map(Ok)),
+            });
+        }
+        for (_, p) in &readers {
+            sources.push(PartitionSource {
+                deletion: p.deletion(),
+                range_tombstones: p.range_tombstones().to_vec(),
+                rows: Box::new(p.rows(&query.slice, query.direction)),
+            });
+        }
+        let mut result = read_partition(sources, query, self.opts.tombstones, stats)?;
+        let blocks_after: u64 = readers.iter().map(|(s, _)| s.blocks_read()).sum();
+        result.stats.blocks_read = blocks_after - blocks_before;
+        Ok(result)
+    }
+
+    /// Does time-based work: the periodic commitlog sync. The owning thread calls it
+    /// regularly (every few milliseconds) so acknowledged writes are never at risk longer
+    /// than the sync period, even when no new write arrives.
+    pub fn tick(&mut self) -> Result<()> {
+        self.commitlog.tick()
+    }
+
+    /// Forces an fsync of the commitlog now.
+    pub fn sync(&mut self) -> Result<()> {
+        self.commitlog.sync()
+    }
+
+    /// Bytes the engine's files take on disk (SSTables and commitlog).
+    pub fn disk_bytes(&self) -> u64 {
+        self.stats().disk_bytes
+    }
+
+    pub fn stats(&self) -> EngineStats {
+        let mut s = self.stats.clone();
+        s.memtable_bytes = self.memtable_bytes;
+        s.sstable_count = self.tables.values().map(|t| t.sstables.len()).sum();
+        s.sstable_bytes = self
+            .tables
+            .values()
+            .flat_map(|t| t.sstables.iter())
+            .map(|(_, sst)| sst.file_size())
+            .sum();
+        s.commitlog = self.commitlog.stats();
+        s.disk_bytes = s.sstable_bytes + dir_size(&self.dir.join("commitlog"));
+        s
+    }
+
+    /// Removes a table: its memtable, SSTables and files. Its commitlog records are flushed
+    /// past first so that replay cannot bring it back.
+    pub fn drop_table(&mut self, table: TableId) -> Result<()> {
+        self.flush()?;
+        let Some(t) = self.tables.remove(&table) else {
+            return Ok(());
+        };
+        self.manifest.tables.remove(&table);
+        self.manifest.store(&self.dir)?;
+        drop(t);
+        let dir = table::table_dir(&self.dir, table);
+        match std::fs::remove_dir_all(&dir) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(Error::io(&dir, e)),
+        }
+    }
+
+    /// Closes the engine after syncing the commitlog. Nothing is flushed: replay on the next
+    /// open restores the memtables.
+    pub fn close(mut self) -> Result<()> {
+        self.commitlog.sync()
+    }
+}
+
+fn dir_size(dir: &Path) -> u64 {
+    std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .filter_map(|e| e.ok())
+                .filter_map(|e| e.metadata().ok())
+                .filter(|m| m.is_file())
+                .map(|m| m.len())
+                .sum()
+        })
+        .unwrap_or(0)
+}

@@ -1,0 +1,111 @@
+//! A read of one partition: merge the sources, skip what is dead, count tombstones, keep the
+//! requested columns, stop at the limit.
+
+use crate::error::{Error, Result};
+use crate::model::{ReadQuery, ReadResult, ReadStats};
+use crate::read::merge::{MergedRows, PartitionSource};
+
+/// Limits on how many tombstones one read may step over.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TombstoneThresholds {
+    /// Past this many, the read logs the partition (a warning, the read goes on).
+    pub warn: u64,
+    /// Past this many, the read fails with `Error::TombstoneOverwhelm`; `None` never fails.
+    pub fail: Option<u64>,
+}
+
+impl Default for TombstoneThresholds {
+    fn default() -> Self {
+        TombstoneThresholds {
+            warn: 1_000,
+            fail: Some(100_000),
+        }
+    }
+}
+
+/// Reads one partition from `sources` (each already restricted to the query's slice and
+/// direction). `stats` arrives with the source-level counters (blocks, sstables) filled in.
+pub fn read_partition(
+    sources: Vec<PartitionSource<'_>>,
+    query: &ReadQuery,
+    thresholds: TombstoneThresholds,
+    mut stats: ReadStats,
+) -> Result<ReadResult> {
+    let slice = &query.slice;
+    let mut merged = MergedRows::new(sources, query.direction, |rt| !rt.slice.is_empty() && overlaps(&rt.slice, slice));
+    stats.tombstones_scanned += merged.deletions().ranges.len() as u64 + u64::from(merged.deletions().partition.is_some());
+    let limit = query.limit.unwrap_or(usize::MAX);
+    let mut rows = Vec::new();
+    if limit == 0 {
+        return Ok(ReadResult { rows, stats });
+    }
+    let mut warned = false;
+    for row in &mut merged {
+        let mut row = row?;
+        stats.tombstones_scanned += row.tombstone_count(query.now);
+        if let Some(fail) = thresholds.fail {
+            if stats.tombstones_scanned > fail {
+                return Err(Error::TombstoneOverwhelm {
+                    scanned: stats.tombstones_scanned,
+                    threshold: fail,
+                });
+            }
+        }
+        if !warned && stats.tombstones_scanned > thresholds.warn {
+            warned = true;
+            tracing::warn!(
+                table = query.table,
+                partition_key = ?query.partition_key,
+                tombstones = stats.tombstones_scanned,
+                "read stepped over more tombstones than the warning threshold"
+            );
+        }
+        if !row.is_live(query.now) {
+            continue;
+        }
+        row.deletion = None;
+        row.cells.retain(|(c, cell)| query.columns.includes(*c) && cell.is_live(query.now));
+        if row.marker.as_ref().is_some_and(|m| !m.is_live(query.now)) {
+            row.marker = None;
+        }
+        rows.push(row);
+        if rows.len() >= limit {
+            break;
+        }
+    }
+    stats.rows_scanned += merged.rows_scanned();
+    Ok(ReadResult { rows, stats })
+}
+
+/// Whether two slices can share a key (conservative: true when unsure).
+fn overlaps(a: &crate::model::Slice, b: &crate::model::Slice) -> bool {
+    use crate::model::{Bound, Slice};
+    let start_of = |s: &Slice| s.start.clone();
+    let end_of = |s: &Slice| s.end.clone();
+    // The intersection is [max(start), min(end)]; empty only if provably so.
+    let inter_start = match (start_of(a), start_of(b)) {
+        (Bound::Unbounded, x) | (x, Bound::Unbounded) => x,
+        (x, y) => {
+            let (Bound::Included(px) | Bound::Excluded(px)) = &x else { return true };
+            let (Bound::Included(py) | Bound::Excluded(py)) = &y else { return true };
+            if px >= py {
+                x
+            } else {
+                y
+            }
+        }
+    };
+    let inter_end = match (end_of(a), end_of(b)) {
+        (Bound::Unbounded, x) | (x, Bound::Unbounded) => x,
+        (x, y) => {
+            let (Bound::Included(px) | Bound::Excluded(px)) = &x else { return true };
+            let (Bound::Included(py) | Bound::Excluded(py)) = &y else { return true };
+            if px <= py {
+                x
+            } else {
+                y
+            }
+        }
+    };
+    !Slice::new(inter_start, inter_end).is_empty()
+}
