@@ -79,6 +79,9 @@ pub fn murmur3_x64_128(data: &[u8]) -> (i64, i64) {
 }
 
 /// The Murmur3Partitioner token of a serialized partition key.
+///
+/// An empty key hashes to 0, as in ScyllaDB, which dropped Cassandra's special case of the
+/// minimum token for it (Cassandra refuses empty partition keys anyway).
 pub fn token_of(partition_key: &[u8]) -> i64 {
     match murmur3_x64_128(partition_key).0 {
         i64::MIN => i64::MAX,
@@ -101,6 +104,7 @@ pub fn shard_of(token: i64, shard_count: u32, ignore_msb_bits: u32) -> u32 {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -51,7 +51,7 @@ proptest! {
         let cols = [(ty, order)];
         let ea = encode_clustering(&cols, std::slice::from_ref(&a)).unwrap();
         let eb = encode_clustering(&cols, std::slice::from_ref(&b)).unwrap();
-        prop_assert_eq!(ea.cmp(&eb), key_compare(&cols, &[a.clone()], &[b.clone()]),
+        prop_assert_eq!(ea.cmp(&eb), key_compare(&cols, std::slice::from_ref(&a), std::slice::from_ref(&b)),
             "{} vs {}: {:02x?} {:02x?}", a, b, &ea[..], &eb[..]);
         let da = decode_clustering(&cols, &ea).unwrap();
         prop_assert_eq!(da.len(), 1);

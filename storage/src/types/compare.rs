@@ -119,6 +119,7 @@ fn varint_compare(a: &[u8], b: &[u8]) -> Ordering {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

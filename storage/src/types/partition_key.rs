@@ -68,6 +68,7 @@ pub fn split_partition_key(key: &Bytes, n: usize) -> Result<Vec<Bytes>> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use crate::token::token_of;

@@ -308,6 +308,7 @@ fn fmt_seq(f: &mut fmt::Formatter<'_>, open: &str, items: &[Value], close: &str)
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
