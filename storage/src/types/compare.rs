@@ -44,6 +44,41 @@ pub fn cql_compare(a: &Value, b: &Value) -> Ordering {
     }
 }
 
+impl Value {
+    /// The value as Cassandra stores it: set elements sorted and deduplicated, map entries
+    /// sorted by key with the last value of a repeated key winning (Cassandra builds a
+    /// `TreeSet`/`TreeMap` from what the client sent), recursively. Frozen collections in a
+    /// key must be normalized so that equal values have equal bytes and tokens.
+    pub fn normalized(self) -> Value {
+        match self {
+            Value::List(items) => Value::List(items.into_iter().map(Value::normalized).collect()),
+            Value::Set(items) => {
+                let mut items: Vec<Value> = items.into_iter().map(Value::normalized).collect();
+                items.sort_by(cql_compare);
+                items.dedup_by(|a, b| cql_compare(a, b) == Ordering::Equal);
+                Value::Set(items)
+            }
+            Value::Map(entries) => {
+                let mut entries: Vec<(Value, Value)> = entries
+                    .into_iter()
+                    .map(|(k, v)| (k.normalized(), v.normalized()))
+                    .collect();
+                // Stable: among equal keys the last sent stays last; keep that one.
+                entries.sort_by(|a, b| cql_compare(&a.0, &b.0));
+                let mut out: Vec<(Value, Value)> = Vec::with_capacity(entries.len());
+                for (k, v) in entries {
+                    match out.last_mut() {
+                        Some(last) if cql_compare(&last.0, &k) == Ordering::Equal => *last = (k, v),
+                        _ => out.push((k, v)),
+                    }
+                }
+                Value::Map(out)
+            }
+            other => other,
+        }
+    }
+}
+
 /// Java's `Double.compare`: NaN equals NaN and is above everything; otherwise -0.0 < 0.0,
 /// which `total_cmp` already gives for non-NaN values.
 fn java_compare(x_nan: bool, y_nan: bool, otherwise: impl FnOnce() -> Ordering) -> Ordering {
@@ -150,6 +185,27 @@ mod tests {
         let lo7 = uuid("00000000-0000-1000-0000-000000000000");
         let hi7 = uuid("00000000-0000-1000-0080-000000000000");
         assert_eq!(time_uuid_type_compare(&lo7, &hi7), Ordering::Greater);
+    }
+
+    #[test]
+    fn normalized_sets_and_maps() {
+        let set = Value::Set(vec![Value::Int(3), Value::Int(-1), Value::Int(3)]);
+        assert_eq!(
+            set.normalized(),
+            Value::Set(vec![Value::Int(-1), Value::Int(3)])
+        );
+        let map = Value::Map(vec![
+            (Value::Text("b".into()), Value::Int(1)),
+            (Value::Text("a".into()), Value::Int(2)),
+            (Value::Text("b".into()), Value::Int(3)),
+        ]);
+        assert_eq!(
+            map.normalized(),
+            Value::Map(vec![
+                (Value::Text("a".into()), Value::Int(2)),
+                (Value::Text("b".into()), Value::Int(3)),
+            ])
+        );
     }
 
     #[test]
