@@ -226,8 +226,8 @@ impl fmt::Display for Value {
             Value::SmallInt(v) => write!(f, "{v}"),
             Value::TinyInt(v) => write!(f, "{v}"),
             Value::Boolean(v) => write!(f, "{v}"),
-            Value::Float(v) => write!(f, "{v:?}"),
-            Value::Double(v) => write!(f, "{v:?}"),
+            Value::Float(v) => fmt_float(f, f64::from(*v), &format!("{v:?}")),
+            Value::Double(v) => fmt_float(f, *v, &format!("{v:?}")),
             Value::Blob(b) => {
                 f.write_str("0x")?;
                 b.iter().try_for_each(|x| write!(f, "{x:02x}"))
@@ -296,6 +296,17 @@ impl fmt::Display for Value {
     }
 }
 
+/// CQL spells the special values `NaN`, `Infinity` and `-Infinity`.
+fn fmt_float(f: &mut fmt::Formatter<'_>, v: f64, finite: &str) -> fmt::Result {
+    if v.is_nan() {
+        f.write_str("NaN")
+    } else if v.is_infinite() {
+        f.write_str(if v > 0.0 { "Infinity" } else { "-Infinity" })
+    } else {
+        f.write_str(finite)
+    }
+}
+
 fn fmt_seq(f: &mut fmt::Formatter<'_>, open: &str, items: &[Value], close: &str) -> fmt::Result {
     f.write_str(open)?;
     for (i, v) in items.iter().enumerate() {
@@ -349,6 +360,9 @@ mod tests {
     #[test]
     fn literals() {
         assert_eq!(Value::Text("it's".into()).to_string(), "'it''s'");
+        assert_eq!(Value::Double(f64::NEG_INFINITY).to_string(), "-Infinity");
+        assert_eq!(Value::Float(f32::NAN).to_string(), "NaN");
+        assert_eq!(Value::Float(0.1).to_string(), "0.1");
         assert_eq!(Value::Date(DATE_EPOCH_DAYS).to_string(), "'1970-01-01'");
         assert_eq!(Value::Date(DATE_EPOCH_DAYS - 1).to_string(), "'1969-12-31'");
         assert_eq!(
