@@ -4,3 +4,5 @@
 //! catalog and the CQL engine arrive with their issues.
 
 pub use scrolldb_storage as storage;
+
+pub mod snowflake;
