@@ -1,6 +1,6 @@
 //! Clustering keys, bounds and slices.
 //!
-//! A clustering key is stored in a byte-comparable encoding (see `crate::types::keys`):
+//! A clustering key is stored in a byte-comparable encoding (see `crate::types::comparable`):
 //! comparing the encoded bytes gives the table's clustering order, DESC columns included.
 //! A key prefix of the first k columns is a byte prefix of the full key, so a bound on a
 //! prefix (`WHERE a = 1 AND b > 5`) compares a key's first `prefix.len()` bytes.
