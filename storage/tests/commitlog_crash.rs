@@ -35,7 +35,11 @@ fn payload(id: u64) -> Vec<u8> {
 fn decode(p: &[u8]) -> u64 {
     assert!(p.len() >= 8);
     let id = u64::from_le_bytes(p[..8].try_into().unwrap());
-    assert_eq!(p, payload(id).as_slice(), "record {id} replayed with wrong bytes");
+    assert_eq!(
+        p,
+        payload(id).as_slice(),
+        "record {id} replayed with wrong bytes"
+    );
     id
 }
 
@@ -91,7 +95,12 @@ fn acknowledged_records_survive_sigkill() {
         child.kill().unwrap();
         child.wait().unwrap();
         let mut stdout = String::new();
-        child.stdout.take().unwrap().read_to_string(&mut stdout).unwrap();
+        child
+            .stdout
+            .take()
+            .unwrap()
+            .read_to_string(&mut stdout)
+            .unwrap();
         acked.extend(
             stdout
                 .lines()
@@ -114,10 +123,20 @@ fn acknowledged_records_survive_sigkill() {
         );
         assert!(report.skipped.is_empty());
         let set: BTreeSet<u64> = replayed.iter().copied().collect();
-        assert_eq!(set.len(), replayed.len(), "round {round}: a record replayed twice");
-        assert!(replayed.windows(2).all(|w| w[0] < w[1]), "round {round}: out of order");
+        assert_eq!(
+            set.len(),
+            replayed.len(),
+            "round {round}: a record replayed twice"
+        );
+        assert!(
+            replayed.windows(2).all(|w| w[0] < w[1]),
+            "round {round}: out of order"
+        );
         let lost: Vec<_> = acked.difference(&set).take(5).collect();
-        assert!(lost.is_empty(), "round {round}: acknowledged records lost: {lost:?}");
+        assert!(
+            lost.is_empty(),
+            "round {round}: acknowledged records lost: {lost:?}"
+        );
     }
     assert!(!acked.is_empty(), "the child never acknowledged anything");
 }

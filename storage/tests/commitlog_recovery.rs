@@ -55,7 +55,11 @@ fn refs(v: &[Vec<u8>]) -> Vec<&[u8]> {
 
 /// Offset at which record `i` of `payloads()` starts.
 fn record_start(i: usize) -> u64 {
-    HEADER_BYTES + payloads()[..i].iter().map(|p| FRAME + p.len() as u64).sum::<u64>()
+    HEADER_BYTES
+        + payloads()[..i]
+            .iter()
+            .map(|p| FRAME + p.len() as u64)
+            .sum::<u64>()
 }
 
 #[test]
@@ -94,7 +98,11 @@ fn torn_tail_at_every_length_is_truncated_and_the_log_stays_usable() {
 
 #[test]
 fn zero_filled_and_garbage_tails_are_truncated() {
-    for tail in [vec![0u8; 4096], vec![0xFF; 300], b"not a record at all".to_vec()] {
+    for tail in [
+        vec![0u8; 4096],
+        vec![0xFF; 300],
+        b"not a record at all".to_vec(),
+    ] {
         let dir = tempfile::tempdir().unwrap();
         let all = payloads();
         let path = write_log(dir.path(), &refs(&all));
@@ -182,7 +190,10 @@ fn a_bad_header_is_corruption_naming_the_file() {
     let mut bytes = std::fs::read(&path).unwrap();
     bytes[13] ^= 1;
     std::fs::write(&path, &bytes).unwrap();
-    for mode in [RecoveryMode::TolerateCorruptTail, RecoveryMode::SkipCorruptRecords] {
+    for mode in [
+        RecoveryMode::TolerateCorruptTail,
+        RecoveryMode::SkipCorruptRecords,
+    ] {
         match try_open(dir.path(), mode) {
             Err(Error::Corruption { file, .. }) => assert_eq!(file, path),
             other => panic!("expected corruption, got {other:?}"),

@@ -3,9 +3,7 @@
 
 use std::path::Path;
 
-use scrolldb_storage::commitlog::{
-    Commitlog, CommitlogOptions, Position, ReplayReport, SyncMode,
-};
+use scrolldb_storage::commitlog::{Commitlog, CommitlogOptions, Position, ReplayReport, SyncMode};
 use scrolldb_storage::Error;
 
 fn opts(sync: SyncMode, segment_size_bytes: u64) -> CommitlogOptions {
@@ -112,8 +110,14 @@ fn discard_before_deletes_only_fully_covered_segments() {
     drop(log);
     let (mut log, _, seen) = open(dir.path(), o);
     let first = seen.first().unwrap();
-    assert!(first.0.segment <= cut.segment, "nothing unflushed was discarded");
-    assert!(seen.iter().any(|(p, _)| *p == ends[15]), "the record after the cut replays");
+    assert!(
+        first.0.segment <= cut.segment,
+        "nothing unflushed was discarded"
+    );
+    assert!(
+        seen.iter().any(|(p, _)| *p == ends[15]),
+        "the record after the cut replays"
+    );
     assert!(seen.len() < 30, "replay starts later");
 
     // Discarding at the very end keeps only the active segment.
@@ -171,12 +175,20 @@ fn periodic_mode_does_not_sync_every_append_and_tick_bounds_the_window() {
     let before = log.stats().syncs;
     std::thread::sleep(std::time::Duration::from_millis(60));
     log.tick().unwrap();
-    assert_eq!(log.stats().syncs, before + 1, "idle tick synced the pending data");
+    assert_eq!(
+        log.stats().syncs,
+        before + 1,
+        "idle tick synced the pending data"
+    );
     log.tick().unwrap();
     assert_eq!(log.stats().syncs, before + 1, "nothing pending, no sync");
     log.append(&[b"y"]).unwrap();
     log.sync().unwrap();
-    assert_eq!(log.stats().syncs, before + 2, "sync() does not wait for the period");
+    assert_eq!(
+        log.stats().syncs,
+        before + 2,
+        "sync() does not wait for the period"
+    );
 }
 
 #[test]
@@ -184,7 +196,10 @@ fn bad_requests_are_refused_without_writing() {
     let dir = tempfile::tempdir().unwrap();
     let (mut log, _, _) = open(dir.path(), CommitlogOptions::default());
     let start = log.position();
-    assert!(matches!(log.append(&[b"ok", b""]), Err(Error::InvalidRequest(_))));
+    assert!(matches!(
+        log.append(&[b"ok", b""]),
+        Err(Error::InvalidRequest(_))
+    ));
     assert_eq!(log.position(), start);
     assert_eq!(log.append(&[]).unwrap(), start);
     let tiny = opts(SyncMode::GroupCommit, 10);
@@ -201,6 +216,8 @@ fn an_error_from_on_record_stops_open() {
     let (mut log, _, _) = open(dir.path(), o);
     log.append(&[b"a", b"b"]).unwrap();
     drop(log);
-    let r = Commitlog::open(dir.path(), o, |_, _| Err(Error::Malformed("bad mutation".into())));
+    let r = Commitlog::open(dir.path(), o, |_, _| {
+        Err(Error::Malformed("bad mutation".into()))
+    });
     assert!(matches!(r, Err(Error::Malformed(_))));
 }

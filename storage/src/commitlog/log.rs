@@ -74,7 +74,9 @@ impl Commitlog {
         let count = segments.len();
         for (i, (id, path)) in segments.into_iter().enumerate() {
             let is_last = i + 1 == count;
-            if let Some(len_bytes) = replay_one(&path, id, is_last, &opts, &mut on_record, &mut report)? {
+            if let Some(len_bytes) =
+                replay_one(&path, id, is_last, &opts, &mut on_record, &mut report)?
+            {
                 closed.insert(id, ClosedSegment { path, len_bytes });
             }
         }
@@ -196,7 +198,9 @@ impl Commitlog {
         let doomed: Vec<u64> = self
             .closed
             .iter()
-            .filter(|(id, s)| **id < pos.segment || (**id == pos.segment && s.len_bytes <= pos.offset))
+            .filter(|(id, s)| {
+                **id < pos.segment || (**id == pos.segment && s.len_bytes <= pos.offset)
+            })
             .map(|(id, _)| *id)
             .collect();
         for id in &doomed {
@@ -256,7 +260,9 @@ impl Commitlog {
         if self.poisoned {
             return Err(Error::io(
                 &self.active.path,
-                std::io::Error::other("commitlog stopped after an earlier write or sync failure; reopen it"),
+                std::io::Error::other(
+                    "commitlog stopped after an earlier write or sync failure; reopen it",
+                ),
             ));
         }
         Ok(())

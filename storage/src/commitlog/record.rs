@@ -131,16 +131,16 @@ mod tests {
     fn every_truncation_and_bit_flip_is_invalid() {
         let buf = segment_with(&[b"some payload bytes"], 3);
         for cut in 0..buf.len() {
-            assert!(matches!(
-                decode_frame(&buf[..cut], 0, 3),
-                Frame::Invalid(_)
-            ));
+            assert!(matches!(decode_frame(&buf[..cut], 0, 3), Frame::Invalid(_)));
         }
         for i in 0..buf.len() {
             for bit in 0..8 {
                 let mut b = buf.clone();
                 b[i] ^= 1 << bit;
-                assert!(matches!(decode_frame(&b, 0, 3), Frame::Invalid(_)), "{i} {bit}");
+                assert!(
+                    matches!(decode_frame(&b, 0, 3), Frame::Invalid(_)),
+                    "{i} {bit}"
+                );
             }
         }
     }
@@ -151,7 +151,10 @@ mod tests {
         buf.extend_from_slice(&[0; 4]);
         assert!(matches!(decode_frame(&buf, 0, 0), Frame::Invalid(r) if r.contains("maximum")));
         assert!(matches!(decode_frame(&[0; 64], 0, 0), Frame::Invalid(r) if r.contains("zero")));
-        assert!(matches!(decode_frame(&[], usize::MAX, 0), Frame::Invalid(_)));
+        assert!(matches!(
+            decode_frame(&[], usize::MAX, 0),
+            Frame::Invalid(_)
+        ));
     }
 
     #[test]

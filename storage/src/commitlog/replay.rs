@@ -61,7 +61,10 @@ pub fn replay_segment(
                 format!("{reason}; not the last segment, so not a torn tail"),
             ));
         }
-        match (record::find_next_valid(data, at.saturating_add(1), id), mode) {
+        match (
+            record::find_next_valid(data, at.saturating_add(1), id),
+            mode,
+        ) {
             (None, _) if is_last => {
                 out.torn_tail = Some((offset, reason));
                 break;
@@ -78,7 +81,9 @@ pub fn replay_segment(
                 return Err(Error::corruption(
                     path,
                     offset,
-                    format!("{reason}; a valid record follows at offset {next}, so not a torn tail"),
+                    format!(
+                        "{reason}; a valid record follows at offset {next}, so not a torn tail"
+                    ),
                 ));
             }
             (Some(next), RecoveryMode::SkipCorruptRecords) => {

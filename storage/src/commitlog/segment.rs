@@ -79,7 +79,11 @@ pub fn check_header(path: &Path, data: &[u8], expected_id: u64) -> Result<()> {
     }
     let crc = crc32fast::hash(h.get(0..20).unwrap_or_default());
     if crc != le_u32(h, 20) {
-        return Err(Error::corruption(path, 0, "segment header checksum mismatch"));
+        return Err(Error::corruption(
+            path,
+            0,
+            "segment header checksum mismatch",
+        ));
     }
     let id = le_u64(h, 12);
     if id != expected_id {
@@ -146,7 +150,12 @@ mod tests {
         assert_eq!(parse_file_name(&file_name(42)), Some(42));
         assert_eq!(parse_file_name(&file_name(u64::MAX)), Some(u64::MAX));
         assert!(file_name(9) < file_name(10));
-        for bad in ["commitlog-.log", "commitlog-1x.log", "commitlog-1.log.tmp", "x.log"] {
+        for bad in [
+            "commitlog-.log",
+            "commitlog-1x.log",
+            "commitlog-1.log.tmp",
+            "x.log",
+        ] {
             assert_eq!(parse_file_name(bad), None, "{bad}");
         }
     }
@@ -156,11 +165,20 @@ mod tests {
         let p = Path::new("seg");
         let h = encode_header(5);
         check_header(p, &h, 5).unwrap();
-        assert!(matches!(check_header(p, &h, 6), Err(Error::Corruption { offset: 12, .. })));
-        assert!(matches!(check_header(p, &h[..10], 5), Err(Error::Corruption { .. })));
+        assert!(matches!(
+            check_header(p, &h, 6),
+            Err(Error::Corruption { offset: 12, .. })
+        ));
+        assert!(matches!(
+            check_header(p, &h[..10], 5),
+            Err(Error::Corruption { .. })
+        ));
         let mut bad = h;
         bad[15] ^= 1;
-        assert!(matches!(check_header(p, &bad, 5), Err(Error::Corruption { .. })));
+        assert!(matches!(
+            check_header(p, &bad, 5),
+            Err(Error::Corruption { .. })
+        ));
         let mut v2 = h;
         v2[8] = 2;
         assert!(matches!(

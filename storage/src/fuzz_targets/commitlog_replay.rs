@@ -42,8 +42,14 @@ fn replay_once(file: &[u8], recovery: RecoveryMode) {
     let Some((records, report)) = second else {
         panic!("a log that opened once failed to reopen");
     };
-    assert_eq!(records, first.0, "reopen replayed a different number of records");
-    assert!(report.truncated.is_empty(), "reopen found a torn tail again: {report:?}");
+    assert_eq!(
+        records, first.0,
+        "reopen replayed a different number of records"
+    );
+    assert!(
+        report.truncated.is_empty(),
+        "reopen found a torn tail again: {report:?}"
+    );
 }
 
 /// Opens the log, counting and bounds-checking replayed records; `None` if open failed.
