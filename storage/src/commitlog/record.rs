@@ -5,6 +5,9 @@
 //! never replay as records of a newer one, and a corrupt length is caught by the checksum
 //! rather than trusted. Lengths are bounded so that a corrupt length is never an allocation.
 
+// Decoders of bytes from disk: no indexing that could panic.
+#![deny(clippy::indexing_slicing)]
+
 /// Bytes of the frame header in front of every payload.
 pub const FRAME_HEADER_BYTES: u64 = 8;
 
@@ -89,7 +92,7 @@ pub fn find_next_valid(segment: &[u8], from: usize, segment_id: u64) -> Option<u
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing)]
 mod tests {
     use super::*;
 

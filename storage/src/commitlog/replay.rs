@@ -7,6 +7,9 @@
 //! complete and fsynced before the next segment is created) cannot come from a crash, and is
 //! corruption: an error, or skipped under `RecoveryMode::SkipCorruptRecords`.
 
+// Decoders of bytes from disk: no indexing that could panic.
+#![deny(clippy::indexing_slicing)]
+
 use std::path::Path;
 
 use super::options::RecoveryMode;

@@ -4,6 +4,9 @@
 //! the CRC covering the 20 bytes before it. Magic and version stay at these offsets in every
 //! future version so that an old build can recognise a newer file and refuse it.
 
+// Decoders of bytes from disk: no indexing that could panic.
+#![deny(clippy::indexing_slicing)]
+
 use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -141,7 +144,7 @@ pub fn list(dir: &Path) -> Result<Vec<(u64, PathBuf)>> {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing)]
 mod tests {
     use super::*;
 
