@@ -215,7 +215,16 @@ fn a_renamed_segment_is_refused() {
 
 #[test]
 fn an_empty_or_zeroed_last_segment_is_crash_debris_and_deleted() {
-    for debris in [Vec::new(), vec![0u8; 10], vec![0u8; 24], vec![0u8; 4096]] {
+    let mut torn_header = scrolldb_storage::commitlog::segment::encode_header(3).to_vec();
+    torn_header[22] ^= 0xFF;
+    for debris in [
+        Vec::new(),
+        vec![0u8; 10],
+        vec![0u8; 24],
+        vec![0u8; 4096],
+        torn_header[..7].to_vec(),
+        torn_header,
+    ] {
         let dir = tempfile::tempdir().unwrap();
         write_log(dir.path(), &refs(&payloads()));
         let debris_path = dir.path().join(file_name(3));

@@ -280,9 +280,10 @@ fn replay_one(
     report: &mut ReplayReport,
 ) -> Result<Option<u64>> {
     let data = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-    if is_last && segment::is_creation_debris(&data) {
+    let header = segment::check_header(path, &data, id);
+    if is_last && segment::is_creation_debris(&data, &header) {
         let reason = format!(
-            "segment of {} bytes without a header (crash while creating it): deleted",
+            "segment of {} bytes without a valid header or records (crash while creating it): deleted",
             data.len()
         );
         tracing::warn!(file = %path.display(), "commitlog: {reason}");
@@ -293,7 +294,7 @@ fn replay_one(
         report.truncated.push((path.to_path_buf(), 0, reason));
         return Ok(None);
     }
-    segment::check_header(path, &data, id)?;
+    header?;
     let seg = replay::replay_segment(path, id, &data, is_last, opts.recovery, on_record)?;
     report.records += seg.records;
     report.segments += 1;

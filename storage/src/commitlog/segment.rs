@@ -99,11 +99,15 @@ pub fn check_header(path: &Path, data: &[u8], expected_id: u64) -> Result<()> {
     Ok(())
 }
 
-/// True when a file is what a crash while creating a segment leaves behind: shorter than a
-/// header, or only zero bytes. Nothing in such a file was ever acknowledged, because records
-/// are only written after the header is durable.
-pub fn is_creation_debris(data: &[u8]) -> bool {
-    (data.len() as u64) < HEADER_BYTES || data.iter().all(|&b| b == 0)
+/// True when a last segment is what a crash while creating it leaves behind: only zero bytes
+/// (any length), or nothing beyond a header that failed its checks as corrupt (`header` is the
+/// result of [`check_header`]). Nothing in such a file was ever acknowledged, because records
+/// are only written after the header is durable. A header of an unknown version is not
+/// debris: it may be a newer build's file.
+pub fn is_creation_debris(data: &[u8], header: &Result<()>) -> bool {
+    let header_only_and_corrupt =
+        data.len() as u64 <= HEADER_BYTES && matches!(header, Err(Error::Corruption { .. }));
+    header_only_and_corrupt || data.iter().all(|&b| b == 0)
 }
 
 /// Creates segment `id` with its header written and fsynced and the directory fsynced, so
@@ -116,9 +120,14 @@ pub fn create(dir: &Path, id: u64) -> Result<(File, PathBuf)> {
         .create_new(true)
         .open(&path)
         .map_err(|e| Error::io(&path, e))?;
-    file.write_all(&encode_header(id))
+    if let Err(e) = file
+        .write_all(&encode_header(id))
         .and_then(|()| file.sync_all())
-        .map_err(|e| Error::io(&path, e))?;
+    {
+        // Best effort: a half-made file would make every later attempt fail on create_new.
+        let _ = std::fs::remove_file(&path);
+        return Err(Error::io(&path, e));
+    }
     sync_dir(dir)?;
     Ok((file, path))
 }
@@ -188,7 +197,14 @@ mod tests {
             check_header(p, &v2, 5),
             Err(Error::UnsupportedVersion { found: 2, .. })
         ));
-        assert!(is_creation_debris(&[]) && is_creation_debris(&[0; 100]));
-        assert!(!is_creation_debris(&h));
+        let debris = |d: &[u8]| is_creation_debris(d, &check_header(p, d, 5));
+        assert!(debris(&[]) && debris(&[0; 100]) && debris(&h[..10]) && debris(&bad));
+        assert!(!debris(&h) && !debris(&v2));
+        let mut bad_with_data = bad.to_vec();
+        bad_with_data.push(1);
+        assert!(
+            !debris(&bad_with_data),
+            "bytes after a bad header may be records"
+        );
     }
 }
