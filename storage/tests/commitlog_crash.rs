@@ -5,9 +5,10 @@
 #![allow(clippy::unwrap_used)]
 
 use std::collections::BTreeSet;
-use std::io::{Read, Write};
+use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
 use std::process::{Command, Stdio};
+use std::sync::mpsc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use scrolldb_storage::commitlog::{Commitlog, CommitlogOptions, RecoveryMode, SyncMode};
@@ -78,11 +79,13 @@ fn acknowledged_records_survive_sigkill() {
         | 1;
     let mut acked = BTreeSet::new();
     for round in 0..ROUNDS {
-        // xorshift: a kill time between 20 and 120 ms after the child starts.
+        // xorshift for the kill moment. Even rounds wait for the child's first acknowledgement
+        // (so a slow start cannot make the test vacuous) and then kill within 60 ms; odd
+        // rounds kill 5-45 ms after spawning, which may land during the child's own replay
+        // and repair of the log.
         seed ^= seed << 13;
         seed ^= seed >> 7;
         seed ^= seed << 17;
-        let kill_after = Duration::from_millis(20 + seed % 100);
         let mut child = Command::new(std::env::current_exe().unwrap())
             .args(["--exact", "crash_child", "--nocapture", "--test-threads=1"])
             .env(CHILD_DIR_VAR, dir.path())
@@ -91,22 +94,30 @@ fn acknowledged_records_survive_sigkill() {
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
+        let stdout = BufReader::new(child.stdout.take().unwrap());
+        let (tx, rx) = mpsc::channel();
+        let reader = std::thread::spawn(move || {
+            for line in stdout.lines() {
+                let Ok(line) = line else { break };
+                if let Some(id) = line.strip_prefix("ACK ") {
+                    if tx.send(id.parse::<u64>().unwrap()).is_err() {
+                        break;
+                    }
+                }
+            }
+        });
+        let kill_after = if round % 2 == 0 {
+            let first = rx.recv_timeout(Duration::from_secs(20)).unwrap();
+            acked.insert(first);
+            Duration::from_millis(seed % 60)
+        } else {
+            Duration::from_millis(5 + seed % 40)
+        };
         std::thread::sleep(kill_after);
         child.kill().unwrap();
         child.wait().unwrap();
-        let mut stdout = String::new();
-        child
-            .stdout
-            .take()
-            .unwrap()
-            .read_to_string(&mut stdout)
-            .unwrap();
-        acked.extend(
-            stdout
-                .lines()
-                .filter_map(|l| l.strip_prefix("ACK "))
-                .map(|id| id.parse::<u64>().unwrap()),
-        );
+        reader.join().unwrap();
+        acked.extend(rx.try_iter());
 
         let mut replayed = Vec::new();
         let (log, report) = Commitlog::open(dir.path(), opts(), |_, p| {
