@@ -9,7 +9,7 @@
 //! - [`record`]: record framing and its checksum.
 //! - [`replay`]: replay of one segment, and how a torn tail is told from corruption.
 //! - [`sync`]: when `SyncMode` wants an fsync.
-//! - [`log`]: the [`Commitlog`] itself (open, append, sync, discard).
+//! - `log`: the [`Commitlog`] itself (open, append, sync, discard).
 //!
 //! The byte layout and the recovery rules are in `docs/FORMAT.md`, section "Commitlog".
 
