@@ -7,8 +7,8 @@
 //!
 //! - [`segment`]: file names, the checksummed segment header, durable creation.
 //! - [`record`]: record framing and its checksum.
-//! - [`replay`]: replay of one segment, and how a torn tail is told from corruption.
-//! - [`sync`]: when `SyncMode` wants an fsync.
+//! - `replay`: replay of one segment, and how a torn tail is told from corruption.
+//! - `sync`: when `SyncMode` wants an fsync.
 //! - `log`: the [`Commitlog`] itself (open, append, sync, discard).
 //!
 //! The byte layout and the recovery rules are in `docs/FORMAT.md`, section "Commitlog".
@@ -16,9 +16,9 @@
 mod log;
 pub mod options;
 pub mod record;
-pub mod replay;
+mod replay;
 pub mod segment;
-pub mod sync;
+mod sync;
 
 use std::path::PathBuf;
 
