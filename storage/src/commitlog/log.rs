@@ -1,0 +1,327 @@
+//! The [`Commitlog`]: open (replay, repair the tail, start a fresh segment), append, sync,
+//! discard.
+//!
+//! Invariants that make recovery sound:
+//! - a segment's header and directory entry are durable before any record is written to it;
+//! - a segment is fsynced before the next one is created, so only the last segment can end
+//!   in a torn write (replay relies on this to call anything else corruption);
+//! - a batch is one positional write at the end of the active segment; a failed write is cut
+//!   back off, and a failed fsync poisons the log (the page cache state is then unknown).
+
+use std::collections::BTreeMap;
+use std::fs::{File, OpenOptions};
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+
+use super::options::{CommitlogOptions, SyncMode};
+use super::record::{self, FRAME_HEADER_BYTES, MAX_RECORD_BYTES};
+use super::replay;
+use super::segment::{self, HEADER_BYTES};
+use super::sync::SyncPolicy;
+use super::{CommitlogStats, Position, ReplayReport};
+use crate::error::{Error, Result};
+
+/// The segment records are appended to.
+#[derive(Debug)]
+struct ActiveSegment {
+    id: u64,
+    path: PathBuf,
+    file: File,
+    len_bytes: u64,
+}
+
+/// A segment no longer appended to, durable on disk, kept until `discard_before` drops it.
+#[derive(Debug)]
+struct ClosedSegment {
+    path: PathBuf,
+    len_bytes: u64,
+}
+
+/// One engine directory's commitlog. See the module docs for the invariants.
+#[derive(Debug)]
+pub struct Commitlog {
+    dir: PathBuf,
+    opts: CommitlogOptions,
+    active: ActiveSegment,
+    closed: BTreeMap<u64, ClosedSegment>,
+    sync: SyncPolicy,
+    stats: CommitlogStats,
+    /// Set after a failed fsync or an unrepairable failed write: every later call fails,
+    /// because what is on disk is no longer known.
+    poisoned: bool,
+}
+
+impl Commitlog {
+    /// Opens `dir` (creating it), replays every record of every segment in order through
+    /// `on_record(end position, payload)`, repairs a torn tail, then starts a fresh segment.
+    pub fn open(
+        dir: &Path,
+        opts: CommitlogOptions,
+        mut on_record: impl FnMut(Position, &[u8]) -> Result<()>,
+    ) -> Result<(Commitlog, ReplayReport)> {
+        // Room for a header and at least one small record keeps rotation from looping.
+        if opts.segment_size_bytes < HEADER_BYTES + FRAME_HEADER_BYTES + 1 {
+            return Err(Error::InvalidRequest(format!(
+                "commitlog segment_size_bytes {} is too small",
+                opts.segment_size_bytes
+            )));
+        }
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        let mut report = ReplayReport::default();
+        let mut closed = BTreeMap::new();
+        let segments = segment::list(dir)?;
+        let next_id = segments.last().map_or(1, |(id, _)| id.saturating_add(1));
+        let count = segments.len();
+        for (i, (id, path)) in segments.into_iter().enumerate() {
+            let is_last = i + 1 == count;
+            if let Some(len_bytes) =
+                replay_one(&path, id, is_last, &opts, &mut on_record, &mut report)?
+            {
+                closed.insert(id, ClosedSegment { path, len_bytes });
+            }
+        }
+        let (file, path) = segment::create(dir, next_id)?;
+        let log = Commitlog {
+            dir: dir.to_path_buf(),
+            opts,
+            active: ActiveSegment {
+                id: next_id,
+                path,
+                file,
+                len_bytes: HEADER_BYTES,
+            },
+            closed,
+            sync: SyncPolicy::new(opts.sync),
+            stats: CommitlogStats::default(),
+            poisoned: false,
+        };
+        Ok((log, report))
+    }
+
+    /// Appends `payloads` as one write to the OS, so that a process kill after this returns
+    /// loses none of them; durability against power loss comes from the sync that follows
+    /// (`sync_if_due` / `sync`). The batch goes whole into one segment: the active one, or a
+    /// fresh one if it would not fit. Returns the position after the last record.
+    ///
+    /// Payloads must be non-empty and at most 64 MiB each (`InvalidRequest` otherwise).
+    pub fn append(&mut self, payloads: &[&[u8]]) -> Result<Position> {
+        self.check_poisoned()?;
+        let mut batch_bytes: u64 = 0;
+        for p in payloads {
+            let len_bytes = p.len() as u64;
+            if len_bytes == 0 || len_bytes > MAX_RECORD_BYTES {
+                return Err(Error::InvalidRequest(format!(
+                    "commitlog record of {len_bytes} bytes (must be 1..={MAX_RECORD_BYTES})"
+                )));
+            }
+            batch_bytes = batch_bytes.saturating_add(FRAME_HEADER_BYTES + len_bytes);
+        }
+        if payloads.is_empty() {
+            return Ok(self.position());
+        }
+        if self.active.len_bytes > HEADER_BYTES
+            && self.active.len_bytes.saturating_add(batch_bytes) > self.opts.segment_size_bytes
+        {
+            self.rotate()?;
+        }
+        let mut buf = Vec::with_capacity(usize::try_from(batch_bytes).unwrap_or(0));
+        for p in payloads {
+            record::encode_record(&mut buf, self.active.id, p);
+        }
+        let at = self.active.len_bytes;
+        if let Err(e) = self.active.file.write_all_at(&buf, at) {
+            // Cut a partial batch back off so later batches do not land after garbage.
+            if self.active.file.set_len(at).is_err() {
+                self.poisoned = true;
+            }
+            return Err(Error::io(&self.active.path, e));
+        }
+        self.active.len_bytes = at + batch_bytes;
+        self.sync.appended();
+        self.stats.bytes_appended += batch_bytes;
+        self.stats.records_appended += payloads.len() as u64;
+        Ok(self.position())
+    }
+
+    /// Call after an append: in `GroupCommit` mode syncs now, in `Periodic` mode only if the
+    /// period has passed since the last sync. Returns whether it synced. Never syncs when
+    /// nothing is unsynced.
+    pub fn sync_if_due(&mut self) -> Result<bool> {
+        self.check_poisoned()?;
+        if !self.sync.is_due() {
+            return Ok(false);
+        }
+        self.sync()?;
+        Ok(true)
+    }
+
+    /// Makes everything appended so far durable (fdatasync of the active segment; rotated
+    /// segments were synced when rotated). A no-op when nothing is unsynced.
+    pub fn sync(&mut self) -> Result<()> {
+        self.check_poisoned()?;
+        if !self.sync.is_dirty() {
+            return Ok(());
+        }
+        if let Err(e) = self.active.file.sync_data() {
+            // After a failed fsync the kernel may have dropped the dirty pages: nothing
+            // appended since the last good sync can be trusted, so stop accepting writes.
+            self.poisoned = true;
+            return Err(Error::io(&self.active.path, e));
+        }
+        self.sync.synced();
+        self.stats.syncs += 1;
+        Ok(())
+    }
+
+    /// Call when idle: in `Periodic` mode syncs if the period has passed, so acknowledged
+    /// data is not left at risk indefinitely when writes stop.
+    pub fn tick(&mut self) -> Result<()> {
+        self.sync_if_due().map(|_| ())
+    }
+
+    /// Syncs and closes the log.
+    pub fn close(mut self) -> Result<()> {
+        self.sync()
+    }
+
+    /// The end of the log: the position after the last appended record.
+    pub fn position(&self) -> Position {
+        Position {
+            segment: self.active.id,
+            offset: self.active.len_bytes,
+        }
+    }
+
+    /// Deletes every non-active segment all of whose records end at or before `pos` (their
+    /// data is in flushed SSTables), oldest first so that a crash midway leaves no gap.
+    pub fn discard_before(&mut self, pos: Position) -> Result<()> {
+        let doomed: Vec<u64> = self
+            .closed
+            .iter()
+            .filter(|(id, s)| {
+                **id < pos.segment || (**id == pos.segment && s.len_bytes <= pos.offset)
+            })
+            .map(|(id, _)| *id)
+            .collect();
+        for id in &doomed {
+            if let Some(s) = self.closed.get(id) {
+                match std::fs::remove_file(&s.path) {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(e) => return Err(Error::io(&s.path, e)),
+                }
+            }
+            self.closed.remove(id);
+        }
+        if !doomed.is_empty() {
+            segment::sync_dir(&self.dir)?;
+        }
+        Ok(())
+    }
+
+    pub fn stats(&self) -> CommitlogStats {
+        CommitlogStats {
+            live_segments: self.closed.len() as u64 + 1,
+            ..self.stats
+        }
+    }
+
+    pub fn sync_mode(&self) -> SyncMode {
+        self.sync.mode()
+    }
+
+    /// Closes the active segment (durably) and starts the next one.
+    fn rotate(&mut self) -> Result<()> {
+        // The old segment must be complete on disk before the new one exists, or a power
+        // loss could leave a torn non-last segment, which replay treats as corruption.
+        self.sync()?;
+        let next_id = self.active.id.saturating_add(1);
+        let (file, path) = segment::create(&self.dir, next_id)?;
+        let old = std::mem::replace(
+            &mut self.active,
+            ActiveSegment {
+                id: next_id,
+                path,
+                file,
+                len_bytes: HEADER_BYTES,
+            },
+        );
+        self.closed.insert(
+            old.id,
+            ClosedSegment {
+                path: old.path,
+                len_bytes: old.len_bytes,
+            },
+        );
+        Ok(())
+    }
+
+    fn check_poisoned(&self) -> Result<()> {
+        if self.poisoned {
+            return Err(Error::io(
+                &self.active.path,
+                std::io::Error::other(
+                    "commitlog stopped after an earlier write or sync failure; reopen it",
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Replays one segment file into `report`, repairing it if it is the last one. Returns the
+/// file's length afterwards, or `None` if it was deleted as creation debris.
+fn replay_one(
+    path: &Path,
+    id: u64,
+    is_last: bool,
+    opts: &CommitlogOptions,
+    on_record: &mut dyn FnMut(Position, &[u8]) -> Result<()>,
+    report: &mut ReplayReport,
+) -> Result<Option<u64>> {
+    let data = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    let header = segment::check_header(path, &data, id);
+    if is_last && segment::is_creation_debris(&data, &header) {
+        let reason = format!(
+            "segment of {} bytes without a valid header or records (crash while creating it): deleted",
+            data.len()
+        );
+        tracing::warn!(file = %path.display(), "commitlog: {reason}");
+        std::fs::remove_file(path).map_err(|e| Error::io(path, e))?;
+        if let Some(dir) = path.parent() {
+            segment::sync_dir(dir)?;
+        }
+        report.truncated.push((path.to_path_buf(), 0, reason));
+        return Ok(None);
+    }
+    header?;
+    let seg = replay::replay_segment(path, id, &data, is_last, opts.recovery, on_record)?;
+    report.records += seg.records;
+    report.segments += 1;
+    for (offset, reason) in seg.skipped {
+        tracing::warn!(file = %path.display(), offset, "commitlog: skipped corrupt records: {reason}");
+        report.skipped.push((path.to_path_buf(), offset, reason));
+    }
+    let mut len_bytes = data.len() as u64;
+    if is_last {
+        let file = OpenOptions::new()
+            .write(true)
+            .open(path)
+            .map_err(|e| Error::io(path, e))?;
+        if let Some((offset, reason)) = seg.torn_tail {
+            tracing::warn!(
+                file = %path.display(),
+                offset,
+                dropped_bytes = len_bytes - offset,
+                "commitlog: truncating torn tail: {reason}"
+            );
+            file.set_len(offset).map_err(|e| Error::io(path, e))?;
+            len_bytes = offset;
+            report.truncated.push((path.to_path_buf(), offset, reason));
+        }
+        // The last segment may hold data a killed process wrote but never synced; it becomes
+        // a non-last segment now, and those must be complete on disk (see the module docs).
+        file.sync_all().map_err(|e| Error::io(path, e))?;
+    }
+    Ok(Some(len_bytes))
+}
