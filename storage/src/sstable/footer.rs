@@ -59,6 +59,10 @@ pub fn check_header(bytes: &[u8], file: &std::path::Path) -> Result<()> {
             supported: FORMAT_VERSION,
         });
     }
+    // Reserved for flags of later versions: must be zero, so every header byte is checked.
+    if read_u32(bytes, 12) != Some(0) {
+        return Err(Error::corruption(file, 12, "nonzero reserved field in header"));
+    }
     Ok(())
 }
 
