@@ -19,7 +19,10 @@ fn row(i: u64) -> Row {
     // ~50 bytes per row: key, one cell with a short text.
     r.set(
         1,
-        Cell::live(1_700_000_000_000_000 + i as i64, format!("hello world message {i:09}")),
+        Cell::live(
+            1_700_000_000_000_000 + i as i64,
+            format!("hello world message {i:09}"),
+        ),
     );
     r
 }
@@ -86,7 +89,11 @@ fn fifty_rows_of_a_million_row_partition_read_o1_blocks() {
         let p = t.partition(&key).unwrap().unwrap();
         let mut it = p.rows(&window, dir);
         assert_eq!(it.by_ref().count(), 50);
-        assert!(it.blocks_read() <= 3, "{dir:?} window read {} blocks", it.blocks_read());
+        assert!(
+            it.blocks_read() <= 3,
+            "{dir:?} window read {} blocks",
+            it.blocks_read()
+        );
     }
 
     // The table-wide counter saw the same work; the partition spans thousands of blocks.

@@ -13,7 +13,13 @@ fn rows(n: u32) -> Vec<Row> {
     (0..n)
         .map(|i| {
             let mut r = Row::new(Bytes::from(i.to_be_bytes().to_vec()));
-            r.set(1, Cell::live(1_700_000_000_000_000 + i64::from(i), format!("message number {i} of the channel")));
+            r.set(
+                1,
+                Cell::live(
+                    1_700_000_000_000_000 + i64::from(i),
+                    format!("message number {i} of the channel"),
+                ),
+            );
             r
         })
         .collect()

@@ -19,7 +19,10 @@ fn key_bytes() -> impl Strategy<Value = Bytes> {
 }
 
 fn deletion() -> impl Strategy<Value = DeletionTime> {
-    (1_600_000_000_000_000i64..1_600_000_100_000_000, 1_600_000_000i64..1_700_000_000)
+    (
+        1_600_000_000_000_000i64..1_600_000_100_000_000,
+        1_600_000_000i64..1_700_000_000,
+    )
         .prop_map(|(m, d)| DeletionTime::new(m, d))
 }
 
@@ -28,7 +31,11 @@ fn cell() -> impl Strategy<Value = Cell> {
     prop_oneof![
         (ts.clone(), proptest::collection::vec(any::<u8>(), 0..40))
             .prop_map(|(t, v)| Cell::live(t, v)),
-        (ts.clone(), proptest::collection::vec(any::<u8>(), 0..10), 1u32..100_000)
+        (
+            ts.clone(),
+            proptest::collection::vec(any::<u8>(), 0..10),
+            1u32..100_000
+        )
             .prop_map(|(t, v, ttl)| Cell::expiring(t, v, ttl, 1_650_000_000)),
         (ts, 1_600_000_000i64..1_700_000_000).prop_map(|(t, d)| Cell::tombstone(t, d)),
     ]
@@ -67,9 +74,8 @@ fn partition() -> impl Strategy<Value = Partition> {
             (bound(), bound(), deletion()).prop_map(|(s, e, d)| RangeTombstone::new(s, e, d)),
             0..3,
         ),
-        proptest::collection::btree_set(key_bytes(), 0..30).prop_flat_map(|keys| {
-            keys.into_iter().map(row).collect::<Vec<_>>()
-        }),
+        proptest::collection::btree_set(key_bytes(), 0..30)
+            .prop_flat_map(|keys| keys.into_iter().map(row).collect::<Vec<_>>()),
     )
 }
 
@@ -209,7 +215,10 @@ fn out_of_order_input_is_refused() {
     let path = dir.path().join("t.db");
     let mut w = SstableWriter::create(&path, SstableWriterOptions::default(), 2).unwrap();
     let a = DecoratedKey::new(Bytes::from_static(b"a"));
-    let rows = vec![Row::new(Bytes::from_static(b"2")), Row::new(Bytes::from_static(b"1"))];
+    let rows = vec![
+        Row::new(Bytes::from_static(b"2")),
+        Row::new(Bytes::from_static(b"1")),
+    ];
     assert!(w.add_partition(&a, None, &[], rows).is_err());
     let mut w = SstableWriter::create(&path, SstableWriterOptions::default(), 2).unwrap();
     w.add_partition(&a, None, &[], vec![]).unwrap();

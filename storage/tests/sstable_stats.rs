@@ -43,8 +43,12 @@ fn stats_are_exact_and_persisted() {
     dead.deletion = Some(DeletionTime::new(10, T0_SECS + 2 * DAY_SECS));
     let mut mixed = Row::new(Bytes::from_static(b"z"));
     mixed.set(1, Cell::tombstone(300, T0_SECS + 3 * DAY_SECS));
-    mixed.set(2, Cell::expiring(5, &b"e"[..], 17 * 86_400, T0_SECS + 3 * DAY_SECS));
-    w.add_partition(&keys[1], None, &[], vec![dead, mixed]).unwrap();
+    mixed.set(
+        2,
+        Cell::expiring(5, &b"e"[..], 17 * 86_400, T0_SECS + 3 * DAY_SECS),
+    );
+    w.add_partition(&keys[1], None, &[], vec![dead, mixed])
+        .unwrap();
 
     // Partition 2: empty.
     w.add_partition(&keys[2], None, &[], vec![]).unwrap();
@@ -62,9 +66,18 @@ fn stats_are_exact_and_persisted() {
     assert_eq!(stats.max_local_deletion_time, i64::MAX);
 
     assert_eq!(stats.estimated_droppable_tombstones(T0_SECS - 1), 0);
-    assert_eq!(stats.estimated_droppable_tombstones(T0_SECS + 2 * DAY_SECS - 3600), 2);
-    assert_eq!(stats.estimated_droppable_tombstones(T0_SECS + 10 * DAY_SECS), 4);
-    assert_eq!(stats.estimated_droppable_tombstones(T0_SECS + 30 * DAY_SECS), 5);
+    assert_eq!(
+        stats.estimated_droppable_tombstones(T0_SECS + 2 * DAY_SECS - 3600),
+        2
+    );
+    assert_eq!(
+        stats.estimated_droppable_tombstones(T0_SECS + 10 * DAY_SECS),
+        4
+    );
+    assert_eq!(
+        stats.estimated_droppable_tombstones(T0_SECS + 30 * DAY_SECS),
+        5
+    );
 
     let t = Sstable::open(&path).unwrap();
     assert_eq!(t.stats(), &stats);
@@ -80,8 +93,13 @@ fn tombstone_only_table_has_finite_max_local_deletion_time() {
         r.deletion = Some(DeletionTime::new(i64::from(i), T0_SECS + i64::from(i)));
         r
     });
-    w.add_partition(&DecoratedKey::new(Bytes::from_static(b"p")), None, &[], rows)
-        .unwrap();
+    w.add_partition(
+        &DecoratedKey::new(Bytes::from_static(b"p")),
+        None,
+        &[],
+        rows,
+    )
+    .unwrap();
     let stats = w.finish().unwrap();
     assert_eq!(stats.max_local_deletion_time, T0_SECS + 999);
     assert_eq!(stats.tombstone_count, 1000);

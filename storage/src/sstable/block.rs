@@ -16,6 +16,9 @@ use crate::model::Row;
 use super::footer::{read_u32, read_u64};
 
 const BASE_TS_BYTES: usize = 8;
+/// No block may decompress to more than this (a row bigger than it cannot be written):
+/// a forged length then cannot make a reader allocate gigabytes.
+pub const MAX_BLOCK_BYTES: usize = 256 * 1024 * 1024;
 
 /// Accumulates encoded rows of the block being written.
 pub struct BlockBuilder {
@@ -56,9 +59,17 @@ impl BlockBuilder {
             self.buf.extend_from_slice(&self.base_ts.to_le_bytes());
         }
         let offset = u32::try_from(self.buf.len())
-            .map_err(|_| Error::InvalidRequest("SSTable block larger than 4 GiB".into()))?;
+            .ok()
+            .filter(|&o| (o as usize) < MAX_BLOCK_BYTES)
+            .ok_or_else(|| Error::InvalidRequest("SSTable block too large".into()))?;
         self.offsets.push(offset);
         put_row(&mut self.buf, row, self.base_ts);
+        if self.size_bytes() > MAX_BLOCK_BYTES {
+            return Err(Error::InvalidRequest(format!(
+                "row of {} bytes too large for an SSTable block",
+                self.buf.len() - offset as usize
+            )));
+        }
         Ok(())
     }
 
@@ -98,12 +109,21 @@ pub fn unframe(on_disk: &[u8], max_uncompressed_bytes: usize) -> Result<Vec<u8>>
     }
     let frame_len = body_len - 4;
     let expected = read_u32(on_disk, frame_len).unwrap_or_default() as usize;
-    if expected > max_uncompressed_bytes {
+    if expected > max_uncompressed_bytes.min(MAX_BLOCK_BYTES) {
         return Err(Error::Malformed(format!(
             "block claims {expected} uncompressed bytes, more than the table's maximum {max_uncompressed_bytes}"
         )));
     }
     let frame = on_disk.get(..frame_len).unwrap_or_default();
+    // The frame header states its content size; refuse to allocate for a frame that lies.
+    match zstd::zstd_safe::get_frame_content_size(frame) {
+        Ok(Some(n)) if n == expected as u64 => {}
+        _ => {
+            return Err(Error::Malformed(
+                "block frame size does not match its trailer".into(),
+            ))
+        }
+    }
     let out = zstd::bulk::decompress(frame, expected)
         .map_err(|e| Error::Malformed(format!("block does not decompress: {e}")))?;
     if out.len() != expected {
@@ -213,6 +233,7 @@ impl DecodedBlock {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)] // tests may panic on bad data
 mod tests {
     use super::*;
     use crate::model::Cell;
@@ -224,7 +245,10 @@ mod tests {
         let mut rows = Vec::new();
         for i in 0..20u8 {
             let mut row = Row::new(Bytes::from(vec![i]));
-            row.set(1, Cell::live(1_700_000_000_000_000 + i64::from(i), vec![i; 10]));
+            row.set(
+                1,
+                Cell::live(1_700_000_000_000_000 + i64::from(i), vec![i; 10]),
+            );
             b.add(&row).unwrap();
             rows.push(row);
         }

@@ -45,7 +45,9 @@ pub fn load(bytes: &[u8]) -> Result<Filter> {
     }
     let hashes = read_u32(bytes, 9).unwrap_or_default();
     if hashes == 0 || hashes > MAX_HASHES {
-        return Err(Error::Malformed(format!("bloom filter with {hashes} hashes")));
+        return Err(Error::Malformed(format!(
+            "bloom filter with {hashes} hashes"
+        )));
     }
     Bloom::from_slice(bytes).map_err(|e| Error::Malformed(format!("bloom filter: {e}")))
 }

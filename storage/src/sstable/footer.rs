@@ -61,7 +61,11 @@ pub fn check_header(bytes: &[u8], file: &std::path::Path) -> Result<()> {
     }
     // Reserved for flags of later versions: must be zero, so every header byte is checked.
     if read_u32(bytes, 12) != Some(0) {
-        return Err(Error::corruption(file, 12, "nonzero reserved field in header"));
+        return Err(Error::corruption(
+            file,
+            12,
+            "nonzero reserved field in header",
+        ));
     }
     Ok(())
 }
@@ -159,6 +163,7 @@ pub fn read_u64(bytes: &[u8], at: usize) -> Option<u64> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)] // tests may panic on bad data
 mod tests {
     use super::*;
 

@@ -36,6 +36,9 @@ pub fn decode_block_for_fuzzing(data: &[u8]) -> crate::Result<Vec<crate::model::
 }
 
 /// Checks and decompresses one on-disk (framed) block, for the fuzz target.
-pub fn unframe_block_for_fuzzing(data: &[u8], max_uncompressed_bytes: usize) -> crate::Result<Vec<u8>> {
+pub fn unframe_block_for_fuzzing(
+    data: &[u8],
+    max_uncompressed_bytes: usize,
+) -> crate::Result<Vec<u8>> {
     block::unframe(data, max_uncompressed_bytes)
 }

@@ -55,7 +55,9 @@ impl<'a> PartitionIndex<'a> {
             .and_then(|n| n.checked_mul(8))
             .filter(|&n| n <= section.len())
             .ok_or_else(|| {
-                Error::Malformed(format!("{len} partitions do not fit in the partition index"))
+                Error::Malformed(format!(
+                    "{len} partitions do not fit in the partition index"
+                ))
             })?;
         let split = section.len() - offsets_bytes;
         let (entries, offsets) = section.split_at(split);

@@ -157,7 +157,11 @@ impl Sstable {
         .map_err(|e| e.at(&self.path, self.footer.partition_index.offset))
     }
 
-    fn reader_at<'s>(&'s self, index: &PartitionIndex<'s>, i: usize) -> Result<PartitionReader<'s>> {
+    fn reader_at<'s>(
+        &'s self,
+        index: &PartitionIndex<'s>,
+        i: usize,
+    ) -> Result<PartitionReader<'s>> {
         let e = index
             .entry(i)
             .map_err(|e| e.at(&self.path, self.footer.partition_index.offset))?;
@@ -222,7 +226,9 @@ impl Sstable {
         let range = usize::try_from(start)
             .ok()
             .zip(usize::try_from(end).ok())
-            .filter(|(s, e)| *s >= HEADER_BYTES && s < e && *e as u64 <= self.footer.block_table.offset)
+            .filter(|(s, e)| {
+                *s >= HEADER_BYTES && s < e && *e as u64 <= self.footer.block_table.offset
+            })
             .and_then(|(s, e)| self.map.get(s..e))
             .ok_or_else(|| {
                 bad(

@@ -244,6 +244,7 @@ impl SstableStats {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)] // tests may panic on bad data
 mod tests {
     use super::*;
 

@@ -15,10 +15,10 @@ use crate::model::{DecoratedKey, DeletionTime, RangeTombstone, Row};
 
 use super::block::{frame, BlockBuilder};
 use super::clustering_index::Span;
+use super::filter;
 use super::footer::{encode_header, Footer, Section, HEADER_BYTES};
 use super::partition_index::{encode_entry, PartitionIndex};
 use super::stats::SstableStats;
-use super::filter;
 
 /// How an SSTable is written.
 #[derive(Clone, Debug)]
@@ -245,7 +245,10 @@ impl Drop for SstableWriter {
 }
 
 fn temp_path(path: &Path) -> PathBuf {
-    let mut name = path.file_name().map(|n| n.to_os_string()).unwrap_or_default();
+    let mut name = path
+        .file_name()
+        .map(|n| n.to_os_string())
+        .unwrap_or_default();
     name.push(".tmp");
     path.with_file_name(name)
 }
