@@ -110,7 +110,7 @@ fn flipped_byte_in_the_index_and_footer_is_caught_on_open() {
     let dir = tempfile::tempdir().unwrap();
     let path = build(dir.path());
     let len = std::fs::metadata(&path).unwrap().len() as usize;
-    // The footer's last 132 bytes, and the sections before it (stats, filter, index).
+    // The footer (last 152 bytes), and the sections before it (stats, filter, index).
     for back in [1usize, 10, 60, 125, 140, 200, 400, 1000, 2000] {
         let copy = dir.path().join(format!("c{back}.db"));
         std::fs::copy(&path, &copy).unwrap();

@@ -51,8 +51,8 @@ fn small_table(dir: &Path) -> Vec<u8> {
 /// The first framed block of a table file (header is 16 bytes; block 1 starts where the
 /// block table says).
 fn first_block(file: &[u8]) -> Vec<u8> {
-    // Footer: block table section offset is its first u64.
-    let footer = &file[file.len() - 132..];
+    // Footer (152 bytes): the block table section offset is its first u64.
+    let footer = &file[file.len() - 152..];
     let table_at = u64::from_le_bytes(footer[..8].try_into().unwrap()) as usize;
     let end = u64::from_le_bytes(file[table_at + 8..table_at + 16].try_into().unwrap()) as usize;
     file[16..end].to_vec()

@@ -86,17 +86,25 @@ impl BlockBuilder {
 }
 
 /// Compresses an uncompressed block into its on-disk form (frame, length, CRC).
-pub fn frame(uncompressed: &[u8], zstd_level: i32) -> std::io::Result<Vec<u8>> {
-    let mut out = zstd::bulk::compress(uncompressed, zstd_level)?;
+pub fn frame(
+    uncompressed: &[u8],
+    compressor: &mut zstd::bulk::Compressor<'_>,
+) -> std::io::Result<Vec<u8>> {
+    let mut out = compressor.compress(uncompressed)?;
     out.extend_from_slice(&(uncompressed.len() as u32).to_le_bytes());
     let crc = crc32fast::hash(&out);
     out.extend_from_slice(&crc.to_le_bytes());
     Ok(out)
 }
 
-/// Checks an on-disk block's CRC and decompresses it, refusing to produce more than
-/// `max_uncompressed_bytes`. Errors are `Malformed`; the caller adds file and offset.
-pub fn unframe(on_disk: &[u8], max_uncompressed_bytes: usize) -> Result<Vec<u8>> {
+/// Checks an on-disk block's CRC and decompresses it (with the table's dictionary, if it
+/// has one), refusing to produce more than `max_uncompressed_bytes`. Errors are
+/// `Malformed`; the caller adds file and offset.
+pub fn unframe(
+    on_disk: &[u8],
+    max_uncompressed_bytes: usize,
+    dictionary: Option<&zstd::dict::DecoderDictionary<'static>>,
+) -> Result<Vec<u8>> {
     let body_len = on_disk
         .len()
         .checked_sub(4)
@@ -124,7 +132,12 @@ pub fn unframe(on_disk: &[u8], max_uncompressed_bytes: usize) -> Result<Vec<u8>>
             ))
         }
     }
-    let out = zstd::bulk::decompress(frame, expected)
+    let decompressor = match dictionary {
+        Some(d) => zstd::bulk::Decompressor::with_prepared_dictionary(d),
+        None => zstd::bulk::Decompressor::new(),
+    };
+    let out = decompressor
+        .and_then(|mut d| d.decompress(frame, expected))
         .map_err(|e| Error::Malformed(format!("block does not decompress: {e}")))?;
     if out.len() != expected {
         return Err(Error::Malformed(format!(
@@ -252,8 +265,9 @@ mod tests {
             b.add(&row).unwrap();
             rows.push(row);
         }
-        let framed = frame(&b.take(), 3).unwrap();
-        let block = DecodedBlock::parse(unframe(&framed, 1 << 20).unwrap()).unwrap();
+        let mut c = zstd::bulk::Compressor::new(3).unwrap();
+        let framed = frame(&b.take(), &mut c).unwrap();
+        let block = DecodedBlock::parse(unframe(&framed, 1 << 20, None).unwrap()).unwrap();
         assert_eq!(block.row_count(), 20);
         for (i, r) in rows.iter().enumerate() {
             assert_eq!(&block.row(i).unwrap(), r);
@@ -262,8 +276,8 @@ mod tests {
         for i in 0..framed.len() {
             let mut bad = framed.clone();
             bad[i] ^= 1;
-            assert!(unframe(&bad, 1 << 20).is_err());
+            assert!(unframe(&bad, 1 << 20, None).is_err());
         }
-        assert!(unframe(&framed, 10).is_err());
+        assert!(unframe(&framed, 10, None).is_err());
     }
 }

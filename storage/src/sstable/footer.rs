@@ -12,8 +12,10 @@ pub const MAGIC: [u8; 8] = *b"SCRLSST\x01";
 pub const FORMAT_VERSION: u32 = 1;
 /// Header: magic (8), version u32, reserved u32.
 pub const HEADER_BYTES: usize = 16;
-/// Footer: four section descriptors (20 bytes each), counts, tokens, version, crc, magic.
-pub const FOOTER_BYTES: usize = 4 * 20 + 8 + 8 + 4 + 8 + 8 + 4 + 4 + 8;
+/// Footer: five section descriptors (20 bytes each), counts, tokens, version, crc, magic.
+pub const FOOTER_BYTES: usize = SECTIONS * 20 + 8 + 8 + 4 + 8 + 8 + 4 + 4 + 8;
+
+const SECTIONS: usize = 5;
 
 /// Where one section is in the file and its CRC32.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -30,6 +32,8 @@ pub struct Footer {
     pub partition_index: Section,
     pub filter: Section,
     pub stats: Section,
+    /// zstd dictionary the blocks are compressed with; length 0 when there is none.
+    pub dictionary: Section,
     pub partition_count: u64,
     pub block_count: u64,
     /// No block decompresses to more than this; caps decompression of a corrupt block.
@@ -78,6 +82,7 @@ impl Footer {
             &self.partition_index,
             &self.filter,
             &self.stats,
+            &self.dictionary,
         ] {
             out.extend_from_slice(&s.offset.to_le_bytes());
             out.extend_from_slice(&s.len.to_le_bytes());
@@ -120,7 +125,7 @@ impl Footer {
             });
         }
         let mut pos = 0usize;
-        let mut sections = [Section::default(); 4];
+        let mut sections = [Section::default(); SECTIONS];
         for s in &mut sections {
             let short = || bad(pos, "short footer");
             s.offset = read_u64(bytes, pos).ok_or_else(short)?;
@@ -133,12 +138,13 @@ impl Footer {
         let max_block = read_u32(bytes, pos + 16).ok_or_else(|| bad(pos, "short footer"))?;
         let min_token = read_u64(bytes, pos + 20).ok_or_else(|| bad(pos, "short footer"))? as i64;
         let max_token = read_u64(bytes, pos + 28).ok_or_else(|| bad(pos, "short footer"))? as i64;
-        let [block_table, partition_index, filter, stats] = sections;
+        let [block_table, partition_index, filter, stats, dictionary] = sections;
         Ok(Footer {
             block_table,
             partition_index,
             filter,
             stats,
+            dictionary,
             partition_count,
             block_count,
             max_block_uncompressed_bytes: max_block,
@@ -189,6 +195,11 @@ mod tests {
                 offset: 10,
                 len: 11,
                 crc: 12,
+            },
+            dictionary: Section {
+                offset: 20,
+                len: 21,
+                crc: 22,
             },
             partition_count: 13,
             block_count: 14,

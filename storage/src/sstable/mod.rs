@@ -4,12 +4,13 @@
 //! File layout (byte by byte in `docs/FORMAT.md`): a header (magic, version), zstd-compressed
 //! data blocks holding the rows of one or more partitions, then four checksummed sections
 //! (block table, partition index with per-partition clustering indexes, bloom filter,
-//! stats) and a fixed-size footer locating them. A read binary-searches the partition index,
+//! stats, zstd dictionary) and a fixed-size footer locating them. A read binary-searches the partition index,
 //! then the partition's clustering index for its first block in either direction, and walks
 //! block by block forward or backward.
 
 mod block;
 mod clustering_index;
+mod dictionary;
 mod filter;
 mod footer;
 mod partition_index;
@@ -40,5 +41,5 @@ pub fn unframe_block_for_fuzzing(
     data: &[u8],
     max_uncompressed_bytes: usize,
 ) -> crate::Result<Vec<u8>> {
-    block::unframe(data, max_uncompressed_bytes)
+    block::unframe(data, max_uncompressed_bytes, None)
 }

@@ -28,6 +28,7 @@ pub struct Sstable {
     footer: Footer,
     stats: SstableStats,
     filter: Filter,
+    dictionary: Option<zstd::dict::DecoderDictionary<'static>>,
     blocks_read: AtomicU64,
 }
 
@@ -101,12 +102,16 @@ impl Sstable {
             .map_err(|e| e.at(path, footer.filter.offset))?;
         let stats = SstableStats::decode(section(&footer.stats, "stats")?)
             .map_err(|e| e.at(path, footer.stats.offset))?;
+        let dictionary_bytes = section(&footer.dictionary, "dictionary")?;
+        let dictionary = (!dictionary_bytes.is_empty())
+            .then(|| zstd::dict::DecoderDictionary::copy(dictionary_bytes));
         Ok(Arc::new(Sstable {
             path: path.to_path_buf(),
             map,
             footer,
             stats,
             filter,
+            dictionary,
             blocks_read: AtomicU64::new(0),
         }))
     }
@@ -236,8 +241,12 @@ impl Sstable {
                     format!("block {block} spans {start}..{end}, outside the data"),
                 )
             })?;
-        let raw = unframe(range, self.footer.max_block_uncompressed_bytes as usize)
-            .map_err(|e| e.at(&self.path, start))?;
+        let raw = unframe(
+            range,
+            self.footer.max_block_uncompressed_bytes as usize,
+            self.dictionary.as_ref(),
+        )
+        .map_err(|e| e.at(&self.path, start))?;
         self.blocks_read.fetch_add(1, Ordering::Relaxed);
         DecodedBlock::parse(raw).map_err(|e| e.at(&self.path, start))
     }

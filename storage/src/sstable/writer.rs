@@ -15,10 +15,10 @@ use crate::model::{DecoratedKey, DeletionTime, RangeTombstone, Row};
 
 use super::block::{frame, BlockBuilder};
 use super::clustering_index::Span;
-use super::filter;
 use super::footer::{encode_header, Footer, Section, HEADER_BYTES};
 use super::partition_index::{encode_entry, PartitionIndex};
 use super::stats::SstableStats;
+use super::{dictionary, filter};
 
 /// How an SSTable is written.
 #[derive(Clone, Debug)]
@@ -48,7 +48,15 @@ pub struct SstableWriter {
     opts: SstableWriterOptions,
     offset_bytes: u64,
     block: BlockBuilder,
-    /// File offset of every finished block.
+    /// Blocks cut so far (written or waiting in `sample_blocks`): the next block's number.
+    blocks_cut: u64,
+    /// Leading uncompressed blocks kept until the dictionary is trained on them.
+    sample_blocks: Vec<Vec<u8>>,
+    sample_bytes: usize,
+    /// Set once the dictionary is decided (trained or not); blocks then go straight out.
+    compressor: Option<zstd::bulk::Compressor<'static>>,
+    dictionary: Vec<u8>,
+    /// File offset of every written block.
     block_offsets: Vec<u64>,
     max_block_uncompressed_bytes: u32,
     index_entries: Vec<u8>,
@@ -78,6 +86,11 @@ impl SstableWriter {
             block: BlockBuilder::new(opts.block_size_bytes),
             opts,
             offset_bytes: HEADER_BYTES as u64,
+            blocks_cut: 0,
+            sample_blocks: Vec::new(),
+            sample_bytes: 0,
+            compressor: None,
+            dictionary: Vec::new(),
             block_offsets: Vec::new(),
             max_block_uncompressed_bytes: 0,
             index_entries: Vec::with_capacity(expected_partitions.min(1 << 20) * 32),
@@ -112,7 +125,7 @@ impl SstableWriter {
                 )));
             }
             self.stats.add_row(&row);
-            let block_no = self.block_offsets.len() as u64;
+            let block_no = self.blocks_cut;
             let row_in_block = self.block.row_count() as u32;
             self.block.add(&row)?;
             match spans.last_mut() {
@@ -168,7 +181,43 @@ impl SstableWriter {
         let len = u32::try_from(raw.len())
             .map_err(|_| Error::InvalidRequest("SSTable block larger than 4 GiB".into()))?;
         self.max_block_uncompressed_bytes = self.max_block_uncompressed_bytes.max(len);
-        let framed = frame(&raw, self.opts.zstd_level).map_err(|e| Error::io(&self.tmp_path, e))?;
+        self.blocks_cut += 1;
+        if self.compressor.is_none() {
+            self.sample_bytes += raw.len();
+            self.sample_blocks.push(raw);
+            if self.sample_bytes >= dictionary::SAMPLE_BYTES {
+                self.start_compressing()?;
+            }
+            return Ok(());
+        }
+        self.write_block(&raw)
+    }
+
+    /// Trains the dictionary on the buffered blocks and writes them out.
+    fn start_compressing(&mut self) -> Result<()> {
+        let samples = std::mem::take(&mut self.sample_blocks);
+        self.sample_bytes = 0;
+        self.dictionary = dictionary::train(&samples).unwrap_or_default();
+        let level = self.opts.zstd_level;
+        let compressor = if self.dictionary.is_empty() {
+            zstd::bulk::Compressor::new(level)
+        } else {
+            zstd::bulk::Compressor::with_dictionary(level, &self.dictionary)
+        }
+        .map_err(|e| Error::io(&self.tmp_path, e))?;
+        self.compressor = Some(compressor);
+        for raw in &samples {
+            self.write_block(raw)?;
+        }
+        Ok(())
+    }
+
+    fn write_block(&mut self, raw: &[u8]) -> Result<()> {
+        let compressor = self
+            .compressor
+            .as_mut()
+            .ok_or_else(|| Error::InvalidRequest("SSTable compressor not ready".into()))?;
+        let framed = frame(raw, compressor).map_err(|e| Error::io(&self.tmp_path, e))?;
         self.block_offsets.push(self.offset_bytes);
         self.write(&framed)
     }
@@ -187,6 +236,9 @@ impl SstableWriter {
     /// the directory.
     pub fn finish(mut self) -> Result<SstableStats> {
         self.flush_block()?;
+        if self.compressor.is_none() {
+            self.start_compressing()?;
+        }
         // Block table: each block's offset, then the end of the last block.
         let mut table = Vec::with_capacity(8 * (self.block_offsets.len() + 1));
         for o in self.block_offsets.iter().chain([&self.offset_bytes]) {
@@ -207,11 +259,14 @@ impl SstableWriter {
         let filter = self.write_section(&filter_bytes)?;
 
         let stats_section = self.write_section(&self.stats.encode())?;
+        let dictionary = std::mem::take(&mut self.dictionary);
+        let dictionary = self.write_section(&dictionary)?;
         let footer = Footer {
             block_table,
             partition_index,
             filter,
             stats: stats_section,
+            dictionary,
             partition_count: count as u64,
             block_count: self.block_offsets.len() as u64,
             max_block_uncompressed_bytes: self.max_block_uncompressed_bytes,
