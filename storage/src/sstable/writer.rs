@@ -279,12 +279,18 @@ impl SstableWriter {
             .file
             .take()
             .ok_or_else(|| Error::InvalidRequest("SSTable writer already finished".into()))?;
-        let file = file
+        // From here the writer no longer owns the file: clean up the temporary by hand.
+        let published = file
             .into_inner()
-            .map_err(|e| Error::io(&self.tmp_path, e.into_error()))?;
-        file.sync_all().map_err(|e| Error::io(&self.tmp_path, e))?;
-        drop(file);
-        std::fs::rename(&self.tmp_path, &self.path).map_err(|e| Error::io(&self.path, e))?;
+            .map_err(|e| Error::io(&self.tmp_path, e.into_error()))
+            .and_then(|f| f.sync_all().map_err(|e| Error::io(&self.tmp_path, e)))
+            .and_then(|()| {
+                std::fs::rename(&self.tmp_path, &self.path).map_err(|e| Error::io(&self.path, e))
+            });
+        if let Err(e) = published {
+            let _ = std::fs::remove_file(&self.tmp_path);
+            return Err(e);
+        }
         sync_dir(&self.path)?;
         Ok(std::mem::take(&mut self.stats))
     }
