@@ -224,3 +224,44 @@ fn out_of_order_input_is_refused() {
     w.add_partition(&a, None, &[], vec![]).unwrap();
     assert!(w.add_partition(&a, None, &[], vec![]).is_err());
 }
+
+#[test]
+fn sstable_is_send_and_sync() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<Sstable>();
+    assert_send_sync::<std::sync::Arc<Sstable>>();
+}
+
+#[test]
+fn shared_across_threads() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut parts = BTreeMap::new();
+    for i in 0..50u32 {
+        let rows = (0..100u32)
+            .map(|j| {
+                let mut r = Row::new(Bytes::from(j.to_be_bytes().to_vec()));
+                r.set(0, Cell::live(1, format!("{i}/{j}")));
+                r
+            })
+            .collect();
+        parts.insert(
+            DecoratedKey::new(Bytes::from(format!("p{i}"))),
+            (None, vec![], rows),
+        );
+    }
+    let t = write(dir.path(), &parts, 512);
+    let keys: Vec<DecoratedKey> = parts.keys().cloned().collect();
+    std::thread::scope(|s| {
+        for dir in [Direction::Forward, Direction::Reverse] {
+            let t = t.clone();
+            let keys = &keys;
+            s.spawn(move || {
+                for k in keys {
+                    let p = t.partition(k).unwrap().unwrap();
+                    assert_eq!(p.rows(&Slice::all(), dir).count(), 100);
+                }
+            });
+        }
+    });
+    assert!(t.blocks_read() > 0);
+}
