@@ -182,3 +182,33 @@ fn unfinished_writer_leaves_no_file_at_path() {
     std::mem::forget(w);
     assert!(!path.exists());
 }
+
+/// A dictionary section that zstd rejects but whose CRC (recomputed, as a forger would) and
+/// footer are valid: a clean error, not the panic inside zstd's dictionary loader.
+#[test]
+fn forged_bad_dictionary_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = build(dir.path());
+    let mut bytes = std::fs::read(&path).unwrap();
+    let footer_at = bytes.len() - 152;
+    let field = |b: &[u8], at: usize| u64::from_le_bytes(b[at..at + 8].try_into().unwrap());
+    let dict_at = field(&bytes, footer_at + 80) as usize;
+    let dict_len = field(&bytes, footer_at + 88) as usize;
+    assert!(dict_len > 8, "the test table should have a dictionary");
+    // Keep the zstd dictionary magic, wreck the entropy tables after it.
+    for b in &mut bytes[dict_at + 8..dict_at + dict_len] {
+        *b = 0xff;
+    }
+    let crc = crc32fast::hash(&bytes[dict_at..dict_at + dict_len]);
+    bytes[footer_at + 96..footer_at + 100].copy_from_slice(&crc.to_le_bytes());
+    let footer_crc = crc32fast::hash(&bytes[footer_at..footer_at + 140]);
+    bytes[footer_at + 140..footer_at + 144].copy_from_slice(&footer_crc.to_le_bytes());
+    std::fs::write(&path, &bytes).unwrap();
+    match read_all(&path) {
+        Err(e) => {
+            assert_clean_error(&e, &path);
+            assert!(e.to_string().contains("dictionary"), "{e}");
+        }
+        Ok(_) => panic!("forged dictionary went unnoticed"),
+    }
+}

@@ -103,8 +103,20 @@ impl Sstable {
         let stats = SstableStats::decode(section(&footer.stats, "stats")?)
             .map_err(|e| e.at(path, footer.stats.offset))?;
         let dictionary_bytes = section(&footer.dictionary, "dictionary")?;
-        let dictionary = (!dictionary_bytes.is_empty())
-            .then(|| zstd::dict::DecoderDictionary::copy(dictionary_bytes));
+        let dictionary = if dictionary_bytes.is_empty() {
+            None
+        } else {
+            // `DecoderDictionary::copy` panics on a dictionary zstd rejects; loading it into
+            // a decompressor first turns that into an error.
+            zstd::bulk::Decompressor::with_dictionary(dictionary_bytes).map_err(|e| {
+                Error::corruption(
+                    path,
+                    footer.dictionary.offset,
+                    format!("bad dictionary: {e}"),
+                )
+            })?;
+            Some(zstd::dict::DecoderDictionary::copy(dictionary_bytes))
+        };
         Ok(Arc::new(Sstable {
             path: path.to_path_buf(),
             map,
