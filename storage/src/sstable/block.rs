@@ -1,0 +1,283 @@
+//! Data blocks: rows of one or more partitions, zstd-compressed, checksummed.
+//!
+//! Uncompressed layout: `base_ts` i64 LE, the rows (`codec::row` encoding, timestamps
+//! relative to `base_ts`), then one u32 LE offset per row (from the block start), then the
+//! row count u32 LE. The offsets let a reader binary-search a block by clustering key and
+//! step backwards through it without decoding it twice.
+//!
+//! On disk: the zstd frame, then the uncompressed length u32 LE, then a CRC32 u32 LE over
+//! the frame and the length.
+
+use crate::codec::row::{put_row, read_row};
+use crate::codec::varint::Reader;
+use crate::error::{Error, Result};
+use crate::model::Row;
+
+use super::footer::{read_u32, read_u64};
+
+const BASE_TS_BYTES: usize = 8;
+/// No block may decompress to more than this (a row bigger than it cannot be written):
+/// a forged length then cannot make a reader allocate gigabytes.
+pub const MAX_BLOCK_BYTES: usize = 256 * 1024 * 1024;
+
+/// Accumulates encoded rows of the block being written.
+pub struct BlockBuilder {
+    buf: Vec<u8>,
+    offsets: Vec<u32>,
+    base_ts: i64,
+}
+
+impl BlockBuilder {
+    pub fn new(capacity_bytes: usize) -> Self {
+        BlockBuilder {
+            buf: Vec::with_capacity(capacity_bytes + capacity_bytes / 4),
+            offsets: Vec::new(),
+            base_ts: 0,
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.offsets.is_empty()
+    }
+
+    pub fn row_count(&self) -> usize {
+        self.offsets.len()
+    }
+
+    /// Encoded size so far, the number a block size limit compares with.
+    pub fn size_bytes(&self) -> usize {
+        self.buf.len() + 4 * self.offsets.len() + 4
+    }
+
+    /// Appends a row; the first row of a block fixes the block's base timestamp.
+    pub fn add(&mut self, row: &Row) -> Result<()> {
+        if self.offsets.is_empty() {
+            self.buf.clear();
+            // Most timestamps in a block are near its first row's: deltas stay short.
+            let ts = row.max_timestamp();
+            self.base_ts = if ts == i64::MIN { 0 } else { ts };
+            self.buf.extend_from_slice(&self.base_ts.to_le_bytes());
+        }
+        let offset = u32::try_from(self.buf.len())
+            .ok()
+            .filter(|&o| (o as usize) < MAX_BLOCK_BYTES)
+            .ok_or_else(|| Error::InvalidRequest("SSTable block too large".into()))?;
+        self.offsets.push(offset);
+        put_row(&mut self.buf, row, self.base_ts);
+        if self.size_bytes() > MAX_BLOCK_BYTES {
+            return Err(Error::InvalidRequest(format!(
+                "row of {} bytes too large for an SSTable block",
+                self.buf.len() - offset as usize
+            )));
+        }
+        Ok(())
+    }
+
+    /// Returns the uncompressed block and resets the builder.
+    pub fn take(&mut self) -> Vec<u8> {
+        let mut out = std::mem::take(&mut self.buf);
+        for o in &self.offsets {
+            out.extend_from_slice(&o.to_le_bytes());
+        }
+        out.extend_from_slice(&(self.offsets.len() as u32).to_le_bytes());
+        self.offsets.clear();
+        out
+    }
+}
+
+/// Compresses an uncompressed block into its on-disk form (frame, length, CRC).
+pub fn frame(
+    uncompressed: &[u8],
+    compressor: &mut zstd::bulk::Compressor<'_>,
+) -> std::io::Result<Vec<u8>> {
+    let mut out = compressor.compress(uncompressed)?;
+    out.extend_from_slice(&(uncompressed.len() as u32).to_le_bytes());
+    let crc = crc32fast::hash(&out);
+    out.extend_from_slice(&crc.to_le_bytes());
+    Ok(out)
+}
+
+/// Checks an on-disk block's CRC and decompresses it (with the table's dictionary, if it
+/// has one), refusing to produce more than `max_uncompressed_bytes`. Errors are
+/// `Malformed`; the caller adds file and offset.
+pub fn unframe(
+    on_disk: &[u8],
+    max_uncompressed_bytes: usize,
+    dictionary: Option<&zstd::dict::DecoderDictionary<'static>>,
+) -> Result<Vec<u8>> {
+    let body_len = on_disk
+        .len()
+        .checked_sub(4)
+        .filter(|&n| n >= 4)
+        .ok_or_else(|| Error::Malformed(format!("block of {} bytes too short", on_disk.len())))?;
+    let stored_crc = read_u32(on_disk, body_len).unwrap_or_default();
+    let body = on_disk.get(..body_len).unwrap_or_default();
+    if crc32fast::hash(body) != stored_crc {
+        return Err(Error::Malformed("block checksum mismatch".into()));
+    }
+    let frame_len = body_len - 4;
+    let expected = read_u32(on_disk, frame_len).unwrap_or_default() as usize;
+    if expected > max_uncompressed_bytes.min(MAX_BLOCK_BYTES) {
+        return Err(Error::Malformed(format!(
+            "block claims {expected} uncompressed bytes, more than the table's maximum {max_uncompressed_bytes}"
+        )));
+    }
+    let frame = on_disk.get(..frame_len).unwrap_or_default();
+    // The frame header states its content size; refuse to allocate for a frame that lies.
+    match zstd::zstd_safe::get_frame_content_size(frame) {
+        Ok(Some(n)) if n == expected as u64 => {}
+        _ => {
+            return Err(Error::Malformed(
+                "block frame size does not match its trailer".into(),
+            ))
+        }
+    }
+    let decompressor = match dictionary {
+        Some(d) => zstd::bulk::Decompressor::with_prepared_dictionary(d),
+        None => zstd::bulk::Decompressor::new(),
+    };
+    let out = decompressor
+        .and_then(|mut d| d.decompress(frame, expected))
+        .map_err(|e| Error::Malformed(format!("block does not decompress: {e}")))?;
+    if out.len() != expected {
+        return Err(Error::Malformed(format!(
+            "block decompressed to {} bytes, expected {expected}",
+            out.len()
+        )));
+    }
+    Ok(out)
+}
+
+/// A decompressed block, with its row offsets validated.
+pub struct DecodedBlock {
+    data: Vec<u8>,
+    /// End of the rows region (start of the offsets array).
+    rows_end: usize,
+    offsets: Vec<u32>,
+    base_ts: i64,
+}
+
+impl DecodedBlock {
+    pub fn parse(data: Vec<u8>) -> Result<Self> {
+        let short = || Error::Malformed(format!("block of {} bytes too short", data.len()));
+        let count_at = data.len().checked_sub(4).ok_or_else(short)?;
+        let count = read_u32(&data, count_at).ok_or_else(short)? as usize;
+        let rows_end = count
+            .checked_mul(4)
+            .and_then(|n| count_at.checked_sub(n))
+            .filter(|&e| e >= BASE_TS_BYTES)
+            .ok_or_else(|| Error::Malformed(format!("block row count {count} does not fit")))?;
+        let base_ts = read_u64(&data, 0).ok_or_else(short)? as i64;
+        let mut offsets = Vec::with_capacity(count);
+        let mut prev = 0usize;
+        for i in 0..count {
+            let o = read_u32(&data, rows_end + 4 * i).ok_or_else(short)?;
+            let o_usize = o as usize;
+            // Strictly increasing and inside the rows region: every row has at least a byte.
+            if o_usize < BASE_TS_BYTES || o_usize >= rows_end || (i > 0 && o_usize <= prev) {
+                return Err(Error::Malformed(format!("bad row offset {o} for row {i}")));
+            }
+            prev = o_usize;
+            offsets.push(o);
+        }
+        Ok(DecodedBlock {
+            data,
+            rows_end,
+            offsets,
+            base_ts,
+        })
+    }
+
+    pub fn row_count(&self) -> usize {
+        self.offsets.len()
+    }
+
+    fn row_bytes(&self, i: usize) -> Result<&[u8]> {
+        let start = *self
+            .offsets
+            .get(i)
+            .ok_or_else(|| Error::Malformed(format!("row {i} not in block")))?
+            as usize;
+        let end = self
+            .offsets
+            .get(i + 1)
+            .map_or(self.rows_end, |&o| o as usize);
+        self.data
+            .get(start..end)
+            .ok_or_else(|| Error::Malformed(format!("row {i} out of block")))
+    }
+
+    /// The clustering key of row `i`, without decoding the rest of the row.
+    pub fn clustering(&self, i: usize) -> Result<&[u8]> {
+        let mut r = Reader::new(self.row_bytes(i)?);
+        r.u8()?;
+        let n = r.len()?;
+        r.slice(n)
+    }
+
+    pub fn row(&self, i: usize) -> Result<Row> {
+        let bytes = self.row_bytes(i)?;
+        let mut r = Reader::new(bytes);
+        let row = read_row(&mut r, self.base_ts)?;
+        if !r.is_empty() {
+            return Err(Error::Malformed(format!("trailing bytes after row {i}")));
+        }
+        Ok(row)
+    }
+
+    /// First row index in `lo..hi` for which `pred` is false (`pred` must be true then false).
+    pub fn partition_point(
+        &self,
+        lo: usize,
+        hi: usize,
+        pred: impl Fn(&[u8]) -> bool,
+    ) -> Result<usize> {
+        let (mut lo, mut hi) = (lo, hi);
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            if pred(self.clustering(mid)?) {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        Ok(lo)
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)] // tests may panic on bad data
+mod tests {
+    use super::*;
+    use crate::model::Cell;
+    use bytes::Bytes;
+
+    #[test]
+    fn block_round_trip_and_corruption() {
+        let mut b = BlockBuilder::new(1024);
+        let mut rows = Vec::new();
+        for i in 0..20u8 {
+            let mut row = Row::new(Bytes::from(vec![i]));
+            row.set(
+                1,
+                Cell::live(1_700_000_000_000_000 + i64::from(i), vec![i; 10]),
+            );
+            b.add(&row).unwrap();
+            rows.push(row);
+        }
+        let mut c = zstd::bulk::Compressor::new(3).unwrap();
+        let framed = frame(&b.take(), &mut c).unwrap();
+        let block = DecodedBlock::parse(unframe(&framed, 1 << 20, None).unwrap()).unwrap();
+        assert_eq!(block.row_count(), 20);
+        for (i, r) in rows.iter().enumerate() {
+            assert_eq!(&block.row(i).unwrap(), r);
+        }
+        assert_eq!(block.partition_point(0, 20, |k| k < &[7u8][..]).unwrap(), 7);
+        for i in 0..framed.len() {
+            let mut bad = framed.clone();
+            bad[i] ^= 1;
+            assert!(unframe(&bad, 1 << 20, None).is_err());
+        }
+        assert!(unframe(&framed, 10, None).is_err());
+    }
+}

@@ -1,0 +1,147 @@
+//! The partition index: one variable-size entry per partition, in ring order, followed by a
+//! fixed-width array of their offsets so a lookup binary-searches it in place (through the
+//! memory map) without loading it.
+//!
+//! Entry: token i64 LE, bytes key, partition deletions (`codec::row`, base timestamp 0),
+//! then the partition's clustering index (`clustering_index`). The section ends with one
+//! u64 LE offset per entry (relative to the section start).
+
+use bytes::Bytes;
+use std::cmp::Ordering;
+
+use crate::codec::row::{put_partition_deletions, read_partition_deletions};
+use crate::codec::varint::{put_bytes, Reader};
+use crate::error::{Error, Result};
+use crate::model::{DecoratedKey, DeletionTime, RangeTombstone};
+
+use super::clustering_index::{self, ClusteringIndex, Span};
+use super::footer::read_u64;
+
+/// Appends one partition's entry.
+pub fn encode_entry(
+    out: &mut Vec<u8>,
+    key: &DecoratedKey,
+    deletion: Option<&DeletionTime>,
+    range_tombstones: &[RangeTombstone],
+    spans: &[Span],
+) {
+    out.extend_from_slice(&key.token.to_le_bytes());
+    put_bytes(out, &key.key);
+    put_partition_deletions(out, deletion, range_tombstones, 0);
+    clustering_index::encode(out, spans);
+}
+
+/// A decoded entry; the clustering index stays borrowed from the file.
+pub struct Entry<'a> {
+    pub key: DecoratedKey,
+    pub deletion: Option<DeletionTime>,
+    pub range_tombstones: Vec<RangeTombstone>,
+    pub clustering: ClusteringIndex<'a>,
+}
+
+/// A view of the partition index section.
+#[derive(Clone, Copy)]
+pub struct PartitionIndex<'a> {
+    entries: &'a [u8],
+    offsets: &'a [u8],
+    len: usize,
+}
+
+impl<'a> PartitionIndex<'a> {
+    /// `section` is the whole (checksum-verified) section; `len` the footer's partition count.
+    pub fn new(section: &'a [u8], len: u64) -> Result<Self> {
+        let offsets_bytes = usize::try_from(len)
+            .ok()
+            .and_then(|n| n.checked_mul(8))
+            .filter(|&n| n <= section.len())
+            .ok_or_else(|| {
+                Error::Malformed(format!(
+                    "{len} partitions do not fit in the partition index"
+                ))
+            })?;
+        let split = section.len() - offsets_bytes;
+        let (entries, offsets) = section.split_at(split);
+        Ok(PartitionIndex {
+            entries,
+            offsets,
+            len: offsets_bytes / 8,
+        })
+    }
+
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    fn entry_reader(&self, i: usize) -> Result<Reader<'a>> {
+        let bad = || Error::Malformed(format!("partition index entry {i} out of range"));
+        let at = read_u64(self.offsets, i.checked_mul(8).ok_or_else(bad)?).ok_or_else(bad)?;
+        let at = usize::try_from(at).map_err(|_| bad())?;
+        Ok(Reader::new(self.entries.get(at..).ok_or_else(bad)?))
+    }
+
+    /// The token and key bytes of entry `i`, for the binary search.
+    fn key_at(&self, i: usize) -> Result<(i64, &'a [u8])> {
+        let mut r = self.entry_reader(i)?;
+        let token = r.slice(8)?;
+        let mut a = [0u8; 8];
+        a.copy_from_slice(token);
+        let n = r.len()?;
+        Ok((i64::from_le_bytes(a), r.slice(n)?))
+    }
+
+    pub fn entry(&self, i: usize) -> Result<Entry<'a>> {
+        let mut r = self.entry_reader(i)?;
+        let (token, key) = self.key_at(i)?;
+        r.slice(8)?;
+        let n = r.len()?;
+        r.slice(n)?;
+        let (deletion, range_tombstones) = read_partition_deletions(&mut r, 0)?;
+        let clustering = ClusteringIndex::read(&mut r)?;
+        Ok(Entry {
+            key: DecoratedKey {
+                token,
+                key: Bytes::copy_from_slice(key),
+            },
+            deletion,
+            range_tombstones,
+            clustering,
+        })
+    }
+
+    /// Index of the first entry not less than `key` (or, with `inclusive == false`, the
+    /// first entry greater than it).
+    pub fn lower_bound(&self, key: &DecoratedKey, inclusive: bool) -> Result<usize> {
+        let (mut lo, mut hi) = (0, self.len);
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            let (token, k) = self.key_at(mid)?;
+            let ord = token.cmp(&key.token).then_with(|| k.cmp(&key.key[..]));
+            let before = match ord {
+                Ordering::Less => true,
+                Ordering::Equal => !inclusive,
+                Ordering::Greater => false,
+            };
+            if before {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        Ok(lo)
+    }
+
+    /// Index of the entry for exactly `key`.
+    pub fn find(&self, key: &DecoratedKey) -> Result<Option<usize>> {
+        let i = self.lower_bound(key, true)?;
+        if i >= self.len {
+            return Ok(None);
+        }
+        let (token, k) = self.key_at(i)?;
+        Ok((token == key.token && k == &key.key[..]).then_some(i))
+    }
+
+    /// Partition key bytes of every entry, for building the bloom filter.
+    pub fn keys(&self) -> impl Iterator<Item = Result<&'a [u8]>> + '_ {
+        (0..self.len).map(|i| self.key_at(i).map(|(_, k)| k))
+    }
+}

@@ -1,0 +1,342 @@
+//! Opens an SSTable through a memory map and finds partitions in it.
+//!
+//! Opening checks the header, the footer and every section's CRC and loads only the bloom
+//! filter and the stats; the partition index and the clustering indexes are searched in
+//! place in the map. Data blocks are checked and decompressed when a read reaches them.
+
+use memmap2::Mmap;
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use crate::error::{Error, Result};
+use crate::model::{DecoratedKey, DeletionTime, Direction, RangeTombstone, Slice};
+
+use super::block::{unframe, DecodedBlock};
+use super::clustering_index::ClusteringIndex;
+use super::filter::{self, Filter};
+use super::footer::{check_header, read_u64, Footer, Section, FOOTER_BYTES, HEADER_BYTES};
+use super::partition_index::PartitionIndex;
+use super::row_iter::RowIter;
+use super::stats::SstableStats;
+
+/// One open, immutable SSTable. Shared as `Arc<Sstable>`.
+pub struct Sstable {
+    path: PathBuf,
+    map: Mmap,
+    footer: Footer,
+    stats: SstableStats,
+    filter: Filter,
+    dictionary: Option<zstd::dict::DecoderDictionary<'static>>,
+    blocks_read: AtomicU64,
+}
+
+impl std::fmt::Debug for Sstable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sstable")
+            .field("path", &self.path)
+            .field("file_size", &self.map.len())
+            .field("partitions", &self.footer.partition_count)
+            .finish()
+    }
+}
+
+impl Sstable {
+    /// Checks magic, version, footer and section checksums; builds nothing large in memory.
+    pub fn open(path: &Path) -> Result<Arc<Sstable>> {
+        let file = File::open(path).map_err(|e| Error::io(path, e))?;
+        // SAFETY: SSTables are immutable once renamed into place and never truncated while
+        // open; every byte read from the map is still bounds- and checksum-checked.
+        let map = unsafe { Mmap::map(&file) }.map_err(|e| Error::io(path, e))?;
+        let size = map.len();
+        if size < HEADER_BYTES + FOOTER_BYTES {
+            return Err(Error::corruption(
+                path,
+                0,
+                format!("file of {size} bytes is too short to be an SSTable"),
+            ));
+        }
+        check_header(&map, path)?;
+        let footer_at = size - FOOTER_BYTES;
+        let footer = Footer::decode(
+            map.get(footer_at..).unwrap_or_default(),
+            path,
+            footer_at as u64,
+        )?;
+        let section = |s: &Section, name: &str| -> Result<&[u8]> {
+            let bytes = usize::try_from(s.offset)
+                .ok()
+                .zip(usize::try_from(s.len).ok())
+                .and_then(|(o, l)| Some(o..o.checked_add(l)?))
+                .filter(|r| r.start >= HEADER_BYTES && r.end <= footer_at)
+                .and_then(|r| map.get(r))
+                .ok_or_else(|| {
+                    Error::corruption(path, s.offset, format!("{name} section out of the file"))
+                })?;
+            if crc32fast::hash(bytes) != s.crc {
+                return Err(Error::corruption(
+                    path,
+                    s.offset,
+                    format!("{name} section checksum mismatch"),
+                ));
+            }
+            Ok(bytes)
+        };
+        let table = section(&footer.block_table, "block table")?;
+        let expected_table = footer
+            .block_count
+            .checked_add(1)
+            .and_then(|n| n.checked_mul(8));
+        if expected_table != Some(table.len() as u64) {
+            return Err(Error::corruption(
+                path,
+                footer.block_table.offset,
+                "block table length does not match the block count",
+            ));
+        }
+        let index = section(&footer.partition_index, "partition index")?;
+        PartitionIndex::new(index, footer.partition_count)
+            .map_err(|e| e.at(path, footer.partition_index.offset))?;
+        let filter = filter::load(section(&footer.filter, "filter")?)
+            .map_err(|e| e.at(path, footer.filter.offset))?;
+        let stats = SstableStats::decode(section(&footer.stats, "stats")?)
+            .map_err(|e| e.at(path, footer.stats.offset))?;
+        let dictionary_bytes = section(&footer.dictionary, "dictionary")?;
+        let dictionary = if dictionary_bytes.is_empty() {
+            None
+        } else {
+            // `DecoderDictionary::copy` panics on a dictionary zstd rejects; loading it into
+            // a decompressor first turns that into an error.
+            zstd::bulk::Decompressor::with_dictionary(dictionary_bytes).map_err(|e| {
+                Error::corruption(
+                    path,
+                    footer.dictionary.offset,
+                    format!("bad dictionary: {e}"),
+                )
+            })?;
+            Some(zstd::dict::DecoderDictionary::copy(dictionary_bytes))
+        };
+        Ok(Arc::new(Sstable {
+            path: path.to_path_buf(),
+            map,
+            footer,
+            stats,
+            filter,
+            dictionary,
+            blocks_read: AtomicU64::new(0),
+        }))
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn file_size(&self) -> u64 {
+        self.map.len() as u64
+    }
+
+    pub fn stats(&self) -> &SstableStats {
+        &self.stats
+    }
+
+    /// Cumulative count of data blocks decompressed from this table.
+    pub fn blocks_read(&self) -> u64 {
+        self.blocks_read.load(Ordering::Relaxed)
+    }
+
+    pub fn partition_count(&self) -> u64 {
+        self.footer.partition_count
+    }
+
+    /// Whether the table may hold `key`: token range, then the bloom filter.
+    pub fn may_contain(&self, key: &DecoratedKey) -> bool {
+        self.footer.partition_count > 0
+            && key.token >= self.footer.min_token
+            && key.token <= self.footer.max_token
+            && self.filter.check(&key.key[..])
+    }
+
+    fn section_bytes(&self, s: &Section) -> &[u8] {
+        // Validated by `open`; an empty slice here would only produce a clean error later.
+        usize::try_from(s.offset)
+            .ok()
+            .zip(usize::try_from(s.len).ok())
+            .and_then(|(o, l)| self.map.get(o..o.checked_add(l)?))
+            .unwrap_or_default()
+    }
+
+    fn index(&self) -> Result<PartitionIndex<'_>> {
+        PartitionIndex::new(
+            self.section_bytes(&self.footer.partition_index),
+            self.footer.partition_count,
+        )
+        .map_err(|e| e.at(&self.path, self.footer.partition_index.offset))
+    }
+
+    fn reader_at<'s>(
+        &'s self,
+        index: &PartitionIndex<'s>,
+        i: usize,
+    ) -> Result<PartitionReader<'s>> {
+        let e = index
+            .entry(i)
+            .map_err(|e| e.at(&self.path, self.footer.partition_index.offset))?;
+        Ok(PartitionReader {
+            table: self,
+            key: e.key,
+            deletion: e.deletion,
+            range_tombstones: e.range_tombstones,
+            clustering: e.clustering,
+        })
+    }
+
+    /// The partition `key`, if the table holds it.
+    pub fn partition(&self, key: &DecoratedKey) -> Result<Option<PartitionReader<'_>>> {
+        if !self.may_contain(key) {
+            return Ok(None);
+        }
+        let index = self.index()?;
+        match index
+            .find(key)
+            .map_err(|e| e.at(&self.path, self.footer.partition_index.offset))?
+        {
+            Some(i) => self.reader_at(&index, i).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// Partitions in ring order starting at `start` (inclusive or exclusive per flag).
+    pub fn partitions_from(&self, start: Option<(&DecoratedKey, bool)>) -> PartitionIter<'_> {
+        let first = match (self.index(), start) {
+            (Ok(index), Some((key, inclusive))) => index
+                .lower_bound(key, inclusive)
+                .map_err(|e| e.at(&self.path, self.footer.partition_index.offset)),
+            (Ok(_), None) => Ok(0),
+            (Err(e), _) => Err(e),
+        };
+        match first {
+            Ok(next) => PartitionIter {
+                table: self,
+                next,
+                error: None,
+            },
+            Err(e) => PartitionIter {
+                table: self,
+                next: 0,
+                error: Some(e),
+            },
+        }
+    }
+
+    /// Reads, checks and decompresses data block `block`.
+    pub(crate) fn read_block(&self, block: u64) -> Result<DecodedBlock> {
+        let table = self.section_bytes(&self.footer.block_table);
+        let bad = |offset: u64, why: String| Error::corruption(&self.path, offset, why);
+        let at = usize::try_from(block)
+            .ok()
+            .and_then(|b| b.checked_mul(8))
+            .ok_or_else(|| bad(self.footer.block_table.offset, format!("no block {block}")))?;
+        let (start, end) = read_u64(table, at)
+            .zip(at.checked_add(8).and_then(|n| read_u64(table, n)))
+            .ok_or_else(|| bad(self.footer.block_table.offset, format!("no block {block}")))?;
+        let range = usize::try_from(start)
+            .ok()
+            .zip(usize::try_from(end).ok())
+            .filter(|(s, e)| {
+                *s >= HEADER_BYTES && s < e && *e as u64 <= self.footer.block_table.offset
+            })
+            .and_then(|(s, e)| self.map.get(s..e))
+            .ok_or_else(|| {
+                bad(
+                    self.footer.block_table.offset,
+                    format!("block {block} spans {start}..{end}, outside the data"),
+                )
+            })?;
+        let raw = unframe(
+            range,
+            self.footer.max_block_uncompressed_bytes as usize,
+            self.dictionary.as_ref(),
+        )
+        .map_err(|e| e.at(&self.path, start))?;
+        self.blocks_read.fetch_add(1, Ordering::Relaxed);
+        DecodedBlock::parse(raw).map_err(|e| e.at(&self.path, start))
+    }
+
+    /// Where a decode error with no better location is reported: the partition index.
+    pub(crate) fn index_offset(&self) -> u64 {
+        self.footer.partition_index.offset
+    }
+
+    pub(crate) fn corruption(&self, e: Error, block: u64) -> Error {
+        let table = self.section_bytes(&self.footer.block_table);
+        let offset = usize::try_from(block)
+            .ok()
+            .and_then(|b| b.checked_mul(8))
+            .and_then(|at| read_u64(table, at))
+            .unwrap_or(0);
+        e.at(&self.path, offset)
+    }
+}
+
+/// One partition of an SSTable: its deletions, and its rows on demand.
+pub struct PartitionReader<'a> {
+    table: &'a Sstable,
+    key: DecoratedKey,
+    deletion: Option<DeletionTime>,
+    range_tombstones: Vec<RangeTombstone>,
+    clustering: ClusteringIndex<'a>,
+}
+
+impl<'a> PartitionReader<'a> {
+    pub fn key(&self) -> &DecoratedKey {
+        &self.key
+    }
+
+    pub fn deletion(&self) -> Option<DeletionTime> {
+        self.deletion
+    }
+
+    pub fn range_tombstones(&self) -> &[RangeTombstone] {
+        &self.range_tombstones
+    }
+
+    /// Rows within `slice`, forward (clustering order) or in reverse, block by block,
+    /// decompressing only blocks that can hold rows of the slice.
+    pub fn rows(&self, slice: &Slice, direction: Direction) -> RowIter<'a> {
+        RowIter::new(self.table, self.clustering, slice.clone(), direction)
+    }
+}
+
+/// Partitions in ring order; see [`Sstable::partitions_from`].
+pub struct PartitionIter<'a> {
+    table: &'a Sstable,
+    next: usize,
+    error: Option<Error>,
+}
+
+impl<'a> Iterator for PartitionIter<'a> {
+    type Item = Result<PartitionReader<'a>>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if let Some(e) = self.error.take() {
+            self.next = usize::MAX;
+            return Some(Err(e));
+        }
+        let index = match self.table.index() {
+            Ok(i) => i,
+            Err(e) => {
+                self.next = usize::MAX;
+                return Some(Err(e));
+            }
+        };
+        if self.next >= index.len() {
+            return None;
+        }
+        let i = self.next;
+        let r = self.table.reader_at(&index, i);
+        // A corrupt entry ends the scan: later offsets cannot be trusted in order.
+        self.next = if r.is_ok() { i + 1 } else { usize::MAX };
+        Some(r)
+    }
+}

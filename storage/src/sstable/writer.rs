@@ -1,0 +1,324 @@
+//! Writes one SSTable from partitions given in ring order.
+//!
+//! The file is written under a temporary name beside its final path and renamed into place
+//! by [`SstableWriter::finish`] after an fsync, then the directory is fsynced: a crash
+//! leaves either no table at `path` or a complete one. A writer dropped unfinished removes
+//! its temporary file.
+
+use bytes::Bytes;
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+use crate::model::{DecoratedKey, DeletionTime, RangeTombstone, Row};
+
+use super::block::{frame, BlockBuilder};
+use super::clustering_index::Span;
+use super::footer::{encode_header, Footer, Section, HEADER_BYTES};
+use super::partition_index::{encode_entry, PartitionIndex};
+use super::stats::SstableStats;
+use super::{dictionary, filter};
+
+/// How an SSTable is written.
+#[derive(Clone, Debug)]
+pub struct SstableWriterOptions {
+    /// A block is cut once its uncompressed size reaches this.
+    pub block_size_bytes: usize,
+    pub zstd_level: i32,
+    /// Target false-positive rate of the partition bloom filter.
+    pub bloom_fp_rate: f64,
+}
+
+impl Default for SstableWriterOptions {
+    fn default() -> Self {
+        SstableWriterOptions {
+            block_size_bytes: 16 * 1024,
+            zstd_level: 3,
+            bloom_fp_rate: 0.01,
+        }
+    }
+}
+
+/// Writes one SSTable; see the module documentation.
+pub struct SstableWriter {
+    path: PathBuf,
+    tmp_path: PathBuf,
+    file: Option<BufWriter<File>>,
+    opts: SstableWriterOptions,
+    offset_bytes: u64,
+    block: BlockBuilder,
+    /// Blocks cut so far (written or waiting in `sample_blocks`): the next block's number.
+    blocks_cut: u64,
+    /// Leading uncompressed blocks kept until the dictionary is trained on them.
+    sample_blocks: Vec<Vec<u8>>,
+    sample_bytes: usize,
+    /// Set once the dictionary is decided (trained or not); blocks then go straight out.
+    compressor: Option<zstd::bulk::Compressor<'static>>,
+    dictionary: Vec<u8>,
+    /// File offset of every written block.
+    block_offsets: Vec<u64>,
+    max_block_uncompressed_bytes: u32,
+    index_entries: Vec<u8>,
+    index_offsets: Vec<u64>,
+    last_key: Option<DecoratedKey>,
+    min_token: i64,
+    max_token: i64,
+    stats: SstableStats,
+}
+
+impl SstableWriter {
+    /// Writes to a temporary name beside `path`; nothing appears at `path` until finish.
+    pub fn create(
+        path: &Path,
+        opts: SstableWriterOptions,
+        expected_partitions: usize,
+    ) -> Result<Self> {
+        let tmp_path = temp_path(path);
+        let f = File::create(&tmp_path).map_err(|e| Error::io(&tmp_path, e))?;
+        let mut file = BufWriter::with_capacity(256 * 1024, f);
+        file.write_all(&encode_header())
+            .map_err(|e| Error::io(&tmp_path, e))?;
+        Ok(SstableWriter {
+            path: path.to_path_buf(),
+            tmp_path,
+            file: Some(file),
+            block: BlockBuilder::new(opts.block_size_bytes),
+            opts,
+            offset_bytes: HEADER_BYTES as u64,
+            blocks_cut: 0,
+            sample_blocks: Vec::new(),
+            sample_bytes: 0,
+            compressor: None,
+            dictionary: Vec::new(),
+            block_offsets: Vec::new(),
+            max_block_uncompressed_bytes: 0,
+            index_entries: Vec::with_capacity(expected_partitions.min(1 << 20) * 32),
+            index_offsets: Vec::with_capacity(expected_partitions.min(1 << 20)),
+            last_key: None,
+            min_token: i64::MAX,
+            max_token: i64::MIN,
+            stats: SstableStats::default(),
+        })
+    }
+
+    /// Partitions must come in DecoratedKey order; rows sorted by clustering, unique.
+    pub fn add_partition(
+        &mut self,
+        key: &DecoratedKey,
+        deletion: Option<DeletionTime>,
+        range_tombstones: &[RangeTombstone],
+        rows: impl IntoIterator<Item = Row>,
+    ) -> Result<()> {
+        if self.last_key.as_ref().is_some_and(|last| last >= key) {
+            return Err(Error::InvalidRequest(format!(
+                "SSTable partitions out of order: {key:?} after {:?}",
+                self.last_key
+            )));
+        }
+        let mut spans: Vec<Span> = Vec::new();
+        let mut prev: Option<Bytes> = None;
+        for row in rows {
+            if prev.as_ref().is_some_and(|p| *p >= row.clustering) {
+                return Err(Error::InvalidRequest(format!(
+                    "SSTable rows out of order or duplicated in partition {key:?}"
+                )));
+            }
+            self.stats.add_row(&row);
+            let block_no = self.blocks_cut;
+            let row_in_block = self.block.row_count() as u32;
+            self.block.add(&row)?;
+            match spans.last_mut() {
+                Some(s) if s.block == block_no => {
+                    s.row_count += 1;
+                    s.last_key = row.clustering.clone();
+                }
+                _ => spans.push(Span {
+                    block: block_no,
+                    first_row: row_in_block,
+                    row_count: 1,
+                    first_key: row.clustering.clone(),
+                    last_key: row.clustering.clone(),
+                }),
+            }
+            prev = Some(row.clustering);
+            if self.block.size_bytes() >= self.opts.block_size_bytes {
+                self.flush_block()?;
+            }
+        }
+        self.stats
+            .add_partition(deletion.as_ref(), range_tombstones);
+        self.index_offsets.push(self.index_entries.len() as u64);
+        encode_entry(
+            &mut self.index_entries,
+            key,
+            deletion.as_ref(),
+            range_tombstones,
+            &spans,
+        );
+        self.min_token = self.min_token.min(key.token);
+        self.max_token = self.max_token.max(key.token);
+        self.last_key = Some(key.clone());
+        Ok(())
+    }
+
+    fn write(&mut self, bytes: &[u8]) -> Result<()> {
+        let file = self
+            .file
+            .as_mut()
+            .ok_or_else(|| Error::InvalidRequest("SSTable writer already finished".into()))?;
+        file.write_all(bytes)
+            .map_err(|e| Error::io(&self.tmp_path, e))?;
+        self.offset_bytes += bytes.len() as u64;
+        Ok(())
+    }
+
+    fn flush_block(&mut self) -> Result<()> {
+        if self.block.is_empty() {
+            return Ok(());
+        }
+        let raw = self.block.take();
+        let len = u32::try_from(raw.len())
+            .map_err(|_| Error::InvalidRequest("SSTable block larger than 4 GiB".into()))?;
+        self.max_block_uncompressed_bytes = self.max_block_uncompressed_bytes.max(len);
+        self.blocks_cut += 1;
+        if self.compressor.is_none() {
+            self.sample_bytes += raw.len();
+            self.sample_blocks.push(raw);
+            if self.sample_bytes >= dictionary::SAMPLE_BYTES {
+                self.start_compressing()?;
+            }
+            return Ok(());
+        }
+        self.write_block(&raw)
+    }
+
+    /// Trains the dictionary on the buffered blocks and writes them out.
+    fn start_compressing(&mut self) -> Result<()> {
+        let samples = std::mem::take(&mut self.sample_blocks);
+        self.sample_bytes = 0;
+        self.dictionary = dictionary::train(&samples).unwrap_or_default();
+        let level = self.opts.zstd_level;
+        let compressor = if self.dictionary.is_empty() {
+            zstd::bulk::Compressor::new(level)
+        } else {
+            zstd::bulk::Compressor::with_dictionary(level, &self.dictionary)
+        }
+        .map_err(|e| Error::io(&self.tmp_path, e))?;
+        self.compressor = Some(compressor);
+        for raw in &samples {
+            self.write_block(raw)?;
+        }
+        Ok(())
+    }
+
+    fn write_block(&mut self, raw: &[u8]) -> Result<()> {
+        let compressor = self
+            .compressor
+            .as_mut()
+            .ok_or_else(|| Error::InvalidRequest("SSTable compressor not ready".into()))?;
+        let framed = frame(raw, compressor).map_err(|e| Error::io(&self.tmp_path, e))?;
+        self.block_offsets.push(self.offset_bytes);
+        self.write(&framed)
+    }
+
+    fn write_section(&mut self, bytes: &[u8]) -> Result<Section> {
+        let section = Section {
+            offset: self.offset_bytes,
+            len: bytes.len() as u64,
+            crc: crc32fast::hash(bytes),
+        };
+        self.write(bytes)?;
+        Ok(section)
+    }
+
+    /// Writes index, filter, stats, footer; fsyncs the file, renames it to `path`, fsyncs
+    /// the directory.
+    pub fn finish(mut self) -> Result<SstableStats> {
+        self.flush_block()?;
+        if self.compressor.is_none() {
+            self.start_compressing()?;
+        }
+        // Block table: each block's offset, then the end of the last block.
+        let mut table = Vec::with_capacity(8 * (self.block_offsets.len() + 1));
+        for o in self.block_offsets.iter().chain([&self.offset_bytes]) {
+            table.extend_from_slice(&o.to_le_bytes());
+        }
+        let block_table = self.write_section(&table)?;
+
+        let mut index = std::mem::take(&mut self.index_entries);
+        for o in &self.index_offsets {
+            index.extend_from_slice(&o.to_le_bytes());
+        }
+        let partition_index = self.write_section(&index)?;
+
+        // Built now rather than on the fly: the exact partition count sizes it.
+        let count = self.index_offsets.len();
+        let view = PartitionIndex::new(&index, count as u64)?;
+        let filter_bytes = filter::build(view.keys(), count, self.opts.bloom_fp_rate)?;
+        let filter = self.write_section(&filter_bytes)?;
+
+        let stats_section = self.write_section(&self.stats.encode())?;
+        let dictionary = std::mem::take(&mut self.dictionary);
+        let dictionary = self.write_section(&dictionary)?;
+        let footer = Footer {
+            block_table,
+            partition_index,
+            filter,
+            stats: stats_section,
+            dictionary,
+            partition_count: count as u64,
+            block_count: self.block_offsets.len() as u64,
+            max_block_uncompressed_bytes: self.max_block_uncompressed_bytes,
+            min_token: self.min_token,
+            max_token: self.max_token,
+        };
+        self.write(&footer.encode())?;
+
+        let file = self
+            .file
+            .take()
+            .ok_or_else(|| Error::InvalidRequest("SSTable writer already finished".into()))?;
+        // From here the writer no longer owns the file: clean up the temporary by hand.
+        let published = file
+            .into_inner()
+            .map_err(|e| Error::io(&self.tmp_path, e.into_error()))
+            .and_then(|f| f.sync_all().map_err(|e| Error::io(&self.tmp_path, e)))
+            .and_then(|()| {
+                std::fs::rename(&self.tmp_path, &self.path).map_err(|e| Error::io(&self.path, e))
+            });
+        if let Err(e) = published {
+            let _ = std::fs::remove_file(&self.tmp_path);
+            return Err(e);
+        }
+        sync_dir(&self.path)?;
+        Ok(std::mem::take(&mut self.stats))
+    }
+}
+
+impl Drop for SstableWriter {
+    fn drop(&mut self) {
+        // Unfinished (error or abandoned): leave nothing behind. Best effort.
+        if self.file.take().is_some() {
+            let _ = std::fs::remove_file(&self.tmp_path);
+        }
+    }
+}
+
+fn temp_path(path: &Path) -> PathBuf {
+    let mut name = path
+        .file_name()
+        .map(|n| n.to_os_string())
+        .unwrap_or_default();
+    name.push(".tmp");
+    path.with_file_name(name)
+}
+
+fn sync_dir(path: &Path) -> Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let d = File::open(dir).map_err(|e| Error::io(dir, e))?;
+    d.sync_all().map_err(|e| Error::io(dir, e))
+}
