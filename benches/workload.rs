@@ -57,7 +57,7 @@ fn main() {
 
 fn run() -> Result<()> {
     let args = Args::parse();
-    if !(args.scale > 0.0) || args.ingest_batch == 0 {
+    if !args.scale.is_finite() || args.scale <= 0.0 || args.ingest_batch == 0 {
         return Err("--scale must be > 0 and --ingest-batch >= 1".into());
     }
     keys::self_check();
@@ -76,7 +76,10 @@ fn run() -> Result<()> {
             remove_dir(&dir)?;
         }
         match outcome? {
-            true => eprintln!("[{engine}] done in {:.1} s", started.elapsed().as_secs_f64()),
+            true => eprintln!(
+                "[{engine}] done in {:.1} s",
+                started.elapsed().as_secs_f64()
+            ),
             false => eprintln!("[{engine}] skipped: not built into this harness yet"),
         }
     }
@@ -114,7 +117,16 @@ fn run_engine(
             engine,
         };
         let t = Instant::now();
-        let index = phases::ingest::load(&mut *store, &load, report_ingest.then_some(&mut *report))?;
+        let loaded =
+            phases::ingest::load(&mut *store, &load, report_ingest.then_some(&mut *report))?;
+        // The read phases run on the reopened store, as they would after a restart.
+        let (index, user_bytes) = (loaded.index, loaded.user_bytes);
+        let mut store = phases::ingest::reopen(
+            store,
+            &load,
+            user_bytes,
+            report_ingest.then_some(&mut *report),
+        )?;
         eprintln!("[{engine}] loaded in {:.1} s", t.elapsed().as_secs_f64());
         if args.runs(Phase::OpenChannel) {
             let n = args.scaled(OPEN_CHANNEL_READS_AT_SCALE_1);
@@ -159,8 +171,10 @@ fn run_engine(
 
 /// Messages/s of the most writers over the fewest: how well group commit scales.
 fn group_speedup(args: &Args, engine: &str, report: &mut Report) {
-    let (Some(&few), Some(&many)) = (args.group_writers.iter().min(), args.group_writers.iter().max())
-    else {
+    let (Some(&few), Some(&many)) = (
+        args.group_writers.iter().min(),
+        args.group_writers.iter().max(),
+    ) else {
         return;
     };
     let rate = |w: usize| {

@@ -15,7 +15,11 @@ pub struct Args {
     pub seed: u64,
 
     /// Phases to run and report.
-    #[arg(long, value_delimiter = ',', default_value = "ingest,open-channel,scroll-back,tombstones")]
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "ingest,open-channel,scroll-back,tombstones"
+    )]
     pub phases: Vec<Phase>,
 
     /// Engines to run, one after the other, on the same data.

@@ -10,8 +10,13 @@ use std::path::Path;
 pub fn process_write_bytes() -> Option<u64> {
     let io = std::fs::read_to_string("/proc/self/io").ok()?;
     let field = |name: &str| -> Option<u64> {
-        io.lines()
-            .find_map(|line| line.strip_prefix(name)?.strip_prefix(": ")?.trim().parse().ok())
+        io.lines().find_map(|line| {
+            line.strip_prefix(name)?
+                .strip_prefix(": ")?
+                .trim()
+                .parse()
+                .ok()
+        })
     };
     Some(field("write_bytes")?.saturating_sub(field("cancelled_write_bytes").unwrap_or(0)))
 }

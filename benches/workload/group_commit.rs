@@ -47,7 +47,10 @@ impl GroupCommitter {
 
     /// Returns once `message` is durable.
     pub fn write(&self, message: Message) -> Result<()> {
-        let mut state = self.state.lock().map_err(|_| "group commit lock poisoned")?;
+        let mut state = self
+            .state
+            .lock()
+            .map_err(|_| "group commit lock poisoned")?;
         state.queue.push(message);
         state.last_queued += 1;
         let sequence = state.last_queued;
@@ -73,7 +76,10 @@ impl GroupCommitter {
                 .map_err(|_| "store lock poisoned".into())
                 .and_then(|mut store| store.ingest(&batch));
 
-            state = self.state.lock().map_err(|_| "group commit lock poisoned")?;
+            state = self
+                .state
+                .lock()
+                .map_err(|_| "group commit lock poisoned")?;
             state.leader_active = false;
             if written.is_ok() {
                 state.committed = last;

@@ -90,7 +90,10 @@ pub fn self_check() {
     assert!(fjall_key(7, 3, older) < fjall_prefix_end(7, 3));
     assert_eq!(fjall_message_id(&fjall_key(7, 3, older)), Some(older));
     assert!(scrolldb_clustering(newer) < scrolldb_clustering(older));
-    assert_eq!(scrolldb_message_id(&scrolldb_clustering(older)), Some(older));
+    assert_eq!(
+        scrolldb_message_id(&scrolldb_clustering(older)),
+        Some(older)
+    );
     assert_eq!(
         scrolldb_partition_key(1, 2),
         [0, 8, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 4, 0, 0, 0, 2, 0]

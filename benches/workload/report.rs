@@ -65,7 +65,12 @@ impl Report {
         self.number(phase, "ops_per_s", engine, ops_per_s);
         self.number(phase, "latency_us_p50", engine, latency.quantile_us(0.5));
         self.number(phase, "latency_us_p99", engine, latency.quantile_us(0.99));
-        self.number(phase, "latency_us_p99_9", engine, latency.quantile_us(0.999));
+        self.number(
+            phase,
+            "latency_us_p99_9",
+            engine,
+            latency.quantile_us(0.999),
+        );
     }
 
     /// `scrolldb / fjall`, or for text whether both engines agree.

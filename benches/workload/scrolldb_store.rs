@@ -62,8 +62,7 @@ impl ScrolldbStore {
     }
 
     fn tick_if_due(&mut self) -> Result<()> {
-        if self.durability == Durability::Periodic && self.last_tick.elapsed() >= TICK_INTERVAL
-        {
+        if self.durability == Durability::Periodic && self.last_tick.elapsed() >= TICK_INTERVAL {
             self.engine.tick()?;
             self.last_tick = Instant::now();
         }
@@ -91,7 +90,13 @@ impl ScrolldbStore {
         .with_row(row)
     }
 
-    fn read(&mut self, channel_id: i64, bucket: i32, slice: Slice, limit: usize) -> Result<Vec<ReadRow>> {
+    fn read(
+        &mut self,
+        channel_id: i64,
+        bucket: i32,
+        slice: Slice,
+        limit: usize,
+    ) -> Result<Vec<ReadRow>> {
         let query = ReadQuery {
             table: keys::SCROLLDB_TABLE_ID,
             partition_key: Bytes::from(keys::scrolldb_partition_key(channel_id, bucket)),
@@ -118,7 +123,10 @@ fn read_row(row: &Row) -> Result<ReadRow> {
         let Some(value) = cell.bytes() else { continue };
         match *column {
             keys::SCROLLDB_COLUMN_AUTHOR_ID => {
-                let author: [u8; 8] = value.as_ref().try_into().map_err(|_| "author_id is not 8 bytes")?;
+                let author: [u8; 8] = value
+                    .as_ref()
+                    .try_into()
+                    .map_err(|_| "author_id is not 8 bytes")?;
                 read.author_id = i64::from_be_bytes(author);
             }
             keys::SCROLLDB_COLUMN_CONTENT => read.content_bytes = value.len(),

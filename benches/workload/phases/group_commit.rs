@@ -45,7 +45,10 @@ pub fn run(group: &GroupRun, report: &mut Report) -> Result<bool> {
             .collect();
         handles
             .into_iter()
-            .map(|h| h.join().unwrap_or_else(|_| Err("writer thread panicked".into())))
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err("writer thread panicked".into()))
+            })
             .collect()
     });
     let elapsed_s = start.elapsed().as_secs_f64();
@@ -58,10 +61,30 @@ pub fn run(group: &GroupRun, report: &mut Report) -> Result<bool> {
 
     let (e, w) = (group.engine, group.writers);
     let messages = latency.count() as f64;
-    report.number(PHASE, &format!("group_w{w}_messages_per_s"), e, messages / elapsed_s);
-    report.number(PHASE, &format!("group_w{w}_latency_us_p50"), e, latency.quantile_us(0.5));
-    report.number(PHASE, &format!("group_w{w}_latency_us_p99"), e, latency.quantile_us(0.99));
-    report.number(PHASE, &format!("group_w{w}_messages_per_sync"), e, messages / batches as f64);
+    report.number(
+        PHASE,
+        &format!("group_w{w}_messages_per_s"),
+        e,
+        messages / elapsed_s,
+    );
+    report.number(
+        PHASE,
+        &format!("group_w{w}_latency_us_p50"),
+        e,
+        latency.quantile_us(0.5),
+    );
+    report.number(
+        PHASE,
+        &format!("group_w{w}_latency_us_p99"),
+        e,
+        latency.quantile_us(0.99),
+    );
+    report.number(
+        PHASE,
+        &format!("group_w{w}_messages_per_sync"),
+        e,
+        messages / batches as f64,
+    );
     Ok(true)
 }
 

@@ -23,12 +23,13 @@ pub struct Load<'a> {
     pub engine: &'a str,
 }
 
+pub struct Loaded {
+    pub index: ChannelIndex,
+    pub user_bytes: u64,
+}
+
 /// Loads the data; reports figures only when `report` is given.
-pub fn load(
-    store: &mut dyn Store,
-    load: &Load,
-    mut report: Option<&mut Report>,
-) -> Result<ChannelIndex> {
+pub fn load(store: &mut dyn Store, load: &Load, report: Option<&mut Report>) -> Result<Loaded> {
     let mut index = ChannelIndex::new(load.workload.seed);
     let mut batch = Vec::with_capacity(load.batch_messages);
     let mut user_bytes = 0u64;
@@ -63,23 +64,89 @@ pub fn load(
     let io_after_compaction = process_write_bytes();
     let disk_after_compaction = dir_bytes(load.dir)?;
 
-    if let Some(report) = report.as_deref_mut() {
+    if let Some(report) = report {
         let e = load.engine;
         let user = user_bytes as f64;
         report.number(PHASE, "messages", e, load.message_count as f64);
         report.number(PHASE, "user_bytes", e, user);
-        report.number(PHASE, "periodic_messages_per_s", e, load.message_count as f64 / ingest_s);
-        report.number(PHASE, "periodic_batch_latency_us_p99", e, batch_latency.quantile_us(0.99));
+        report.number(
+            PHASE,
+            "periodic_messages_per_s",
+            e,
+            load.message_count as f64 / ingest_s,
+        );
+        report.number(
+            PHASE,
+            "periodic_batch_latency_us_p99",
+            e,
+            batch_latency.quantile_us(0.99),
+        );
         if let (Some(a), Some(b), Some(c)) = (io_start, io_after_ingest, io_after_compaction) {
             report.number(PHASE, "write_amp_incl_flush", e, (b - a) as f64 / user);
-            report.number(PHASE, "write_amp_incl_major_compaction", e, (c - a) as f64 / user);
+            report.number(
+                PHASE,
+                "write_amp_incl_major_compaction",
+                e,
+                (c - a) as f64 / user,
+            );
         }
-        report.number(PHASE, "disk_bytes_after_ingest", e, disk_after_ingest as f64);
-        report.number(PHASE, "space_amp_after_ingest", e, disk_after_ingest as f64 / user);
+        report.number(
+            PHASE,
+            "disk_bytes_after_ingest",
+            e,
+            disk_after_ingest as f64,
+        );
+        report.number(
+            PHASE,
+            "space_amp_after_ingest",
+            e,
+            disk_after_ingest as f64 / user,
+        );
         report.number(PHASE, "major_compaction_s", e, compact_s);
-        report.number(PHASE, "disk_bytes_after_compaction", e, disk_after_compaction as f64);
-        report.number(PHASE, "space_amp_after_compaction", e, disk_after_compaction as f64 / user);
-        report.number(PHASE, "engine_reported_disk_bytes", e, store.disk_bytes()? as f64);
+        report.number(
+            PHASE,
+            "disk_bytes_after_compaction",
+            e,
+            disk_after_compaction as f64,
+        );
+        report.number(
+            PHASE,
+            "space_amp_after_compaction",
+            e,
+            disk_after_compaction as f64 / user,
+        );
+        report.number(
+            PHASE,
+            "engine_reported_disk_bytes",
+            e,
+            store.disk_bytes()? as f64,
+        );
     }
-    Ok(index)
+    Ok(Loaded { index, user_bytes })
+}
+
+/// Closes and reopens the store, then reports the bytes on disk at rest: engines delete
+/// obsolete files lazily (fjall once no version refers to them), so the figure taken
+/// right after a compaction can still count the files it replaced.
+pub fn reopen(
+    store: Box<dyn Store>,
+    load: &Load,
+    user_bytes: u64,
+    report: Option<&mut Report>,
+) -> Result<Box<dyn Store>> {
+    let user_bytes = user_bytes as f64;
+    drop(store);
+    let disk_at_rest = dir_bytes(load.dir)?;
+    if let Some(report) = report {
+        let e = load.engine;
+        report.number(PHASE, "disk_bytes_after_reopen", e, disk_at_rest as f64);
+        report.number(
+            PHASE,
+            "space_amp_after_reopen",
+            e,
+            disk_at_rest as f64 / user_bytes,
+        );
+    }
+    crate::engines::open(load.engine, load.dir, crate::store::Durability::Periodic)?
+        .ok_or_else(|| "engine vanished between open and reopen".into())
 }

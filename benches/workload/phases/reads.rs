@@ -42,14 +42,28 @@ pub fn open_channel(
         let rows = if history.buckets.is_empty() {
             store.newest(channel_id, current_bucket, PAGE_ROWS)?
         } else {
-            newest_across(store, channel_id, history.buckets.iter().rev().copied(), Vec::new())?
+            newest_across(
+                store,
+                channel_id,
+                history.buckets.iter().rev().copied(),
+                Vec::new(),
+            )?
         };
         latency.record(t.elapsed());
         rows_total += rows.len() as u64;
         digest.add(&rows);
     }
     let ops_per_s = reads as f64 / start.elapsed().as_secs_f64();
-    finish(report, OPEN_CHANNEL, engine, &latency, ops_per_s, rows_total, reads, digest);
+    finish(
+        report,
+        OPEN_CHANNEL,
+        engine,
+        &latency,
+        ops_per_s,
+        rows_total,
+        reads,
+        digest,
+    );
     Ok(())
 }
 
@@ -83,7 +97,16 @@ pub fn scroll_back(
         digest.add(&rows);
     }
     let ops_per_s = reads as f64 / start.elapsed().as_secs_f64();
-    finish(report, SCROLL_BACK, engine, &latency, ops_per_s, rows_total, reads, digest);
+    finish(
+        report,
+        SCROLL_BACK,
+        engine,
+        &latency,
+        ops_per_s,
+        rows_total,
+        reads,
+        digest,
+    );
     Ok(())
 }
 
@@ -114,6 +137,11 @@ fn finish(
 ) {
     report.number(phase, "reads", engine, reads as f64);
     report.latencies(phase, engine, latency, ops_per_s);
-    report.number(phase, "rows_per_read_mean", engine, rows_total as f64 / reads as f64);
+    report.number(
+        phase,
+        "rows_per_read_mean",
+        engine,
+        rows_total as f64 / reads as f64,
+    );
     report.set(phase, "result_digest", engine, Value::Text(digest.hex()));
 }

@@ -65,7 +65,12 @@ pub fn run(run: &TombstoneRun, report: &mut Report) -> Result<bool> {
     let read = |store: &mut dyn Store, report: &mut Report, point: &str| -> Result<()> {
         let (latency_us, digest) = read_newest(store, channel_id, &buckets)?;
         report.number(PHASE, &format!("read_newest50_us_{point}"), e, latency_us);
-        report.set(PHASE, &format!("result_digest_{point}"), e, Value::Text(digest));
+        report.set(
+            PHASE,
+            &format!("result_digest_{point}"),
+            e,
+            Value::Text(digest),
+        );
         Ok(())
     };
     read(store, report, "after_deletes")?;
@@ -84,7 +89,12 @@ pub fn run(run: &TombstoneRun, report: &mut Report) -> Result<bool> {
     report.number(PHASE, "major_compaction_s", e, t.elapsed().as_secs_f64());
     read(store, report, "after_compaction")?;
     report.number(PHASE, "disk_bytes_before_compaction", e, disk_before as f64);
-    report.number(PHASE, "disk_bytes_after_compaction", e, dir_bytes(run.dir)? as f64);
+    report.number(
+        PHASE,
+        "disk_bytes_after_compaction",
+        e,
+        dir_bytes(run.dir)? as f64,
+    );
     Ok(true)
 }
 
