@@ -31,8 +31,9 @@ pub struct Args {
     #[arg(long, value_delimiter = ',', default_value = "periodic,group")]
     pub sync: Vec<SyncArg>,
 
-    /// Messages per write batch when loading with periodic sync.
-    #[arg(long, default_value_t = 100)]
+    /// Messages per write when loading with periodic sync; 1 = every message is its own
+    /// write, as a chat server receives them.
+    #[arg(long, default_value_t = 1)]
     pub ingest_batch: usize,
 
     /// Concurrent writers of each group-commit run.

@@ -16,7 +16,7 @@ use crate::latency::Latency;
 use crate::report::Report;
 use crate::store::{Durability, Result};
 
-pub const PHASE: &str = "ingest";
+pub const PHASE: &str = "ingest-group";
 
 pub struct GroupRun<'a> {
     pub workload: &'a Arc<Workload>,
