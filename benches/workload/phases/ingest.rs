@@ -36,7 +36,17 @@ pub fn load(store: &mut dyn Store, load: &Load, report: Option<&mut Report>) -> 
     let mut batch_latency = Latency::new();
     let io_start = process_write_bytes();
     let start = Instant::now();
-    for message in MessageStream::main(Arc::clone(load.workload), load.message_count) {
+    // Progress every 10%, so a scale-1 run shows it is alive.
+    let progress_every = (load.message_count / 10).max(1);
+    let stream = MessageStream::main(Arc::clone(load.workload), load.message_count);
+    for (i, message) in (1u64..).zip(stream) {
+        if i % progress_every == 0 {
+            let s = start.elapsed().as_secs_f64();
+            eprintln!(
+                "[{}] ingest {i}/{} messages, {s:.1} s",
+                load.engine, load.message_count
+            );
+        }
         index.observe(&message);
         user_bytes += message.user_bytes();
         batch.push(message);
