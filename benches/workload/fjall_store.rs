@@ -9,7 +9,7 @@ use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::generator::Message;
 use crate::keys;
@@ -57,8 +57,12 @@ fn spawn_syncer(db: Database) -> (Arc<AtomicBool>, JoinHandle<()>) {
     let running = Arc::new(AtomicBool::new(true));
     let flag = Arc::clone(&running);
     let handle = std::thread::spawn(move || {
+        let period = Duration::from_millis(SYNC_PERIOD_MS);
+        // Deadlines, not fixed sleeps, so the time a persist takes does not stretch the period.
+        let mut deadline = Instant::now() + period;
         while flag.load(Ordering::Relaxed) {
-            std::thread::sleep(Duration::from_millis(SYNC_PERIOD_MS));
+            std::thread::sleep(deadline.saturating_duration_since(Instant::now()));
+            deadline = (deadline + period).max(Instant::now());
             if let Err(e) = db.persist(PersistMode::SyncData) {
                 eprintln!("fjall periodic persist failed: {e}");
                 return;

@@ -24,7 +24,24 @@ pub fn newest_across(
         let more = store.newest(channel_id, bucket, PAGE_ROWS - rows.len())?;
         rows.extend(more);
     }
+    check_page(&rows)?;
     Ok(rows)
+}
+
+/// A page must be newest first and no longer than asked: a wrong adapter or engine is
+/// caught here, not left to skew the figures.
+pub fn check_page(rows: &[ReadRow]) -> Result<()> {
+    if rows.len() > PAGE_ROWS {
+        return Err(format!("read returned {} rows, limit {PAGE_ROWS}", rows.len()).into());
+    }
+    if let Some(pair) = rows.windows(2).find(|w| w[0].message_id <= w[1].message_id) {
+        return Err(format!(
+            "rows not newest first: {} before {}",
+            pair[0].message_id, pair[1].message_id
+        )
+        .into());
+    }
+    Ok(())
 }
 
 /// An order-sensitive digest of every row id a phase read, to check that both engines

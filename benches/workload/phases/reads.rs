@@ -91,6 +91,12 @@ pub fn scroll_back(
             .skip_while(move |b| *b >= bucket);
         let t = Instant::now();
         let first = store.older_than(channel_id, bucket, message_id, PAGE_ROWS)?;
+        if first
+            .first()
+            .is_some_and(|row| row.message_id >= message_id)
+        {
+            return Err(format!("scroll-back from {message_id} returned a newer row").into());
+        }
         let rows = newest_across(store, channel_id, older_buckets, first)?;
         latency.record(t.elapsed());
         rows_total += rows.len() as u64;
