@@ -40,7 +40,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use cli::{Args, Phase, SyncArg};
+use cli::{Args, Phase, ReadsAfter, SyncArg};
 use generator::{Workload, MESSAGES_AT_SCALE_1, TOMBSTONE_MESSAGES_AT_SCALE_1};
 use report::Report;
 use store::{Durability, Result};
@@ -102,40 +102,8 @@ fn run_engine(
     dir: &Path,
     report: &mut Report,
 ) -> Result<bool> {
-    let reads = args.runs(Phase::OpenChannel) || args.runs(Phase::ScrollBack);
-    let report_ingest = args.runs(Phase::Ingest) && args.sync.contains(&SyncArg::Periodic);
-    if reads || report_ingest {
-        let main_dir = dir.join("main");
-        let Some(mut store) = engines::open(engine, &main_dir, Durability::Periodic)? else {
-            return Ok(false);
-        };
-        let load = phases::ingest::Load {
-            workload,
-            message_count: args.scaled(MESSAGES_AT_SCALE_1),
-            batch_messages: args.ingest_batch,
-            dir: &main_dir,
-            engine,
-        };
-        let t = Instant::now();
-        let loaded =
-            phases::ingest::load(&mut *store, &load, report_ingest.then_some(&mut *report))?;
-        // The read phases run on the reopened store, as they would after a restart.
-        let (index, user_bytes) = (loaded.index, loaded.user_bytes);
-        let mut store = phases::ingest::reopen(
-            store,
-            &load,
-            user_bytes,
-            report_ingest.then_some(&mut *report),
-        )?;
-        eprintln!("[{engine}] loaded in {:.1} s", t.elapsed().as_secs_f64());
-        if args.runs(Phase::OpenChannel) {
-            let n = args.scaled(OPEN_CHANNEL_READS_AT_SCALE_1);
-            phases::reads::open_channel(&mut *store, workload, &index, n, engine, report)?;
-        }
-        if args.runs(Phase::ScrollBack) {
-            let n = args.scaled(SCROLL_BACK_READS_AT_SCALE_1);
-            phases::reads::scroll_back(&mut *store, workload, &index, n, engine, report)?;
-        }
+    if !run_main_store(args, workload, engine, &dir.join("main"), report)? {
+        return Ok(false);
     }
     if args.runs(Phase::Ingest) && args.sync.contains(&SyncArg::Group) {
         for &writers in &args.group_writers {
@@ -167,6 +135,70 @@ fn run_engine(
         }
     }
     Ok(true)
+}
+
+/// The periodic load and the read phases on one store. The reads run either on the
+/// engine's own state after the load (its background compactions done) or after a major
+/// compaction and a reopen (`--reads-after`).
+fn run_main_store(
+    args: &Args,
+    workload: &Arc<Workload>,
+    engine: &str,
+    dir: &Path,
+    report: &mut Report,
+) -> Result<bool> {
+    let reads = args.runs(Phase::OpenChannel) || args.runs(Phase::ScrollBack);
+    let report_ingest = args.runs(Phase::Ingest) && args.sync.contains(&SyncArg::Periodic);
+    if !reads && !report_ingest {
+        return Ok(true);
+    }
+    let Some(mut store) = engines::open(engine, dir, Durability::Periodic)? else {
+        return Ok(false);
+    };
+    let load = phases::ingest::Load {
+        workload,
+        message_count: args.scaled(MESSAGES_AT_SCALE_1),
+        batch_messages: args.ingest_batch,
+        dir,
+        engine,
+    };
+    let t = Instant::now();
+    let loaded = phases::ingest::load(&mut *store, &load, report_ingest.then_some(&mut *report))?;
+    eprintln!("[{engine}] loaded in {:.1} s", t.elapsed().as_secs_f64());
+    if args.reads_after == ReadsAfter::Ingest {
+        run_reads(args, workload, engine, &mut *store, &loaded.index, report)?;
+    }
+    phases::ingest::compact(
+        &mut *store,
+        &load,
+        &loaded,
+        report_ingest.then_some(&mut *report),
+    )?;
+    let mut store =
+        phases::ingest::reopen(store, &load, &loaded, report_ingest.then_some(&mut *report))?;
+    if args.reads_after == ReadsAfter::Compaction {
+        run_reads(args, workload, engine, &mut *store, &loaded.index, report)?;
+    }
+    Ok(true)
+}
+
+fn run_reads(
+    args: &Args,
+    workload: &Arc<Workload>,
+    engine: &str,
+    store: &mut dyn store::Store,
+    index: &channel_index::ChannelIndex,
+    report: &mut Report,
+) -> Result<()> {
+    if args.runs(Phase::OpenChannel) {
+        let n = args.scaled(OPEN_CHANNEL_READS_AT_SCALE_1);
+        phases::reads::open_channel(store, workload, index, n, engine, report)?;
+    }
+    if args.runs(Phase::ScrollBack) {
+        let n = args.scaled(SCROLL_BACK_READS_AT_SCALE_1);
+        phases::reads::scroll_back(store, workload, index, n, engine, report)?;
+    }
+    Ok(())
 }
 
 /// Messages/s of the most writers over the fewest: how well group commit scales.

@@ -31,6 +31,11 @@ pub struct Args {
     #[arg(long, value_delimiter = ',', default_value = "periodic,group")]
     pub sync: Vec<SyncArg>,
 
+    /// When the read phases run: on the engine's own state after the load, or after a
+    /// major compaction and a reopen (one sorted run: the best case of an LSM).
+    #[arg(long, value_enum, default_value = "ingest")]
+    pub reads_after: ReadsAfter,
+
     /// Messages per write when loading with periodic sync; 1 = every message is its own
     /// write, as a chat server receives them.
     #[arg(long, default_value_t = 1)]
@@ -67,6 +72,12 @@ pub enum Phase {
     OpenChannel,
     ScrollBack,
     Tombstones,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReadsAfter {
+    Ingest,
+    Compaction,
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]

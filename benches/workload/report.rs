@@ -73,6 +73,20 @@ impl Report {
         );
     }
 
+    /// Rows grouped by phase, phases in the order they first reported, figures in the
+    /// order they were reported (a phase may report in several steps).
+    fn ordered_rows(&self) -> Vec<&Row> {
+        let mut phases: Vec<&str> = Vec::new();
+        for row in &self.rows {
+            if !phases.contains(&row.phase.as_str()) {
+                phases.push(&row.phase);
+            }
+        }
+        let mut rows: Vec<&Row> = self.rows.iter().collect();
+        rows.sort_by_key(|row| phases.iter().position(|p| *p == row.phase));
+        rows
+    }
+
     /// `scrolldb / fjall`, or for text whether both engines agree.
     fn ratio(row: &Row) -> String {
         match (row.values.get("scrolldb"), row.values.get("fjall")) {
@@ -95,7 +109,7 @@ impl Report {
             "{:<14} {:<34} {:>16} {:>16} {:>8}",
             "phase", "figure", "scrolldb", "fjall", "ratio"
         );
-        for row in &self.rows {
+        for row in self.ordered_rows() {
             let cell = |engine: &str| match row.values.get(engine) {
                 Some(Value::Number(v)) => format_number(*v),
                 Some(Value::Text(t)) => t.clone(),
@@ -114,8 +128,8 @@ impl Report {
 
     pub fn write_json(&self, path: &Path) -> std::io::Result<()> {
         let rows: Vec<Json> = self
-            .rows
-            .iter()
+            .ordered_rows()
+            .into_iter()
             .map(|row| {
                 let value = |engine: &str| match row.values.get(engine) {
                     Some(Value::Number(v)) => json!(v),
