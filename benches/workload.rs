@@ -66,6 +66,18 @@ fn run() -> Result<()> {
         std::env::temp_dir().join(format!("scrolldb-workload-{}", std::process::id()))
     });
     let mut report = Report::new(args.scale, args.seed);
+    report.options = vec![
+        (
+            "reads_after".into(),
+            format!("{:?}", args.reads_after).to_lowercase(),
+        ),
+        (
+            "ingest_batch_messages".into(),
+            args.ingest_batch.to_string(),
+        ),
+        ("group_writers".into(), format!("{:?}", args.group_writers)),
+        ("group_secs".into(), args.group_secs.to_string()),
+    ];
     for engine in &args.engines {
         let dir = root.join(engine);
         remove_dir(&dir)?;

@@ -14,6 +14,7 @@ use crate::store::{Result, Store};
 pub const MAX_BATCH_MESSAGES: usize = 4_096;
 
 struct State {
+    /// Bounded by the writers: each has at most one message queued.
     queue: Vec<Message>,
     /// Sequence number of the last message queued (the first is 1).
     last_queued: u64,

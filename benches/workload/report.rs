@@ -24,6 +24,8 @@ pub struct Report {
     pub cores: usize,
     pub scale: f64,
     pub seed: u64,
+    /// Options that change what the figures mean, printed with the table.
+    pub options: Vec<(String, String)>,
     pub rows: Vec<Row>,
 }
 
@@ -33,6 +35,7 @@ impl Report {
             cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
             scale,
             seed,
+            options: Vec::new(),
             rows: Vec::new(),
         }
     }
@@ -105,6 +108,9 @@ impl Report {
             "\nmessage workload: cores {}, scale {}, seed {}",
             self.cores, self.scale, self.seed
         );
+        for (name, value) in &self.options {
+            println!("  {name}: {value}");
+        }
         println!(
             "{:<14} {:<34} {:>16} {:>16} {:>8}",
             "phase", "figure", "scrolldb", "fjall", "ratio"
@@ -149,6 +155,7 @@ impl Report {
             "cores": self.cores,
             "scale": self.scale,
             "seed": self.seed,
+            "options": self.options.iter().cloned().collect::<BTreeMap<_, _>>(),
             "rows": rows,
         });
         std::fs::write(path, serde_json::to_string_pretty(&doc)? + "\n")
