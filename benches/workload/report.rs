@@ -103,6 +103,15 @@ impl Report {
         }
     }
 
+    /// The text figures (digests) on which the engines disagree.
+    pub fn differences(&self) -> Vec<String> {
+        self.rows
+            .iter()
+            .filter(|row| Self::ratio(row) == "DIFFER")
+            .map(|row| format!("{} {}", row.phase, row.figure))
+            .collect()
+    }
+
     pub fn print(&self) {
         println!(
             "\nmessage workload: cores {}, scale {}, seed {}",
