@@ -1,0 +1,144 @@
+//! Phase 1 with periodic sync: write every message in send order, then measure the
+//! write and space amplification, before and after a major compaction.
+//!
+//! The data loaded here is what the read phases read, so it runs whenever they do.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Instant;
+
+use crate::channel_index::ChannelIndex;
+use crate::disk::{dir_bytes, process_write_bytes};
+use crate::engines;
+use crate::generator::{MessageStream, Workload};
+use crate::latency::Latency;
+use crate::report::Report;
+use crate::store::{Durability, Result, Store};
+
+pub const PHASE: &str = "ingest";
+
+pub struct Load<'a> {
+    pub workload: &'a Arc<Workload>,
+    pub message_count: u64,
+    pub batch_messages: usize,
+    pub dir: &'a Path,
+    pub engine: &'a str,
+}
+
+/// What the load leaves for the later steps.
+pub struct Loaded {
+    pub index: ChannelIndex,
+    pub user_bytes: u64,
+    /// `/proc/self/io` before the first write, for write amplification.
+    io_start: Option<u64>,
+}
+
+/// Writes the data, flushes, waits for background work; reports only into `Some(report)`.
+pub fn load(store: &mut dyn Store, load: &Load, report: Option<&mut Report>) -> Result<Loaded> {
+    let mut index = ChannelIndex::new(load.workload.seed);
+    let mut batch = Vec::with_capacity(load.batch_messages);
+    let mut user_bytes = 0u64;
+    let mut batch_latency = Latency::new();
+    let io_start = process_write_bytes();
+    let start = Instant::now();
+    // Progress every 10%, so a scale-1 run shows it is alive.
+    let progress_every = (load.message_count / 10).max(1);
+    let stream = MessageStream::main(Arc::clone(load.workload), load.message_count);
+    for (i, message) in (1u64..).zip(stream) {
+        if i % progress_every == 0 {
+            let (e, s) = (load.engine, start.elapsed().as_secs_f64());
+            eprintln!("[{e}] ingest {i}/{} messages, {s:.1} s", load.message_count);
+        }
+        index.observe(&message);
+        user_bytes += message.user_bytes();
+        batch.push(message);
+        if batch.len() >= load.batch_messages {
+            let t = Instant::now();
+            store.ingest(&batch)?;
+            batch_latency.record(t.elapsed());
+            batch.clear();
+        }
+    }
+    if !batch.is_empty() {
+        store.ingest(&batch)?;
+    }
+    let ingest_s = start.elapsed().as_secs_f64();
+
+    store.flush()?;
+    store.wait_idle()?;
+    let io_after_ingest = process_write_bytes();
+    let disk_bytes = dir_bytes(load.dir)?;
+
+    if let Some(report) = report {
+        let (e, user) = (load.engine, user_bytes as f64);
+        let messages = load.message_count as f64;
+        report.number(PHASE, "messages", e, messages);
+        report.number(PHASE, "user_bytes", e, user);
+        report.number(PHASE, "periodic_messages_per_s", e, messages / ingest_s);
+        let write_p99_us = batch_latency.quantile_us(0.99);
+        report.number(PHASE, "periodic_write_latency_us_p99", e, write_p99_us);
+        if let (Some(a), Some(b)) = (io_start, io_after_ingest) {
+            report.number(PHASE, "write_amp_incl_flush", e, (b - a) as f64 / user);
+        }
+        report.number(PHASE, "disk_bytes_after_ingest", e, disk_bytes as f64);
+        report.number(PHASE, "space_amp_after_ingest", e, disk_bytes as f64 / user);
+    }
+    Ok(Loaded {
+        index,
+        user_bytes,
+        io_start,
+    })
+}
+
+/// Runs a major compaction and reports its cost and the bytes left on disk.
+pub fn compact(
+    store: &mut dyn Store,
+    load: &Load,
+    loaded: &Loaded,
+    report: Option<&mut Report>,
+) -> Result<()> {
+    let t = Instant::now();
+    store.compact()?;
+    store.wait_idle()?;
+    let compact_s = t.elapsed().as_secs_f64();
+    let io_after = process_write_bytes();
+    let disk_bytes = dir_bytes(load.dir)?;
+    if let Some(report) = report {
+        let (e, user) = (load.engine, loaded.user_bytes as f64);
+        report.number(PHASE, "major_compaction_s", e, compact_s);
+        if let (Some(a), Some(c)) = (loaded.io_start, io_after) {
+            let amp = (c - a) as f64 / user;
+            report.number(PHASE, "write_amp_incl_major_compaction", e, amp);
+        }
+        report.number(PHASE, "disk_bytes_after_compaction", e, disk_bytes as f64);
+        report.number(
+            PHASE,
+            "space_amp_after_compaction",
+            e,
+            disk_bytes as f64 / user,
+        );
+        let engine_bytes = store.disk_bytes()? as f64;
+        report.number(PHASE, "engine_reported_disk_bytes", e, engine_bytes);
+    }
+    Ok(())
+}
+
+/// Closes and reopens the store, then reports the bytes on disk at rest: engines delete
+/// obsolete files lazily (fjall once no version refers to them), so the figure taken
+/// right after a compaction can still count the files it replaced.
+pub fn reopen(
+    store: Box<dyn Store>,
+    load: &Load,
+    loaded: &Loaded,
+    report: Option<&mut Report>,
+) -> Result<Box<dyn Store>> {
+    drop(store);
+    let disk_bytes = dir_bytes(load.dir)?;
+    if let Some(report) = report {
+        let (e, user) = (load.engine, loaded.user_bytes as f64);
+        report.number(PHASE, "disk_bytes_after_reopen", e, disk_bytes as f64);
+        report.number(PHASE, "space_amp_after_reopen", e, disk_bytes as f64 / user);
+    }
+    engines::open(load.engine, load.dir, Durability::Periodic)?
+        .ok_or_else(|| "engine vanished between open and reopen".into())
+}

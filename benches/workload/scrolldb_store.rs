@@ -1,0 +1,195 @@
+//! The messages table on scrolldb's single-shard storage engine.
+//!
+//! NOT in the module tree yet: the engine is being written on another branch. To hook it
+//! up, add `mod scrolldb_store;` in `benches/workload.rs` and uncomment the `"scrolldb"`
+//! arm in `engines.rs` (`scrolldb-storage` and `bytes` are already dependencies of the
+//! root package, so benches can use them). Written against the engine API agreed in the storage issue:
+//! `Engine::open(dir, EngineOptions)`, `apply_batch`, `apply`, `read`, `flush`,
+//! `compact_all`, `tick`, `set_gc_grace_secs`, `disk_bytes`.
+
+use bytes::Bytes;
+use scrolldb_storage::clock::{now_micros, now_secs};
+use scrolldb_storage::commitlog::{CommitlogOptions, SyncMode};
+use scrolldb_storage::engine::{Engine, EngineOptions};
+use scrolldb_storage::model::{
+    Bound, Cell, ColumnFilter, DeletionTime, Direction, Mutation, ReadQuery, Row, Slice,
+};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use crate::generator::Message;
+use crate::keys;
+use crate::store::{Durability, ReadRow, Result, Store, SYNC_PERIOD_MS};
+
+/// How often ingest calls `Engine::tick` in periodic mode: well under the sync period, so
+/// the engine's 10 ms deadline is met without a thread of its own.
+const TICK_INTERVAL: Duration = Duration::from_millis(2);
+
+pub struct ScrolldbStore {
+    engine: Engine,
+    durability: Durability,
+    last_tick: Instant,
+    last_timestamp_us: i64,
+}
+
+impl ScrolldbStore {
+    pub fn open(dir: &Path, durability: Durability) -> Result<Self> {
+        let sync = match durability {
+            Durability::Periodic => SyncMode::Periodic {
+                period_ms: SYNC_PERIOD_MS,
+            },
+            Durability::GroupCommit => SyncMode::GroupCommit,
+        };
+        let options = EngineOptions {
+            commitlog: CommitlogOptions {
+                sync,
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        Ok(ScrolldbStore {
+            engine: Engine::open(dir, options)?,
+            durability,
+            last_tick: Instant::now(),
+            last_timestamp_us: 0,
+        })
+    }
+
+    /// Write timestamps in µs, strictly increasing so no two writes of a run tie.
+    fn next_timestamp_us(&mut self) -> i64 {
+        self.last_timestamp_us = now_micros().max(self.last_timestamp_us + 1);
+        self.last_timestamp_us
+    }
+
+    fn tick_if_due(&mut self) -> Result<()> {
+        if self.durability == Durability::Periodic && self.last_tick.elapsed() >= TICK_INTERVAL {
+            self.engine.tick()?;
+            self.last_tick = Instant::now();
+        }
+        Ok(())
+    }
+
+    fn insert_mutation(&mut self, m: &Message) -> Mutation {
+        let timestamp_us = self.next_timestamp_us();
+        let mut row = Row::new(Bytes::copy_from_slice(&keys::scrolldb_clustering(
+            m.message_id,
+        )));
+        row.marker = Some(Cell::live(timestamp_us, Bytes::new()));
+        row.set(
+            keys::SCROLLDB_COLUMN_AUTHOR_ID,
+            Cell::live(timestamp_us, m.author_id.to_be_bytes().to_vec()),
+        );
+        row.set(
+            keys::SCROLLDB_COLUMN_CONTENT,
+            Cell::live(timestamp_us, m.content.clone().into_bytes()),
+        );
+        Mutation::new(
+            keys::SCROLLDB_TABLE_ID,
+            keys::scrolldb_partition_key(m.channel_id, m.bucket),
+        )
+        .with_row(row)
+    }
+
+    fn read(
+        &mut self,
+        channel_id: i64,
+        bucket: i32,
+        slice: Slice,
+        limit: usize,
+    ) -> Result<Vec<ReadRow>> {
+        let query = ReadQuery {
+            table: keys::SCROLLDB_TABLE_ID,
+            partition_key: Bytes::from(keys::scrolldb_partition_key(channel_id, bucket)),
+            slice,
+            direction: Direction::Forward,
+            limit: Some(limit),
+            columns: ColumnFilter::All,
+            now: now_secs(),
+        };
+        let result = self.engine.read(&query)?;
+        result.rows.iter().map(read_row).collect()
+    }
+}
+
+fn read_row(row: &Row) -> Result<ReadRow> {
+    let message_id =
+        keys::scrolldb_message_id(&row.clustering).ok_or("scrolldb clustering key too short")?;
+    let mut read = ReadRow {
+        message_id,
+        author_id: 0,
+        content_bytes: 0,
+    };
+    for (column, cell) in &row.cells {
+        let Some(value) = cell.bytes() else { continue };
+        match *column {
+            keys::SCROLLDB_COLUMN_AUTHOR_ID => {
+                let author: [u8; 8] = value
+                    .as_ref()
+                    .try_into()
+                    .map_err(|_| "author_id is not 8 bytes")?;
+                read.author_id = i64::from_be_bytes(author);
+            }
+            keys::SCROLLDB_COLUMN_CONTENT => read.content_bytes = value.len(),
+            _ => {}
+        }
+    }
+    Ok(read)
+}
+
+impl Store for ScrolldbStore {
+    fn ingest(&mut self, batch: &[Message]) -> Result<()> {
+        let mutations: Vec<Mutation> = batch.iter().map(|m| self.insert_mutation(m)).collect();
+        self.engine.apply_batch(mutations)?;
+        self.tick_if_due()
+    }
+
+    fn newest(&mut self, channel_id: i64, bucket: i32, limit: usize) -> Result<Vec<ReadRow>> {
+        self.read(channel_id, bucket, Slice::all(), limit)
+    }
+
+    fn older_than(
+        &mut self,
+        channel_id: i64,
+        bucket: i32,
+        message_id: i64,
+        limit: usize,
+    ) -> Result<Vec<ReadRow>> {
+        let start = Bytes::copy_from_slice(&keys::scrolldb_clustering(message_id));
+        let slice = Slice::new(Bound::Excluded(start), Bound::Unbounded);
+        self.read(channel_id, bucket, slice, limit)
+    }
+
+    fn delete(&mut self, channel_id: i64, bucket: i32, message_id: i64) -> Result<()> {
+        let timestamp_us = self.next_timestamp_us();
+        let mut row = Row::new(Bytes::copy_from_slice(&keys::scrolldb_clustering(
+            message_id,
+        )));
+        row.deletion = Some(DeletionTime::new(timestamp_us, now_secs()));
+        let mutation = Mutation::new(
+            keys::SCROLLDB_TABLE_ID,
+            keys::scrolldb_partition_key(channel_id, bucket),
+        )
+        .with_row(row);
+        self.engine.apply(mutation)?;
+        self.tick_if_due()
+    }
+
+    fn flush(&mut self) -> Result<()> {
+        self.engine.flush()?;
+        Ok(())
+    }
+
+    fn compact(&mut self) -> Result<()> {
+        self.engine.compact_all()?;
+        Ok(())
+    }
+
+    fn set_gc_grace_secs(&mut self, secs: i64) -> Result<()> {
+        self.engine.set_gc_grace_secs(keys::SCROLLDB_TABLE_ID, secs);
+        Ok(())
+    }
+
+    fn disk_bytes(&self) -> Result<u64> {
+        Ok(self.engine.disk_bytes())
+    }
+}

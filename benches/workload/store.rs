@@ -1,0 +1,65 @@
+//! The storage operations the phases need, implemented once per engine.
+
+use crate::generator::Message;
+
+pub type Error = Box<dyn std::error::Error + Send + Sync>;
+pub type Result<T> = std::result::Result<T, Error>;
+
+/// How a write is made durable.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Durability {
+    /// The commitlog is synced every 10 ms: at most 10 ms of acknowledged writes at risk.
+    Periodic,
+    /// `ingest` returns only after its batch is synced to disk.
+    GroupCommit,
+}
+
+/// Sync period of `Durability::Periodic`, the same for every engine.
+pub const SYNC_PERIOD_MS: u64 = 10;
+
+/// One row a read returned (content is counted, not copied out, for either engine).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReadRow {
+    pub message_id: i64,
+    pub author_id: i64,
+    pub content_bytes: usize,
+}
+
+/// One engine holding the messages table.
+pub trait Store: Send {
+    /// Writes every message of the batch (one engine batch), durable per the store's mode.
+    fn ingest(&mut self, batch: &[Message]) -> Result<()>;
+
+    /// The newest `limit` rows of one (channel, bucket), newest first.
+    fn newest(&mut self, channel_id: i64, bucket: i32, limit: usize) -> Result<Vec<ReadRow>>;
+
+    /// The `limit` rows of one (channel, bucket) older than `message_id`, newest first.
+    fn older_than(
+        &mut self,
+        channel_id: i64,
+        bucket: i32,
+        message_id: i64,
+        limit: usize,
+    ) -> Result<Vec<ReadRow>>;
+
+    /// Deletes one row (a row tombstone).
+    fn delete(&mut self, channel_id: i64, bucket: i32, message_id: i64) -> Result<()>;
+
+    /// Writes the memtable out and waits for it.
+    fn flush(&mut self) -> Result<()>;
+
+    /// Compacts everything into as few files as the engine can (a major compaction).
+    fn compact(&mut self) -> Result<()>;
+
+    /// Waits until background flushes and compactions have stopped, so disk figures are
+    /// taken at rest.
+    fn wait_idle(&mut self) -> Result<()> {
+        Ok(())
+    }
+
+    /// Sets how long tombstones must live before compaction may purge them.
+    fn set_gc_grace_secs(&mut self, secs: i64) -> Result<()>;
+
+    /// Bytes on disk as the engine accounts them (the harness reports a directory walk).
+    fn disk_bytes(&self) -> Result<u64>;
+}
