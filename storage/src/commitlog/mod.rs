@@ -28,7 +28,7 @@ pub use options::{CommitlogOptions, RecoveryMode, SyncMode};
 /// A place in the log: a segment id and a byte offset in that segment's file. Positions
 /// handed out by the log are record **ends**, so `discard_before(p)` discards the record that
 /// ends at `p` and everything before it. They order as the records were appended.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct Position {
     pub segment: u64,
     pub offset: u64,

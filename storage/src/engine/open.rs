@@ -35,8 +35,9 @@ pub fn open(dir: &Path, opts: EngineOptions) -> Result<Engine> {
     let mut writes = 0u64;
     let replay_from = manifest.replay_from;
     let log_dir = dir.join("commitlog");
+    // Positions are record ends: a record ending at or before `replay_from` is flushed.
     let (commitlog, replay) = Commitlog::open(&log_dir, opts.commitlog.clone(), |pos, payload| {
-        if pos < replay_from {
+        if pos <= replay_from {
             return Ok(());
         }
         let m = decode_mutation(payload).map_err(|e| e.at(log_dir.join(format!("segment {}", pos.segment)), pos.offset))?;
