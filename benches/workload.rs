@@ -30,6 +30,8 @@ mod phases;
 mod report;
 #[path = "workload/runner.rs"]
 mod runner;
+#[path = "workload/scrolldb_store.rs"]
+mod scrolldb_store;
 #[path = "workload/snowflake.rs"]
 mod snowflake;
 #[path = "workload/store.rs"]

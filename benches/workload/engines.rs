@@ -13,8 +13,9 @@ pub fn open(engine: &str, dir: &Path, durability: Durability) -> Result<Option<B
     Ok(match engine {
         "fjall" => Some(Box::new(FjallStore::open(dir, durability)?)),
         // Hook-up point for the integrator (see scrolldb_store.rs):
-        // "scrolldb" => Some(Box::new(crate::scrolldb_store::ScrolldbStore::open(dir, durability)?)),
-        "scrolldb" => None,
+        "scrolldb" => Some(Box::new(crate::scrolldb_store::ScrolldbStore::open(
+            dir, durability,
+        )?)),
         other => return Err(format!("unknown engine {other:?}; known: {ENGINES:?}").into()),
     })
 }

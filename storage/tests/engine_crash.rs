@@ -31,7 +31,13 @@ fn options() -> EngineOptions {
 fn mutation(id: u64) -> Mutation {
     let mut row = Row::new(Bytes::copy_from_slice(&id.to_be_bytes()));
     row.marker = Some(Cell::live(id as i64, Bytes::new()));
-    row.set(0, Cell::live(id as i64, Bytes::from(format!("message {id} {}", "x".repeat((id % 97) as usize)))));
+    row.set(
+        0,
+        Cell::live(
+            id as i64,
+            Bytes::from(format!("message {id} {}", "x".repeat((id % 97) as usize))),
+        ),
+    );
     Mutation::new(1, Bytes::copy_from_slice(&(id % PARTITIONS).to_be_bytes())).with_row(row)
 }
 
@@ -54,7 +60,10 @@ fn child(dir: &Path, start: u64) {
 fn crash_child_entry() {
     // Runs only when re-executed by `acknowledged_writes_survive_sigkill`.
     if let Ok(dir) = std::env::var(CHILD_ENV) {
-        let start = std::env::var("SCROLLDB_CRASH_START").ok().and_then(|s| s.parse().ok()).unwrap_or(0);
+        let start = std::env::var("SCROLLDB_CRASH_START")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
         child(Path::new(&dir), start);
     }
 }
@@ -72,7 +81,12 @@ fn acknowledged_writes_survive_sigkill() {
         seed ^= seed << 17;
         let run_for = Duration::from_millis(150 + seed % 400);
         let mut child = Command::new(&exe)
-            .args(["--exact", "crash_child_entry", "--nocapture", "--test-threads=1"])
+            .args([
+                "--exact",
+                "crash_child_entry",
+                "--nocapture",
+                "--test-threads=1",
+            ])
             .env(CHILD_ENV, dir.path())
             .env("SCROLLDB_CRASH_START", next.to_string())
             .stdout(Stdio::piped())
@@ -102,18 +116,32 @@ fn acknowledged_writes_survive_sigkill() {
         }
         acked.extend(ids);
 
-        let mut engine = Engine::open(dir.path(), options()).unwrap_or_else(|e| panic!("round {round}: reopen failed: {e}"));
+        let mut engine = Engine::open(dir.path(), options())
+            .unwrap_or_else(|e| panic!("round {round}: reopen failed: {e}"));
         for p in 0..PARTITIONS {
-            let rows = engine.read(&ReadQuery::partition(1, Bytes::copy_from_slice(&p.to_be_bytes()))).unwrap().rows;
+            let rows = engine
+                .read(&ReadQuery::partition(
+                    1,
+                    Bytes::copy_from_slice(&p.to_be_bytes()),
+                ))
+                .unwrap()
+                .rows;
             let present: std::collections::HashSet<u64> = rows
                 .iter()
                 .map(|r| u64::from_be_bytes(r.clustering.as_ref().try_into().unwrap()))
                 .collect();
             for &id in acked.iter().filter(|id| *id % PARTITIONS == p) {
-                assert!(present.contains(&id), "round {round}: acknowledged id {id} lost");
+                assert!(
+                    present.contains(&id),
+                    "round {round}: acknowledged id {id} lost"
+                );
             }
         }
         engine.close().unwrap();
     }
-    assert!(acked.len() > 100, "the child acknowledged too few writes ({}) to test anything", acked.len());
+    assert!(
+        acked.len() > 100,
+        "the child acknowledged too few writes ({}) to test anything",
+        acked.len()
+    );
 }

@@ -8,7 +8,8 @@ use bytes::Bytes;
 use proptest::prelude::*;
 use scrolldb_storage::engine::{Engine, EngineOptions};
 use scrolldb_storage::model::{
-    Bound, Cell, ColumnFilter, DeletionTime, Direction, Mutation, RangeTombstone, ReadQuery, Row, Slice,
+    Bound, Cell, ColumnFilter, DeletionTime, Direction, Mutation, RangeTombstone, ReadQuery, Row,
+    Slice,
 };
 use scrolldb_storage::read::TombstoneThresholds;
 use scrolldb_storage::sstable::SstableWriterOptions;
@@ -21,13 +22,46 @@ fn start_secs() -> i64 {
 
 #[derive(Clone, Debug)]
 enum Op {
-    Insert { pk: u8, ck: (u8, u8), cols: Vec<(u32, u8)>, ts: i64, ttl: Option<u32>, marker: bool },
-    DeleteCell { pk: u8, ck: (u8, u8), col: u32, ts: i64 },
-    DeleteRow { pk: u8, ck: (u8, u8), ts: i64 },
-    DeleteRange { pk: u8, start: BoundSpec, end: BoundSpec, ts: i64 },
-    DeletePartition { pk: u8, ts: i64 },
-    Read { pk: u8, start: BoundSpec, end: BoundSpec, reverse: bool, limit: Option<usize>, cols: Option<Vec<u32>> },
-    Advance { secs: u8 },
+    Insert {
+        pk: u8,
+        ck: (u8, u8),
+        cols: Vec<(u32, u8)>,
+        ts: i64,
+        ttl: Option<u32>,
+        marker: bool,
+    },
+    DeleteCell {
+        pk: u8,
+        ck: (u8, u8),
+        col: u32,
+        ts: i64,
+    },
+    DeleteRow {
+        pk: u8,
+        ck: (u8, u8),
+        ts: i64,
+    },
+    DeleteRange {
+        pk: u8,
+        start: BoundSpec,
+        end: BoundSpec,
+        ts: i64,
+    },
+    DeletePartition {
+        pk: u8,
+        ts: i64,
+    },
+    Read {
+        pk: u8,
+        start: BoundSpec,
+        end: BoundSpec,
+        reverse: bool,
+        limit: Option<usize>,
+        cols: Option<Vec<u32>>,
+    },
+    Advance {
+        secs: u8,
+    },
     Flush,
     Compact,
     Reopen,
@@ -123,7 +157,9 @@ impl Model {
     }
 
     fn read(&self, pk: u8, q: &ReadQuery) -> Vec<Row> {
-        let Some(p) = self.partitions.get(&pk) else { return vec![] };
+        let Some(p) = self.partitions.get(&pk) else {
+            return vec![];
+        };
         let mut out = Vec::new();
         let mut keys: Vec<&Bytes> = p.rows.keys().filter(|k| q.slice.contains(k)).collect();
         if q.direction == Direction::Reverse {
@@ -135,9 +171,12 @@ impl Model {
                 .ranges
                 .iter()
                 .filter(|rt| rt.slice.contains(k))
-                .fold(p.deletion, |acc, rt| DeletionTime::max(acc, Some(rt.deletion)));
+                .fold(p.deletion, |acc, rt| {
+                    DeletionTime::max(acc, Some(rt.deletion))
+                });
             let effective = DeletionTime::max(covering, row.deletion);
-            let alive = |c: &Cell| effective.is_none_or(|d| c.timestamp > d.marked_at) && c.is_live(q.now);
+            let alive =
+                |c: &Cell| effective.is_none_or(|d| c.timestamp > d.marked_at) && c.is_live(q.now);
             let marker_alive = row.marker.as_ref().is_some_and(alive);
             let any_cell = row.cells.iter().any(|(_, c)| alive(c));
             if !marker_alive && !any_cell {
@@ -147,7 +186,8 @@ impl Model {
             if !marker_alive {
                 row.marker = None;
             }
-            row.cells.retain(|(col, c)| alive(c) && q.columns.includes(*col));
+            row.cells
+                .retain(|(col, c)| alive(c) && q.columns.includes(*col));
             out.push(row);
             if q.limit.is_some_and(|l| out.len() >= l) {
                 break;
@@ -160,8 +200,14 @@ impl Model {
 fn options() -> EngineOptions {
     EngineOptions {
         memtable_flush_bytes: 4096,
-        sstable: SstableWriterOptions { block_size_bytes: 96, ..SstableWriterOptions::default() },
-        tombstones: TombstoneThresholds { warn: u64::MAX, fail: None },
+        sstable: SstableWriterOptions {
+            block_size_bytes: 96,
+            ..SstableWriterOptions::default()
+        },
+        tombstones: TombstoneThresholds {
+            warn: u64::MAX,
+            fail: None,
+        },
         ..EngineOptions::default()
     }
 }
@@ -175,7 +221,14 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
         let e = engine.as_mut().unwrap();
         let mut mutation = |pk: u8| Mutation::new(TABLE, pk_bytes(pk));
         match op {
-            Op::Insert { pk, ck, cols, ts, ttl, marker } => {
+            Op::Insert {
+                pk,
+                ck,
+                cols,
+                ts,
+                ttl,
+                marker,
+            } => {
                 let mut row = Row::new(ck_bytes(ck));
                 let cell = |v: Bytes| match ttl {
                     Some(t) => Cell::expiring(ts, v, t, now),
@@ -207,7 +260,11 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
             }
             Op::DeleteRange { pk, start, end, ts } => {
                 let mut m = mutation(pk);
-                m.range_tombstones.push(RangeTombstone::new(start.bound(), end.bound(), DeletionTime::new(ts, now)));
+                m.range_tombstones.push(RangeTombstone::new(
+                    start.bound(),
+                    end.bound(),
+                    DeletionTime::new(ts, now),
+                ));
                 model.apply(pk, &m);
                 e.apply(m).unwrap();
             }
@@ -217,12 +274,23 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
                 model.apply(pk, &m);
                 e.apply(m).unwrap();
             }
-            Op::Read { pk, start, end, reverse, limit, cols } => {
+            Op::Read {
+                pk,
+                start,
+                end,
+                reverse,
+                limit,
+                cols,
+            } => {
                 let q = ReadQuery {
                     table: TABLE,
                     partition_key: pk_bytes(pk),
                     slice: Slice::new(start.bound(), end.bound()),
-                    direction: if reverse { Direction::Reverse } else { Direction::Forward },
+                    direction: if reverse {
+                        Direction::Reverse
+                    } else {
+                        Direction::Forward
+                    },
                     limit,
                     columns: cols.map_or(ColumnFilter::All, ColumnFilter::Only),
                     now,

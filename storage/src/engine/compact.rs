@@ -11,7 +11,9 @@ use crate::clock::now_secs;
 use crate::engine::table::sstable_path;
 use crate::engine::Engine;
 use crate::error::{Error, Result};
-use crate::model::{Cell, CellValue, DecoratedKey, DeletionTime, Direction, LocalSecs, Row, Slice, TableId};
+use crate::model::{
+    Cell, CellValue, DecoratedKey, DeletionTime, Direction, LocalSecs, Row, Slice, TableId,
+};
 use crate::read::{MergedRows, PartitionSource};
 use crate::sstable::{Sstable, SstableWriter};
 
@@ -39,7 +41,8 @@ impl Engine {
         let generation = self.manifest.next_generation;
         let path = sstable_path(&self.dir, table, generation);
         let expected: u64 = inputs.iter().map(|s| s.stats().partition_count).sum();
-        let mut writer = SstableWriter::create(&path, self.opts.sstable.clone(), expected as usize)?;
+        let mut writer =
+            SstableWriter::create(&path, self.opts.sstable.clone(), expected as usize)?;
         let mut written = 0u64;
         for key in merged_keys(&inputs)? {
             let mut readers = Vec::new();
@@ -67,7 +70,11 @@ impl Engine {
                 }
             }
             let deletion = deletions.partition.filter(|d| !purgeable(d, gc_before));
-            let ranges: Vec<_> = deletions.ranges.into_iter().filter(|rt| !purgeable(&rt.deletion, gc_before)).collect();
+            let ranges: Vec<_> = deletions
+                .ranges
+                .into_iter()
+                .filter(|rt| !purgeable(&rt.deletion, gc_before))
+                .collect();
             if deletion.is_some() || !ranges.is_empty() || !rows.is_empty() {
                 writer.add_partition(&key, deletion, &ranges, rows)?;
                 written += 1;
@@ -81,7 +88,9 @@ impl Engine {
             Vec::new()
         };
         self.manifest.next_generation += 1;
-        self.manifest.tables.insert(table, new_set.iter().map(|(g, _)| *g).collect());
+        self.manifest
+            .tables
+            .insert(table, new_set.iter().map(|(g, _)| *g).collect());
         self.manifest.store(&self.dir)?;
         let old = match self.tables.get_mut(&table) {
             Some(t) => std::mem::replace(&mut t.sstables, new_set),
@@ -124,9 +133,11 @@ fn purge_row(mut row: Row, gc_before: LocalSecs) -> Option<Row> {
     let dead_past_grace = |c: &Cell| match c.value {
         CellValue::Tombstone { deleted_at } => deleted_at < gc_before,
         // An expired cell acts as a tombstone written when the cell was (Cassandra's rule).
-        CellValue::Expiring { ttl_secs, expires_at, .. } => {
-            expires_at <= now && expires_at - i64::from(ttl_secs) < gc_before
-        }
+        CellValue::Expiring {
+            ttl_secs,
+            expires_at,
+            ..
+        } => expires_at <= now && expires_at - i64::from(ttl_secs) < gc_before,
         CellValue::Live(_) => false,
     };
     if row.marker.as_ref().is_some_and(dead_past_grace) {

@@ -27,9 +27,18 @@ impl Engine {
                 sync_dir(&self.dir.join("tables"))?;
             }
             let path = sstable_path(&self.dir, table, generation);
-            let mut writer = SstableWriter::create(&path, self.opts.sstable.clone(), t.memtable.partition_count())?;
+            let mut writer = SstableWriter::create(
+                &path,
+                self.opts.sstable.clone(),
+                t.memtable.partition_count(),
+            )?;
             for (key, p) in t.memtable.partitions_from(None) {
-                writer.add_partition(key, p.deletion, &p.range_tombstones, p.rows.values().cloned())?;
+                writer.add_partition(
+                    key,
+                    p.deletion,
+                    &p.range_tombstones,
+                    p.rows.values().cloned(),
+                )?;
             }
             writer.finish()?;
             written.push((table, generation, Sstable::open(&path)?));
@@ -37,7 +46,11 @@ impl Engine {
         self.manifest.next_generation += written.len() as u64;
         self.manifest.replay_from = covered;
         for (table, generation, _) in &written {
-            self.manifest.tables.entry(*table).or_default().insert(0, *generation);
+            self.manifest
+                .tables
+                .entry(*table)
+                .or_default()
+                .insert(0, *generation);
         }
         self.manifest.store(&self.dir)?;
         for (table, generation, sst) in written {

@@ -57,7 +57,9 @@ impl Manifest {
         }
         let version = r.fixed_u32_le()?;
         if version != VERSION {
-            return Err(Error::Malformed(format!("unsupported manifest version {version}")));
+            return Err(Error::Malformed(format!(
+                "unsupported manifest version {version}"
+            )));
         }
         let crc = r.fixed_u32_le()?;
         let body = r.slice(r.remaining())?;
@@ -113,7 +115,8 @@ impl Manifest {
         let path = Self::path(dir);
         let tmp = dir.join(format!("{FILE_NAME}.tmp"));
         let mut f = fs::File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
-        f.write_all(&self.encode()).map_err(|e| Error::io(&tmp, e))?;
+        f.write_all(&self.encode())
+            .map_err(|e| Error::io(&tmp, e))?;
         f.sync_all().map_err(|e| Error::io(&tmp, e))?;
         drop(f);
         fs::rename(&tmp, &path).map_err(|e| Error::io(&path, e))?;
@@ -137,7 +140,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut m = Manifest::load(dir.path()).unwrap();
         assert_eq!(m.next_generation, 1);
-        m.replay_from = Position { segment: 3, offset: 99 };
+        m.replay_from = Position {
+            segment: 3,
+            offset: 99,
+        };
         m.tables.insert(7, vec![5, 4, 1]);
         m.next_generation = 6;
         m.store(dir.path()).unwrap();

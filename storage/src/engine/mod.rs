@@ -125,7 +125,9 @@ impl Engine {
                     self.stats.reads_over_tombstone_warning += 1;
                 }
             }
-            Err(Error::TombstoneOverwhelm { scanned, .. }) => self.stats.tombstones_scanned += scanned,
+            Err(Error::TombstoneOverwhelm { scanned, .. }) => {
+                self.stats.tombstones_scanned += scanned
+            }
             Err(_) => {}
         }
         result

@@ -40,7 +40,8 @@ pub fn open(dir: &Path, opts: EngineOptions) -> Result<Engine> {
         if pos <= replay_from {
             return Ok(());
         }
-        let m = decode_mutation(payload).map_err(|e| e.at(log_dir.join(format!("segment {}", pos.segment)), pos.offset))?;
+        let m = decode_mutation(payload)
+            .map_err(|e| e.at(log_dir.join(format!("segment {}", pos.segment)), pos.offset))?;
         writes += 1;
         memtable_bytes += memtables.entry(m.table).or_default().apply(m);
         Ok(())
@@ -76,7 +77,11 @@ fn remove_unlisted_files(dir: &Path, manifest: &Manifest) -> Result<()> {
     for entry in entries {
         let entry = entry.map_err(|e| Error::io(&tables_dir, e))?;
         let path = entry.path();
-        let Some(table) = path.file_name().and_then(|n| n.to_str()).and_then(|n| n.parse::<TableId>().ok()) else {
+        let Some(table) = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .and_then(|n| n.parse::<TableId>().ok())
+        else {
             continue;
         };
         let Some(gens) = manifest.tables.get(&table) else {

@@ -34,6 +34,8 @@ pub struct TableOptions {
 
 impl Default for TableOptions {
     fn default() -> Self {
-        TableOptions { gc_grace_secs: 864_000 }
+        TableOptions {
+            gc_grace_secs: 864_000,
+        }
     }
 }

@@ -110,12 +110,20 @@ impl Engine {
             return Ok(Vec::new());
         };
         let after_start = |k: &DecoratedKey| {
-            q.start_token.is_none_or(|s| k.token > s) && q.resume.as_ref().is_none_or(|p| *k >= p.key)
+            q.start_token.is_none_or(|s| k.token > s)
+                && q.resume.as_ref().is_none_or(|p| *k >= p.key)
         };
         let before_end = |k: &DecoratedKey| q.end_token.is_none_or(|e| k.token <= e);
         // Seek to the start token (keys with exactly that token are filtered out above).
-        let token_start = q.start_token.map(|token| DecoratedKey { token, key: Bytes::new() });
-        let start = q.resume.as_ref().map(|p| (&p.key, true)).or(token_start.as_ref().map(|k| (k, true)));
+        let token_start = q.start_token.map(|token| DecoratedKey {
+            token,
+            key: Bytes::new(),
+        });
+        let start = q
+            .resume
+            .as_ref()
+            .map(|p| (&p.key, true))
+            .or(token_start.as_ref().map(|k| (k, true)));
         // Bounded: at most `max_partitions + 1` keys from each source.
         let limit = q.max_partitions.max(1) + 1;
         let mut keys: Vec<DecoratedKey> = table

@@ -44,8 +44,14 @@ impl Memtable {
         use std::ops::Bound;
         match start {
             None => Box::new(self.partitions.iter()),
-            Some((k, true)) => Box::new(self.partitions.range((Bound::Included(k.clone()), Bound::Unbounded))),
-            Some((k, false)) => Box::new(self.partitions.range((Bound::Excluded(k.clone()), Bound::Unbounded))),
+            Some((k, true)) => Box::new(
+                self.partitions
+                    .range((Bound::Included(k.clone()), Bound::Unbounded)),
+            ),
+            Some((k, false)) => Box::new(
+                self.partitions
+                    .range((Bound::Excluded(k.clone()), Bound::Unbounded)),
+            ),
         }
     }
 

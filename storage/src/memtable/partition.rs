@@ -46,7 +46,11 @@ impl MemPartition {
     }
 
     /// Rows inside `slice`, in `direction`.
-    pub fn rows<'a>(&'a self, slice: &Slice, direction: Direction) -> Box<dyn Iterator<Item = &'a Row> + 'a> {
+    pub fn rows<'a>(
+        &'a self,
+        slice: &Slice,
+        direction: Direction,
+    ) -> Box<dyn Iterator<Item = &'a Row> + 'a> {
         match slice.byte_range() {
             None => Box::new(std::iter::empty()),
             Some(range) => {

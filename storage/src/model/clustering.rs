@@ -200,7 +200,8 @@ mod range_tests {
                             Some(r) => set.range(r).cloned().collect(),
                             None => vec![],
                         };
-                        let via_contains: Vec<Bytes> = keys.iter().filter(|k| slice.contains(k)).cloned().collect();
+                        let via_contains: Vec<Bytes> =
+                            keys.iter().filter(|k| slice.contains(k)).cloned().collect();
                         assert_eq!(via_range, via_contains, "{slice:?}");
                     }
                 }

@@ -31,7 +31,9 @@ impl Deletions {
         self.ranges
             .iter()
             .filter(|rt| rt.slice.contains(key))
-            .fold(self.partition, |acc, rt| DeletionTime::max(acc, Some(rt.deletion)))
+            .fold(self.partition, |acc, rt| {
+                DeletionTime::max(acc, Some(rt.deletion))
+            })
     }
 }
 
@@ -47,12 +49,18 @@ pub struct MergedRows<'a> {
 
 impl<'a> MergedRows<'a> {
     /// Merges `sources`; `keep_range` drops range tombstones that cannot matter to the caller.
-    pub fn new(sources: Vec<PartitionSource<'a>>, direction: Direction, keep_range: impl Fn(&RangeTombstone) -> bool) -> Self {
+    pub fn new(
+        sources: Vec<PartitionSource<'a>>,
+        direction: Direction,
+        keep_range: impl Fn(&RangeTombstone) -> bool,
+    ) -> Self {
         let mut deletions = Deletions::default();
         let mut iters = Vec::with_capacity(sources.len());
         for s in sources {
             deletions.partition = DeletionTime::max(deletions.partition, s.deletion);
-            deletions.ranges.extend(s.range_tombstones.into_iter().filter(&keep_range));
+            deletions
+                .ranges
+                .extend(s.range_tombstones.into_iter().filter(&keep_range));
             iters.push(s.rows);
         }
         // A range tombstone no stronger than the partition deletion adds nothing.

@@ -32,8 +32,11 @@ pub fn read_partition(
     mut stats: ReadStats,
 ) -> Result<ReadResult> {
     let slice = &query.slice;
-    let mut merged = MergedRows::new(sources, query.direction, |rt| !rt.slice.is_empty() && overlaps(&rt.slice, slice));
-    stats.tombstones_scanned += merged.deletions().ranges.len() as u64 + u64::from(merged.deletions().partition.is_some());
+    let mut merged = MergedRows::new(sources, query.direction, |rt| {
+        !rt.slice.is_empty() && overlaps(&rt.slice, slice)
+    });
+    stats.tombstones_scanned +=
+        merged.deletions().ranges.len() as u64 + u64::from(merged.deletions().partition.is_some());
     let limit = query.limit.unwrap_or(usize::MAX);
     let mut rows = Vec::new();
     if limit == 0 {
@@ -64,7 +67,8 @@ pub fn read_partition(
             continue;
         }
         row.deletion = None;
-        row.cells.retain(|(c, cell)| query.columns.includes(*c) && cell.is_live(query.now));
+        row.cells
+            .retain(|(c, cell)| query.columns.includes(*c) && cell.is_live(query.now));
         if row.marker.as_ref().is_some_and(|m| !m.is_live(query.now)) {
             row.marker = None;
         }
@@ -86,8 +90,12 @@ fn overlaps(a: &crate::model::Slice, b: &crate::model::Slice) -> bool {
     let inter_start = match (start_of(a), start_of(b)) {
         (Bound::Unbounded, x) | (x, Bound::Unbounded) => x,
         (x, y) => {
-            let (Bound::Included(px) | Bound::Excluded(px)) = &x else { return true };
-            let (Bound::Included(py) | Bound::Excluded(py)) = &y else { return true };
+            let (Bound::Included(px) | Bound::Excluded(px)) = &x else {
+                return true;
+            };
+            let (Bound::Included(py) | Bound::Excluded(py)) = &y else {
+                return true;
+            };
             if px >= py {
                 x
             } else {
@@ -98,8 +106,12 @@ fn overlaps(a: &crate::model::Slice, b: &crate::model::Slice) -> bool {
     let inter_end = match (end_of(a), end_of(b)) {
         (Bound::Unbounded, x) | (x, Bound::Unbounded) => x,
         (x, y) => {
-            let (Bound::Included(px) | Bound::Excluded(px)) = &x else { return true };
-            let (Bound::Included(py) | Bound::Excluded(py)) = &y else { return true };
+            let (Bound::Included(px) | Bound::Excluded(px)) = &x else {
+                return true;
+            };
+            let (Bound::Included(py) | Bound::Excluded(py)) = &y else {
+                return true;
+            };
             if px <= py {
                 x
             } else {

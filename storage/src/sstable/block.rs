@@ -97,6 +97,13 @@ pub fn frame(
     Ok(out)
 }
 
+thread_local! {
+    /// One decompression context per thread, reused: creating a zstd context costs more
+    /// than decompressing a small block.
+    static DCTX: std::cell::RefCell<zstd::zstd_safe::DCtx<'static>> =
+        std::cell::RefCell::new(zstd::zstd_safe::DCtx::create());
+}
+
 /// Checks an on-disk block's CRC and decompresses it (with the table's dictionary, if it
 /// has one), refusing to produce more than `max_uncompressed_bytes`. Errors are
 /// `Malformed`; the caller adds file and offset.
@@ -132,13 +139,20 @@ pub fn unframe(
             ))
         }
     }
-    let decompressor = match dictionary {
-        Some(d) => zstd::bulk::Decompressor::with_prepared_dictionary(d),
-        None => zstd::bulk::Decompressor::new(),
-    };
-    let out = decompressor
-        .and_then(|mut d| d.decompress(frame, expected))
-        .map_err(|e| Error::Malformed(format!("block does not decompress: {e}")))?;
+    let mut out = Vec::with_capacity(expected);
+    DCTX.with(|cell| {
+        let mut dctx = cell.borrow_mut();
+        let result = match dictionary {
+            Some(d) => dctx.decompress_using_ddict(&mut out, frame, d.as_ddict()),
+            None => dctx.decompress(&mut out, frame),
+        };
+        result.map_err(|code| {
+            Error::Malformed(format!(
+                "block does not decompress: {}",
+                zstd::zstd_safe::get_error_name(code)
+            ))
+        })
+    })?;
     if out.len() != expected {
         return Err(Error::Malformed(format!(
             "block decompressed to {} bytes, expected {expected}",
