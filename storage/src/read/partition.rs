@@ -83,41 +83,30 @@ pub fn read_partition(
 
 /// Whether two slices can share a key (conservative: true when unsure).
 fn overlaps(a: &crate::model::Slice, b: &crate::model::Slice) -> bool {
-    use crate::model::{Bound, Slice};
-    let start_of = |s: &Slice| s.start.clone();
-    let end_of = |s: &Slice| s.end.clone();
-    // The intersection is [max(start), min(end)]; empty only if provably so.
-    let inter_start = match (start_of(a), start_of(b)) {
-        (Bound::Unbounded, x) | (x, Bound::Unbounded) => x,
-        (x, y) => {
-            let (Bound::Included(px) | Bound::Excluded(px)) = &x else {
-                return true;
-            };
-            let (Bound::Included(py) | Bound::Excluded(py)) = &y else {
-                return true;
-            };
-            if px >= py {
-                x
-            } else {
-                y
-            }
+    use crate::model::Slice;
+    // The intersection is [later start, earlier end]; empty only if provably so.
+    match (
+        narrower(&a.start, &b.start, true),
+        narrower(&a.end, &b.end, false),
+    ) {
+        (Some(start), Some(end)) => !Slice::new(start, end).is_empty(),
+        _ => true,
+    }
+}
+
+/// Of two bounds, the one that admits less: the later start (`is_start`) or the earlier
+/// end, compared by prefix bytes. `None` when that cannot be told from the prefixes.
+fn narrower(
+    x: &crate::model::Bound,
+    y: &crate::model::Bound,
+    is_start: bool,
+) -> Option<crate::model::Bound> {
+    use crate::model::Bound;
+    match (x, y) {
+        (Bound::Unbounded, other) | (other, Bound::Unbounded) => Some(other.clone()),
+        (Bound::Included(px) | Bound::Excluded(px), Bound::Included(py) | Bound::Excluded(py)) => {
+            let x_wins = if is_start { px >= py } else { px <= py };
+            Some(if x_wins { x.clone() } else { y.clone() })
         }
-    };
-    let inter_end = match (end_of(a), end_of(b)) {
-        (Bound::Unbounded, x) | (x, Bound::Unbounded) => x,
-        (x, y) => {
-            let (Bound::Included(px) | Bound::Excluded(px)) = &x else {
-                return true;
-            };
-            let (Bound::Included(py) | Bound::Excluded(py)) = &y else {
-                return true;
-            };
-            if px <= py {
-                x
-            } else {
-                y
-            }
-        }
-    };
-    !Slice::new(inter_start, inter_end).is_empty()
+    }
 }
