@@ -2,5 +2,6 @@
 
 pub use scrolldb_storage as storage;
 
+pub mod catalog;
 pub mod cql;
 pub mod snowflake;
