@@ -389,3 +389,46 @@ fn async_api_from_tokio_tasks() {
         assert_eq!(page.partitions.len(), 10);
     });
 }
+
+#[test]
+fn async_callers_wait_for_room_without_a_timer() {
+    let mut o = opts(2);
+    o.queue_capacity = 1;
+    o.max_batch_requests = 1;
+    o.engine.commitlog.sync = SyncMode::GroupCommit;
+    let db = Db::temporary_with(o).unwrap();
+    create_messages(&db);
+    // A current-thread runtime without the time driver: waiting must not need timers.
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let mut tasks = Vec::new();
+        for channel in 0..16i64 {
+            let db = db.clone();
+            tasks.push(tokio::spawn(async move {
+                for id in 1..=20 {
+                    let m = db
+                        .insert_mutation(
+                            "chat",
+                            "messages",
+                            &[
+                                ("channel_id", Value::BigInt(channel)),
+                                ("bucket", Value::Int(0)),
+                                ("message_id", Value::BigInt(id)),
+                            ],
+                            WriteOptions::default(),
+                        )
+                        .unwrap();
+                    db.apply_async(vec![m]).await.unwrap();
+                }
+            }));
+        }
+        for t in tasks {
+            t.await.unwrap();
+        }
+    });
+    for channel in 0..16 {
+        assert_eq!(channel_ids(&db, channel).len(), 20);
+    }
+}
