@@ -263,7 +263,7 @@ fn concurrent_writers_and_readers() {
         .map(|r| {
             let db = db.clone();
             std::thread::spawn(move || {
-                let mut seen = vec![0usize; 8];
+                let mut seen = [0usize; 8];
                 for i in 0..300 {
                     let channel = (i + r) % 8;
                     let ids = channel_ids(&db, channel as i64);
