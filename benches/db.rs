@@ -1,7 +1,7 @@
 //! Db shards benchmark: the message workload's ingest and open-channel (newest 50) phases
 //! through `scrolldb::Db`, with 1 shard and with more, from several client threads.
 //!
-//!     cargo bench --bench db -- --scale 0.02 --shards 1,2 --clients 4 --runs 3
+//!     cargo bench --bench db -- --scale 0.02 --shards 1,2 --clients 4 --runs 3 [--no-pin]
 //!
 //! The data is WORKLOAD.md's (the workload harness's own generator, included by path).
 //! Each run opens a fresh database, ingests every message (one `Db::apply` per message,
@@ -38,6 +38,7 @@ struct Config {
     clients: usize,
     runs: usize,
     reads: u64,
+    pin: bool,
     smoke: bool,
 }
 
@@ -51,6 +52,7 @@ fn parse_args() -> Result<Config, String> {
         clients: 4,
         runs: if smoke { 1 } else { 3 },
         reads: if smoke { 500 } else { 40_000 },
+        pin: true,
         smoke,
     };
     let mut it = args.iter();
@@ -59,6 +61,7 @@ fn parse_args() -> Result<Config, String> {
         let bad = |e: &dyn std::fmt::Display| format!("{a}: {e}");
         match a.as_str() {
             "--bench" => {}
+            "--no-pin" => c.pin = false,
             "--scale" => c.scale = value()?.parse().map_err(|e| bad(&e))?,
             "--seed" => c.seed = value()?.parse().map_err(|e| bad(&e))?,
             "--clients" => c.clients = value()?.parse().map_err(|e| bad(&e))?,
@@ -300,7 +303,11 @@ fn main() {
         let mut ingests = Vec::new();
         let mut reads = Vec::new();
         for _ in 0..c.runs.max(1) {
-            let db = Db::temporary_with(Options::with_shards(shards)).expect("open");
+            let opts = Options {
+                pin_threads: c.pin,
+                ..Options::with_shards(shards)
+            };
+            let db = Db::temporary_with(opts).expect("open");
             create_table(&db);
             ingests.push(ingest(&db, &data, c.clients));
             db.flush().expect("flush");
