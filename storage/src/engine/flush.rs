@@ -12,7 +12,7 @@ use crate::sstable::{Sstable, SstableWriter};
 
 impl Engine {
     /// Writes every non-empty memtable to a new SSTable, commits them in the manifest with
-    /// the commitlog position they cover, then drops the commitlog segments before it.
+    /// the commitlog position they cover, then rotates the commitlog and drops the segments the flush covered.
     pub fn flush(&mut self) -> Result<()> {
         let covered = self.commitlog.position();
         let mut written: Vec<(TableId, u64, Arc<Sstable>)> = Vec::new();
@@ -60,6 +60,9 @@ impl Engine {
         }
         self.memtable_bytes = 0;
         self.stats.flushes += 1;
+        // Close the segment holding the flushed records so it can be deleted now, not once
+        // it fills up (a large segment would otherwise double the bytes on disk).
+        self.commitlog.rotate()?;
         self.commitlog.discard_before(covered)
     }
 }

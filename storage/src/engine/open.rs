@@ -52,6 +52,9 @@ pub fn open(dir: &Path, opts: EngineOptions) -> Result<Engine> {
     for (table, memtable) in memtables {
         tables.entry(table).or_default().memtable = memtable;
     }
+    // Segments a flush covered but a crash kept from being deleted.
+    let mut commitlog = commitlog;
+    commitlog.discard_before(replay_from)?;
     let mut engine = Engine {
         dir: dir.to_path_buf(),
         opts,
