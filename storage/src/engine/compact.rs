@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use crate::clock::now_secs;
 use crate::engine::table::sstable_path;
-use crate::engine::Engine;
+use crate::engine::{open_sstable, Engine};
 use crate::error::{Error, Result};
 use crate::model::{
     Cell, CellValue, DecoratedKey, DeletionTime, Direction, LocalSecs, Row, Slice, TableId,
@@ -82,7 +82,10 @@ impl Engine {
         }
         let new_set = if written > 0 {
             writer.finish()?;
-            vec![(generation, Sstable::open(&path)?)]
+            vec![(
+                generation,
+                open_sstable(self.block_cache.as_ref(), &path, generation)?,
+            )]
         } else {
             drop(writer);
             Vec::new()

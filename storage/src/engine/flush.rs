@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use crate::engine::manifest::sync_dir;
 use crate::engine::table::{sstable_path, table_dir};
-use crate::engine::Engine;
+use crate::engine::{open_sstable, Engine};
 use crate::error::{Error, Result};
 use crate::model::TableId;
 use crate::sstable::{Sstable, SstableWriter};
@@ -41,7 +41,11 @@ impl Engine {
                 )?;
             }
             writer.finish()?;
-            written.push((table, generation, Sstable::open(&path)?));
+            written.push((
+                table,
+                generation,
+                open_sstable(self.block_cache.as_ref(), &path, generation)?,
+            ));
         }
         self.manifest.next_generation += written.len() as u64;
         self.manifest.replay_from = covered;

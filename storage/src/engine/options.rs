@@ -12,6 +12,8 @@ pub struct EngineOptions {
     pub memtable_flush_bytes: usize,
     pub sstable: SstableWriterOptions,
     pub tombstones: TombstoneThresholds,
+    /// Bytes of decompressed SSTable blocks kept in memory for reads (0 = no cache).
+    pub block_cache_bytes: u64,
 }
 
 impl Default for EngineOptions {
@@ -21,6 +23,7 @@ impl Default for EngineOptions {
             memtable_flush_bytes: 64 << 20,
             sstable: SstableWriterOptions::default(),
             tombstones: TombstoneThresholds::default(),
+            block_cache_bytes: 64 << 20,
         }
     }
 }

@@ -172,6 +172,11 @@ pub struct DecodedBlock {
 }
 
 impl DecodedBlock {
+    /// Heap bytes this block holds, the weight the block cache charges for it.
+    pub fn memory_bytes(&self) -> usize {
+        self.data.capacity() + 4 * self.offsets.capacity() + std::mem::size_of::<Self>()
+    }
+
     pub fn parse(data: Vec<u8>) -> Result<Self> {
         let short = || Error::Malformed(format!("block of {} bytes too short", data.len()));
         let count_at = data.len().checked_sub(4).ok_or_else(short)?;
