@@ -41,8 +41,12 @@ impl Engine {
         let generation = self.manifest.next_generation;
         let path = sstable_path(&self.dir, table, generation);
         let expected: u64 = inputs.iter().map(|s| s.stats().partition_count).sum();
-        let mut writer =
-            SstableWriter::create(&path, self.opts.sstable.clone(), expected as usize)?;
+        let mut writer = SstableWriter::create_with_io(
+            self.io.clone(),
+            &path,
+            self.opts.sstable.clone(),
+            expected as usize,
+        )?;
         let mut written = 0u64;
         for key in merged_keys(&inputs)? {
             let mut readers = Vec::new();

@@ -27,7 +27,8 @@ impl Engine {
                 sync_dir(&self.dir.join("tables"))?;
             }
             let path = sstable_path(&self.dir, table, generation);
-            let mut writer = SstableWriter::create(
+            let mut writer = SstableWriter::create_with_io(
+                self.io.clone(),
                 &path,
                 self.opts.sstable.clone(),
                 t.memtable.partition_count(),

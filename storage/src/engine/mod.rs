@@ -24,6 +24,7 @@ pub use scan::{ScanPage, ScanPosition, ScanQuery};
 use crate::codec::encode_mutation;
 use crate::commitlog::{Commitlog, CommitlogStats, ReplayReport};
 use crate::error::{Error, Result};
+use crate::io::Io;
 use crate::model::{DecoratedKey, Mutation, ReadQuery, ReadResult, ReadStats, TableId};
 use crate::read::{read_partition, PartitionSource};
 use crate::sstable::{BlockCache, BlockCacheStats, Sstable};
@@ -61,6 +62,8 @@ pub struct Engine {
     replay: ReplayReport,
     /// Decompressed blocks shared by all SSTables of this engine; `None` when disabled.
     block_cache: Option<Arc<BlockCache>>,
+    /// The I/O backend chosen at open; the commitlog holds a handle to it too.
+    io: Io,
 }
 
 impl Engine {
@@ -71,6 +74,11 @@ impl Engine {
 
     pub fn dir(&self) -> &Path {
         &self.dir
+    }
+
+    /// Name of the I/O backend in use (`"io_uring"` or `"plain"`).
+    pub fn io_backend(&self) -> &'static str {
+        self.io.name()
     }
 
     /// What commitlog replay found when the engine opened (truncated tails, skipped records).
