@@ -432,3 +432,35 @@ fn async_callers_wait_for_room_without_a_timer() {
         assert_eq!(channel_ids(&db, channel).len(), 20);
     }
 }
+
+/// Both I/O paths: io_uring where the kernel allows it, and plain file I/O.
+#[test]
+fn both_io_paths_write_reopen_and_reshard() {
+    use scrolldb::IoMode;
+    let uring = scrolldb::storage::io::uring_available();
+    let mut modes = vec![(IoMode::Plain, "plain")];
+    if uring {
+        modes.push((IoMode::Uring, "io_uring"));
+    } else {
+        eprintln!("io_uring unavailable here: only the plain path runs");
+    }
+    for (mode, name) in modes {
+        let dir = tempfile::tempdir().unwrap();
+        let o = |shards| Options {
+            io: mode,
+            ..opts(shards)
+        };
+        let db = Db::open(dir.path(), o(2)).unwrap();
+        assert_eq!(db.io_backend(), name);
+        assert!(db
+            .stats()
+            .unwrap()
+            .shards
+            .iter()
+            .all(|s| s.io_backend == name));
+        let expected = fill(&db);
+        drop(db);
+        let db = Db::open(dir.path(), o(3)).unwrap();
+        check(&db, &expected);
+    }
+}

@@ -111,7 +111,9 @@ impl Db {
                 "{shard_count} shards requested; at most {MAX_SHARDS}"
             )));
         }
-        let mut engines = reshard::open_engines(dir, shard_count, &stored.catalog, &opts.engine)?;
+        let mut engine_opts = opts.engine.clone();
+        engine_opts.io = opts.io;
+        let mut engines = reshard::open_engines(dir, shard_count, &stored.catalog, &engine_opts)?;
         let table_options: Vec<_> = stored
             .catalog
             .tables
@@ -155,6 +157,11 @@ impl Db {
 
     pub fn options(&self) -> &Options {
         &self.inner.opts
+    }
+
+    /// The I/O backend the shards' engines use (`"io_uring"` or `"plain"`).
+    pub fn io_backend(&self) -> &'static str {
+        self.inner.shards.first().map_or("none", |s| s.io_backend())
     }
 
     pub fn shard_count(&self) -> usize {

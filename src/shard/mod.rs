@@ -32,6 +32,7 @@ pub struct Shard {
     thread: Mutex<Option<JoinHandle<()>>>,
     /// Wakes async callers waiting for room in a full queue.
     room: Arc<QueueRoom>,
+    io_backend: &'static str,
 }
 
 /// How the shard thread tells async callers that its queue has room again, without them
@@ -63,6 +64,7 @@ impl Shard {
         cpu: Option<usize>,
     ) -> Result<Shard> {
         let (tx, rx) = crossbeam_channel::bounded(opts.queue_capacity.max(1));
+        let io_backend = engine.io_backend();
         let room = Arc::new(QueueRoom::default());
         let config = worker::WorkerConfig {
             index,
@@ -84,11 +86,17 @@ impl Shard {
             tx,
             thread: Mutex::new(Some(thread)),
             room,
+            io_backend,
         })
     }
 
     pub fn index(&self) -> usize {
         self.index
+    }
+
+    /// The engine's I/O backend (`"io_uring"` or `"plain"`).
+    pub fn io_backend(&self) -> &'static str {
+        self.io_backend
     }
 
     /// Requests waiting in this shard's queue.
