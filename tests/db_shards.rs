@@ -464,3 +464,38 @@ fn both_io_paths_write_reopen_and_reshard() {
         check(&db, &expected);
     }
 }
+
+/// The last handle may be dropped (and `close` called) on a runtime thread.
+#[test]
+fn closing_and_dropping_inside_a_runtime_does_not_panic() {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let db = Db::temporary_with(opts(2)).unwrap();
+    create_messages(&db);
+    let dir = db.dir().to_path_buf();
+    rt.block_on(async move {
+        let m = db
+            .insert_mutation(
+                "chat",
+                "messages",
+                &[
+                    ("channel_id", Value::BigInt(1)),
+                    ("bucket", Value::Int(0)),
+                    ("message_id", Value::BigInt(1)),
+                ],
+                WriteOptions::default(),
+            )
+            .unwrap();
+        db.apply_async(vec![m]).await.unwrap();
+        let other = db.clone();
+        db.close().unwrap();
+        assert!(matches!(
+            other.apply_async(vec![]).await,
+            Err(Error::Closed)
+        ));
+        drop(other);
+        drop(db);
+    });
+    assert!(!dir.exists(), "the temporary directory is removed");
+}

@@ -177,19 +177,26 @@ impl Shard {
     }
 
     /// Asks the shard to close and waits for its thread to end. Idempotent.
+    ///
+    /// Joins the thread instead of waiting on the reply channel, so it is safe anywhere,
+    /// including in the `Drop` of the last `Db` handle on a tokio runtime thread.
     pub fn shutdown(&self) -> Result<()> {
         let Some(thread) = self.thread.lock().take() else {
             return Ok(());
         };
-        let result = match self.submit(Request::Close, Backpressure::Wait) {
-            Ok(pending) => wait(pending),
-            // The thread already stopped.
-            Err(_) => Ok(()),
-        };
+        let pending = self.submit(Request::Close, Backpressure::Wait);
         if thread.join().is_err() {
             tracing::error!(shard = self.index, "the shard thread panicked");
         }
-        result
+        match pending {
+            // The thread has ended, so the reply (if any) is already there.
+            Ok(mut pending) => match pending.try_recv() {
+                Ok(result) => result.map_err(Error::Storage),
+                Err(_) => Ok(()),
+            },
+            // The thread had already stopped.
+            Err(_) => Ok(()),
+        }
     }
 }
 
