@@ -11,6 +11,43 @@
 //! - [`Db::insert`], [`Db::update`], [`Db::delete`], [`Db::select`]: typed access by column
 //!   name with [`Value`](crate::storage::types::Value)s (module `typed`);
 //! - DDL (`create_keyspace`, `create_table`, ...) in module `ddl`.
+//!
+//! ```
+//! use scrolldb::catalog::{ColumnDef, ColumnKind, KeyspaceDef, TableParams, TableSchema};
+//! use scrolldb::storage::types::{CqlType, Order, Value};
+//! use scrolldb::{Db, Select};
+//!
+//! let db = Db::temporary()?;
+//! db.create_keyspace(KeyspaceDef {
+//!     name: "chat".into(),
+//!     replication: Default::default(),
+//!     durable_writes: true,
+//! }, false)?;
+//! let col = |name: &str, ty, kind| ColumnDef { name: name.into(), ty, id: 0, kind };
+//! db.create_table(TableSchema {
+//!     keyspace: "chat".into(),
+//!     name: "messages".into(),
+//!     id: 0,
+//!     uuid: [0; 16],
+//!     columns: vec![
+//!         col("channel_id", CqlType::BigInt, ColumnKind::PartitionKey { position: 0 }),
+//!         col("message_id", CqlType::BigInt, ColumnKind::Clustering { position: 0, order: Order::Desc }),
+//!         col("content", CqlType::Text, ColumnKind::Regular),
+//!     ],
+//!     params: TableParams::default(),
+//! }, false)?;
+//! for id in 1..=3 {
+//!     db.insert("chat", "messages", &[
+//!         ("channel_id", Value::BigInt(7)),
+//!         ("message_id", Value::BigInt(id)),
+//!         ("content", Value::Text(format!("hello {id}"))),
+//!     ])?;
+//! }
+//! let newest = db.select(&Select::new("chat", "messages", vec![Value::BigInt(7)]).limit(2))?;
+//! assert_eq!(newest.rows[0].get("content"), Some(&Value::Text("hello 3".into())));
+//! assert!(newest.paging_state.is_some());
+//! # Ok::<(), scrolldb::Error>(())
+//! ```
 
 mod data;
 mod ddl;
