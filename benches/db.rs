@@ -346,7 +346,7 @@ fn mixed(db: &Db, data: &Data, c: &Config) -> (Figures, Figures) {
                 let next_id = &next_id;
                 s.spawn(move || {
                     let mut rng =
-                        ChaCha8Rng::seed_from_u64(c.seed ^ 0x6d69_7865_64 ^ client as u64);
+                        ChaCha8Rng::seed_from_u64(c.seed ^ 0x006d_6978_6564 ^ client as u64);
                     let (mut reads, mut writes) = (Vec::new(), Vec::new());
                     while Instant::now() < deadline {
                         let rank = data.workload.pick_channel_rank(&mut rng);
