@@ -59,7 +59,7 @@ pub mod stats;
 pub mod typed;
 
 use crate::catalog::store::{self, StoredCatalog};
-use crate::catalog::{Catalog, TableParams};
+use crate::catalog::{Catalog, TableParams, TableSchema};
 use crate::error::{Error, Result};
 use crate::shard::{pin, Shard};
 use crate::storage::engine::TableOptions;
@@ -213,6 +213,15 @@ impl Db {
     /// The current catalog snapshot (it never changes; DDL makes a new one).
     pub fn catalog(&self) -> Arc<Catalog> {
         Arc::clone(&self.inner.catalog.read())
+    }
+
+    /// The table's schema, or `NotFound`.
+    pub fn table(&self, keyspace: &str, table: &str) -> Result<Arc<TableSchema>> {
+        self.check_open()?;
+        self.catalog()
+            .table(keyspace, table)
+            .cloned()
+            .ok_or_else(|| Error::NotFound(format!("table {keyspace}.{table}")))
     }
 
     /// Syncs every shard's commitlog and stops the shard threads. Nothing is flushed:
