@@ -95,6 +95,16 @@ struct Inner {
     _temp: Option<tempfile::TempDir>,
 }
 
+impl std::fmt::Debug for Db {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Db")
+            .field("dir", &self.inner.dir)
+            .field("shards", &self.inner.shards.len())
+            .field("closed", &self.is_closed())
+            .finish()
+    }
+}
+
 impl Drop for Inner {
     fn drop(&mut self) {
         if let Err(e) = self.shutdown() {
