@@ -1,5 +1,8 @@
 //! The CQL language: what a statement means and how it runs against a [`crate::Db`].
 //!
-//! `result` is the contract with the native protocol frontend in `scrolldb-server`.
+//! - [`parser`] turns text into the [`ast`];
+//! - `result` is the contract with the native protocol frontend in `scrolldb-server`.
 
+pub mod ast;
+pub mod parser;
 pub mod result;
