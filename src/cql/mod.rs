@@ -4,5 +4,7 @@
 //! - `result` is the contract with the native protocol frontend in `scrolldb-server`.
 
 pub mod ast;
+pub mod literal;
 pub mod parser;
 pub mod result;
+pub mod timeuuid;
