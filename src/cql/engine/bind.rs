@@ -24,15 +24,6 @@ pub(crate) struct Binder<'a> {
 }
 
 impl Binder<'_> {
-    /// A binder for statements without markers.
-    pub fn none() -> Binder<'static> {
-        Binder {
-            values: &[],
-            names: None,
-            specs: &[],
-        }
-    }
-
     /// Checks that there are as many values as markers.
     pub fn check_count(&self) -> Result<(), CqlError> {
         if self.names.is_none() && self.values.len() != self.specs.len() {
@@ -54,7 +45,11 @@ impl Binder<'_> {
             }
         };
         pos.and_then(|p| self.values.get(p)).ok_or_else(|| {
-            let name = self.specs.get(index).map(|s| s.name.as_str()).unwrap_or("?");
+            let name = self
+                .specs
+                .get(index)
+                .map(|s| s.name.as_str())
+                .unwrap_or("?");
             CqlError::invalid(format!("No value bound for variable {name}"))
         })
     }
@@ -73,9 +68,9 @@ impl Binder<'_> {
             (Term::List(items), CqlType::List { elem, .. }) => {
                 Ok(Bound::Val(Value::List(self.elements(items, elem, what)?)))
             }
-            (Term::Set(items), CqlType::Set { elem, .. }) => {
-                Ok(Bound::Val(Value::Set(self.elements(items, elem, what)?).normalized()))
-            }
+            (Term::Set(items), CqlType::Set { elem, .. }) => Ok(Bound::Val(
+                Value::Set(self.elements(items, elem, what)?).normalized(),
+            )),
             (Term::Map(entries), CqlType::Map { key, value, .. }) => {
                 let mut out = Vec::with_capacity(entries.len());
                 for (k, v) in entries {
@@ -110,7 +105,12 @@ impl Binder<'_> {
     }
 
     /// An optional int/bigint parameter (TTL, LIMIT, TIMESTAMP): UNSET and absent are `None`.
-    pub fn optional_i64(&self, term: Option<&Term>, ty: &CqlType, what: &str) -> Result<Option<i64>, CqlError> {
+    pub fn optional_i64(
+        &self,
+        term: Option<&Term>,
+        ty: &CqlType,
+        what: &str,
+    ) -> Result<Option<i64>, CqlError> {
         let Some(term) = term else { return Ok(None) };
         match self.bind(term, ty, what)? {
             Bound::Unset => Ok(None),
@@ -156,7 +156,11 @@ impl SpecCollector {
     pub fn finish(self) -> Result<Vec<ColumnSpec>, CqlError> {
         self.specs
             .into_iter()
-            .map(|s| s.ok_or_else(|| CqlError::invalid("A bind marker is used where scrolldb cannot tell its type")))
+            .map(|s| {
+                s.ok_or_else(|| {
+                    CqlError::invalid("A bind marker is used where scrolldb cannot tell its type")
+                })
+            })
             .collect()
     }
 
@@ -174,13 +178,33 @@ impl SpecCollector {
             (Term::List(items), CqlType::List { elem, .. })
             | (Term::Set(items), CqlType::Set { elem, .. }) => {
                 for i in items {
-                    self.term(i, ColumnSpec { ty: (**elem).clone(), ..s.clone() });
+                    self.term(
+                        i,
+                        ColumnSpec {
+                            ty: (**elem).clone(),
+                            ..s.clone()
+                        },
+                    );
                 }
             }
             (Term::Map(entries), CqlType::Map { key, value, .. }) => {
                 for (k, v) in entries {
-                    self.term(k, ColumnSpec { name: format!("key({})", s.name), ty: (**key).clone(), ..s.clone() });
-                    self.term(v, ColumnSpec { name: format!("value({})", s.name), ty: (**value).clone(), ..s.clone() });
+                    self.term(
+                        k,
+                        ColumnSpec {
+                            name: format!("key({})", s.name),
+                            ty: (**key).clone(),
+                            ..s.clone()
+                        },
+                    );
+                    self.term(
+                        v,
+                        ColumnSpec {
+                            name: format!("value({})", s.name),
+                            ty: (**value).clone(),
+                            ..s.clone()
+                        },
+                    );
                 }
             }
             _ => {}
@@ -209,7 +233,14 @@ impl SpecCollector {
                     match (&r.rhs, r.op) {
                         (Rhs::Term(term), Op::In) => self.term(
                             term,
-                            spec(t, &format!("in({c})"), CqlType::List { elem: Box::new(col.ty.clone()), frozen: false }),
+                            spec(
+                                t,
+                                &format!("in({c})"),
+                                CqlType::List {
+                                    elem: Box::new(col.ty.clone()),
+                                    frozen: false,
+                                },
+                            ),
                         ),
                         (Rhs::Term(term), _) => self.term(term, spec(t, c, col.ty.clone())),
                         (Rhs::List(items), _) => {

@@ -8,13 +8,22 @@ use crate::storage::types::{check_clustering_type, CqlType, Order};
 use std::collections::BTreeMap;
 
 /// Keyspaces users may not create, alter or drop.
-pub const SYSTEM_KEYSPACES: &[&str] = &["system", "system_schema", "system_auth", "system_distributed", "system_traces"];
+pub const SYSTEM_KEYSPACES: &[&str] = &[
+    "system",
+    "system_schema",
+    "system_auth",
+    "system_distributed",
+    "system_traces",
+];
 
 /// Cassandra's limit on keyspace and table names.
 const MAX_NAME_LEN: usize = 48;
 
 fn check_name(name: &str, what: &str) -> Result<(), CqlError> {
-    if name.is_empty() || name.len() > MAX_NAME_LEN || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+    if name.is_empty()
+        || name.len() > MAX_NAME_LEN
+        || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+    {
         return Err(CqlError::invalid(format!(
             "{what} name must not be empty, more than {MAX_NAME_LEN} characters long, or contain non-alphanumeric-underscore characters (got \"{name}\")"
         )));
@@ -36,7 +45,10 @@ pub(crate) fn keyspace_def(k: &CreateKeyspace) -> Result<KeyspaceDef, CqlError> 
     check_name(&k.name, "Keyspace")?;
     check_user_keyspace(&k.name)?;
     let class = k.replication.get("class").ok_or_else(|| {
-        CqlError::new(crate::cql::result::ErrorKind::Config, "Missing mandatory replication strategy class")
+        CqlError::new(
+            crate::cql::result::ErrorKind::Config,
+            "Missing mandatory replication strategy class",
+        )
     })?;
     let known = [
         "SimpleStrategy",
@@ -88,7 +100,9 @@ fn int_option(name: &str, v: &OptionValue) -> Result<i64, CqlError> {
                 format!("{name} must be a non-negative integer, got {c}"),
             )
         }),
-        OptionValue::Map(_) => Err(CqlError::syntax(format!("Invalid value for property '{name}'"))),
+        OptionValue::Map(_) => Err(CqlError::syntax(format!(
+            "Invalid value for property '{name}'"
+        ))),
     }
 }
 
@@ -101,7 +115,10 @@ fn params(options: &[(String, OptionValue)]) -> Result<TableParams, CqlError> {
                 if ttl > super::write::MAX_TTL_SECS {
                     return Err(CqlError::new(
                         crate::cql::result::ErrorKind::Config,
-                        format!("default_time_to_live must be less than or equal to {} (got {ttl})", super::write::MAX_TTL_SECS),
+                        format!(
+                            "default_time_to_live must be less than or equal to {} (got {ttl})",
+                            super::write::MAX_TTL_SECS
+                        ),
                     ));
                 }
                 p.default_time_to_live = ttl as i32;
@@ -133,25 +150,36 @@ pub(crate) fn table_schema(keyspace: &str, c: &CreateTable) -> Result<TableSchem
     check_name(&c.name.name, "Table")?;
     check_user_keyspace(keyspace)?;
     if c.compact_storage {
-        return Err(CqlError::invalid("COMPACT STORAGE is not supported by scrolldb"));
+        return Err(CqlError::invalid(
+            "COMPACT STORAGE is not supported by scrolldb",
+        ));
     }
     if c.partition_key.is_empty() {
-        return Err(CqlError::invalid("No PRIMARY KEY specifed (exactly one required)"));
+        return Err(CqlError::invalid(
+            "No PRIMARY KEY specifed (exactly one required)",
+        ));
     }
     let mut types: BTreeMap<&str, CqlType> = BTreeMap::new();
     for d in &c.columns {
         if d.is_static {
-            return Err(CqlError::invalid("Static columns are not supported by scrolldb"));
+            return Err(CqlError::invalid(
+                "Static columns are not supported by scrolldb",
+            ));
         }
         let ty = CqlType::parse(&d.ty).map_err(|e| CqlError::invalid(e.to_string()))?;
         if types.insert(d.name.as_str(), ty).is_some() {
-            return Err(CqlError::invalid(format!("Multiple definition of identifier {}", d.name)));
+            return Err(CqlError::invalid(format!(
+                "Multiple definition of identifier {}",
+                d.name
+            )));
         }
     }
     let mut key_names: Vec<&str> = Vec::new();
     for k in c.partition_key.iter().chain(&c.clustering) {
         if key_names.contains(&k.as_str()) {
-            return Err(CqlError::invalid(format!("Multiple definition of identifier {k}")));
+            return Err(CqlError::invalid(format!(
+                "Multiple definition of identifier {k}"
+            )));
         }
         key_names.push(k);
     }
@@ -174,33 +202,58 @@ pub(crate) fn table_schema(keyspace: &str, c: &CreateTable) -> Result<TableSchem
     }
     let mut columns = Vec::with_capacity(c.columns.len());
     let ty_of = |name: &str| {
-        types
-            .get(name)
-            .cloned()
-            .ok_or_else(|| CqlError::invalid(format!("Unknown definition {name} referenced in PRIMARY KEY")))
+        types.get(name).cloned().ok_or_else(|| {
+            CqlError::invalid(format!(
+                "Unknown definition {name} referenced in PRIMARY KEY"
+            ))
+        })
     };
     for (i, name) in c.partition_key.iter().enumerate() {
         let ty = ty_of(name)?;
         if !ty.is_frozen() {
-            return Err(CqlError::invalid(format!("Invalid non-frozen collection type for PRIMARY KEY component {name}")));
+            return Err(CqlError::invalid(format!(
+                "Invalid non-frozen collection type for PRIMARY KEY component {name}"
+            )));
         }
         if ty == CqlType::Duration {
-            return Err(CqlError::invalid(format!("duration type is not supported for PRIMARY KEY column '{name}'")));
+            return Err(CqlError::invalid(format!(
+                "duration type is not supported for PRIMARY KEY column '{name}'"
+            )));
         }
-        columns.push(ColumnDef { name: name.clone(), ty, id: 0, kind: ColumnKind::PartitionKey { position: i as u16 } });
+        columns.push(ColumnDef {
+            name: name.clone(),
+            ty,
+            id: 0,
+            kind: ColumnKind::PartitionKey { position: i as u16 },
+        });
     }
     for (i, name) in c.clustering.iter().enumerate() {
         let ty = ty_of(name)?;
         if !ty.is_frozen() {
-            return Err(CqlError::invalid(format!("Invalid non-frozen collection type for PRIMARY KEY component {name}")));
+            return Err(CqlError::invalid(format!(
+                "Invalid non-frozen collection type for PRIMARY KEY component {name}"
+            )));
         }
         check_clustering_type(&ty).map_err(|e| CqlError::invalid(e.to_string()))?;
         let order = orders.get(i).copied().unwrap_or_default();
-        columns.push(ColumnDef { name: name.clone(), ty, id: 0, kind: ColumnKind::Clustering { position: i as u16, order } });
+        columns.push(ColumnDef {
+            name: name.clone(),
+            ty,
+            id: 0,
+            kind: ColumnKind::Clustering {
+                position: i as u16,
+                order,
+            },
+        });
     }
     for (name, ty) in &types {
         if !key_names.contains(name) {
-            columns.push(ColumnDef { name: (*name).to_string(), ty: ty.clone(), id: 0, kind: ColumnKind::Regular });
+            columns.push(ColumnDef {
+                name: (*name).to_string(),
+                ty: ty.clone(),
+                id: 0,
+                kind: ColumnKind::Regular,
+            });
         }
     }
     Ok(TableSchema {

@@ -159,16 +159,32 @@ impl CqlEngine {
             Statement::Select(sel) => {
                 let (keyspace, table) = names(ks, &sel.table)?;
                 if VIRTUAL_KEYSPACES.contains(&keyspace.as_str()) {
-                    let (sys_specs, _) = system_rows(&catalog, &self.inner.node, &keyspace, &table)?;
-                    (system_query::result_specs(&sys_specs, &sel.selection)?, Vec::new())
+                    let (sys_specs, _) =
+                        system_rows(&catalog, &self.inner.node, &keyspace, &table)?;
+                    (
+                        system_query::result_specs(&sys_specs, &sel.selection)?,
+                        Vec::new(),
+                    )
                 } else {
                     let t = resolve(&catalog, ks, &sel.table)?;
-                    (select::result_specs(&t, &sel.selection)?, pk_indexes(&t, &specs))
+                    (
+                        select::result_specs(&t, &sel.selection)?,
+                        pk_indexes(&t, &specs),
+                    )
                 }
             }
-            Statement::Insert(i) => (Vec::new(), pk_indexes(&resolve(&catalog, ks, &i.table)?, &specs)),
-            Statement::Update(u) => (Vec::new(), pk_indexes(&resolve(&catalog, ks, &u.table)?, &specs)),
-            Statement::Delete(d) => (Vec::new(), pk_indexes(&resolve(&catalog, ks, &d.table)?, &specs)),
+            Statement::Insert(i) => (
+                Vec::new(),
+                pk_indexes(resolve(&catalog, ks, &i.table)?.as_ref(), &specs),
+            ),
+            Statement::Update(u) => (
+                Vec::new(),
+                pk_indexes(resolve(&catalog, ks, &u.table)?.as_ref(), &specs),
+            ),
+            Statement::Delete(d) => (
+                Vec::new(),
+                pk_indexes(resolve(&catalog, ks, &d.table)?.as_ref(), &specs),
+            ),
             _ => (Vec::new(), Vec::new()),
         };
         let id = statement_id(ks, cql);
@@ -178,7 +194,11 @@ impl CqlEngine {
             specs: specs.clone(),
         });
         {
-            let mut cache = self.inner.prepared.write().unwrap_or_else(|e| e.into_inner());
+            let mut cache = self
+                .inner
+                .prepared
+                .write()
+                .unwrap_or_else(|e| e.into_inner());
             if cache.len() >= MAX_PREPARED && !cache.contains_key(&id) {
                 if let Some(k) = cache.keys().next().copied() {
                     cache.remove(&k);
@@ -196,7 +216,11 @@ impl CqlEngine {
 
     fn prepared(&self, id: &[u8]) -> Result<Arc<Prepared>, CqlError> {
         let key: Option<[u8; 16]> = id.try_into().ok();
-        let cache = self.inner.prepared.read().unwrap_or_else(|e| e.into_inner());
+        let cache = self
+            .inner
+            .prepared
+            .read()
+            .unwrap_or_else(|e| e.into_inner());
         key.and_then(|k| cache.get(&k).cloned()).ok_or_else(|| {
             CqlError::new(
                 ErrorKind::Unprepared {
@@ -224,8 +248,15 @@ impl CqlEngine {
         };
         let ks = prepared.keyspace.clone().or_else(|| s.keyspace.clone());
         let store = AsyncStore(&self.inner.db);
-        self.run(&store, s, &prepared.parsed, ks.as_deref(), Some(&prepared.specs), &run)
-            .await
+        self.run(
+            &store,
+            s,
+            &prepared.parsed,
+            ks.as_deref(),
+            Some(&prepared.specs),
+            &run,
+        )
+        .await
     }
 
     /// BATCH: every statement's mutations are applied together.
@@ -313,15 +344,24 @@ impl CqlEngine {
         match &parsed.statement {
             Statement::Use(name) => {
                 if catalog.keyspace(name).is_none() && !VIRTUAL_KEYSPACES.contains(&name.as_str()) {
-                    return Err(CqlError::invalid(format!("Keyspace '{name}' does not exist")));
+                    return Err(CqlError::invalid(format!(
+                        "Keyspace '{name}' does not exist"
+                    )));
                 }
                 session.keyspace = Some(name.clone());
                 Ok(QueryResult::SetKeyspace(name.clone()))
             }
             Statement::CreateKeyspace(k) => {
                 let def = ddl::keyspace_def(k)?;
-                let created = db.create_keyspace(def, k.if_not_exists).map_err(store::db_error)?;
-                Ok(schema_change(created, SchemaChangeKind::Created, &k.name, None))
+                let created = db
+                    .create_keyspace(def, k.if_not_exists)
+                    .map_err(store::db_error)?;
+                Ok(schema_change(
+                    created,
+                    SchemaChangeKind::Created,
+                    &k.name,
+                    None,
+                ))
             }
             Statement::DropKeyspace { name, if_exists } => {
                 ddl::check_user_keyspace(name)?;
@@ -334,18 +374,28 @@ impl CqlEngine {
                         format!("Cannot drop non existing keyspace '{name}'."),
                     ));
                 }
-                db.drop_keyspace(name, *if_exists).map_err(store::db_error)?;
+                db.drop_keyspace(name, *if_exists)
+                    .map_err(store::db_error)?;
                 Ok(schema_change(true, SchemaChangeKind::Dropped, name, None))
             }
             Statement::CreateTable(c) => {
                 let (keyspace, _) = names(ks, &c.name)?;
                 if catalog.keyspace(&keyspace).is_none() {
                     ddl::check_user_keyspace(&keyspace)?;
-                    return Err(CqlError::invalid(format!("Keyspace '{keyspace}' does not exist")));
+                    return Err(CqlError::invalid(format!(
+                        "Keyspace '{keyspace}' does not exist"
+                    )));
                 }
                 let schema = ddl::table_schema(&keyspace, c)?;
-                let created = db.create_table(schema, c.if_not_exists).map_err(store::db_error)?;
-                Ok(schema_change(created, SchemaChangeKind::Created, &keyspace, Some(&c.name.name)))
+                let created = db
+                    .create_table(schema, c.if_not_exists)
+                    .map_err(store::db_error)?;
+                Ok(schema_change(
+                    created,
+                    SchemaChangeKind::Created,
+                    &keyspace,
+                    Some(&c.name.name),
+                ))
             }
             Statement::DropTable { name, if_exists } => {
                 let (keyspace, table) = names(ks, name)?;
@@ -358,8 +408,14 @@ impl CqlEngine {
                         CqlError::invalid(format!("unconfigured table {table}"))
                     }));
                 }
-                db.drop_table(&keyspace, &table, *if_exists).map_err(store::db_error)?;
-                Ok(schema_change(true, SchemaChangeKind::Dropped, &keyspace, Some(&table)))
+                db.drop_table(&keyspace, &table, *if_exists)
+                    .map_err(store::db_error)?;
+                Ok(schema_change(
+                    true,
+                    SchemaChangeKind::Dropped,
+                    &keyspace,
+                    Some(&table),
+                ))
             }
             Statement::Truncate(name) => {
                 let t = resolve_user(&catalog, ks, name)?;
@@ -373,11 +429,17 @@ impl CqlEngine {
             }
             Statement::Batch(b) => {
                 if b.kind == crate::cql::ast::BatchType::Counter {
-                    return Err(CqlError::invalid("Counter batches are not supported by scrolldb"));
+                    return Err(CqlError::invalid(
+                        "Counter batches are not supported by scrolldb",
+                    ));
                 }
                 let mut c = clock();
                 if let Some(ts) = &b.using.timestamp {
-                    if let Some(v) = binder.optional_i64(Some(ts), &crate::storage::types::CqlType::BigInt, "[timestamp]")? {
+                    if let Some(v) = binder.optional_i64(
+                        Some(ts),
+                        &crate::storage::types::CqlType::BigInt,
+                        "[timestamp]",
+                    )? {
                         c.timestamp = v;
                     }
                 }
@@ -391,14 +453,24 @@ impl CqlEngine {
             Statement::Select(sel) => {
                 let (keyspace, table) = names(ks, &sel.table)?;
                 if VIRTUAL_KEYSPACES.contains(&keyspace.as_str()) {
-                    let (sys_specs, rows) = system_rows(&catalog, &self.inner.node, &keyspace, &table)?;
-                    let r = system_query::select(sys_specs, rows, sel, &binder, run.page_size, run.paging_state)?;
+                    let (sys_specs, rows) =
+                        system_rows(&catalog, &self.inner.node, &keyspace, &table)?;
+                    let r = system_query::select(
+                        sys_specs,
+                        rows,
+                        sel,
+                        &binder,
+                        run.page_size,
+                        run.paging_state,
+                    )?;
                     return Ok(QueryResult::Rows(r));
                 }
                 let t = resolve(&catalog, ks, &sel.table)?;
                 let plan = select::plan(t, sel, &binder)?;
                 let now = crate::storage::clock::now_secs();
-                let rows = plan.run(store, run.page_size, run.paging_state, now).await?;
+                let rows = plan
+                    .run(store, run.page_size, run.paging_state, now)
+                    .await?;
                 Ok(QueryResult::Rows(rows))
             }
         }
@@ -411,7 +483,9 @@ impl CqlEngine {
         b: &Batch,
     ) -> Result<QueryResult, CqlError> {
         if b.kind == BatchKind::Counter {
-            return Err(CqlError::invalid("Counter batches are not supported by scrolldb"));
+            return Err(CqlError::invalid(
+                "Counter batches are not supported by scrolldb",
+            ));
         }
         let catalog = store.db().catalog();
         let clock = WriteClock {
@@ -450,14 +524,25 @@ impl CqlEngine {
             };
             binder.check_count()?;
             let ks = prepared.keyspace.as_deref().or(s.keyspace());
-            all.extend(mutations(&catalog, ks, &prepared.parsed.statement, &binder, clock)?);
+            all.extend(mutations(
+                &catalog,
+                ks,
+                &prepared.parsed.statement,
+                &binder,
+                clock,
+            )?);
         }
         store.apply(all).await?;
         Ok(QueryResult::Void)
     }
 }
 
-fn schema_change(changed: bool, kind: SchemaChangeKind, keyspace: &str, table: Option<&str>) -> QueryResult {
+fn schema_change(
+    changed: bool,
+    kind: SchemaChangeKind,
+    keyspace: &str,
+    table: Option<&str>,
+) -> QueryResult {
     if !changed {
         return QueryResult::Void;
     }
@@ -482,9 +567,15 @@ fn mutations(
     clock: WriteClock,
 ) -> Result<Vec<Mutation>, CqlError> {
     match st {
-        Statement::Insert(i) => write::insert(&resolve_user(catalog, ks, &i.table)?, i, b, clock),
-        Statement::Update(u) => write::update(&resolve_user(catalog, ks, &u.table)?, u, b, clock),
-        Statement::Delete(d) => write::delete(&resolve_user(catalog, ks, &d.table)?, d, b, clock),
+        Statement::Insert(i) => {
+            write::insert(resolve_user(catalog, ks, &i.table)?.as_ref(), i, b, clock)
+        }
+        Statement::Update(u) => {
+            write::update(resolve_user(catalog, ks, &u.table)?.as_ref(), u, b, clock)
+        }
+        Statement::Delete(d) => {
+            write::delete(resolve_user(catalog, ks, &d.table)?.as_ref(), d, b, clock)
+        }
         _ => Err(CqlError::invalid("Only INSERT, UPDATE and DELETE write")),
     }
 }
@@ -499,10 +590,16 @@ fn names(ks: Option<&str>, name: &QualifiedName) -> Result<(String, String), Cql
     Ok((keyspace.to_string(), name.name.clone()))
 }
 
-fn resolve(catalog: &Catalog, ks: Option<&str>, name: &QualifiedName) -> Result<Arc<TableSchema>, CqlError> {
+fn resolve(
+    catalog: &Catalog,
+    ks: Option<&str>,
+    name: &QualifiedName,
+) -> Result<Arc<TableSchema>, CqlError> {
     let (keyspace, table) = names(ks, name)?;
     if catalog.keyspace(&keyspace).is_none() && !VIRTUAL_KEYSPACES.contains(&keyspace.as_str()) {
-        return Err(CqlError::invalid(format!("Keyspace '{keyspace}' does not exist")));
+        return Err(CqlError::invalid(format!(
+            "Keyspace '{keyspace}' does not exist"
+        )));
     }
     catalog
         .table(&keyspace, &table)
@@ -511,14 +608,23 @@ fn resolve(catalog: &Catalog, ks: Option<&str>, name: &QualifiedName) -> Result<
 }
 
 /// A table writes may go to: not a system one.
-fn resolve_user(catalog: &Catalog, ks: Option<&str>, name: &QualifiedName) -> Result<Arc<TableSchema>, CqlError> {
+fn resolve_user(
+    catalog: &Catalog,
+    ks: Option<&str>,
+    name: &QualifiedName,
+) -> Result<Arc<TableSchema>, CqlError> {
     let (keyspace, _) = names(ks, name)?;
     ddl::check_user_keyspace(&keyspace)?;
     resolve(catalog, ks, name)
 }
 
 /// The spec of every bind marker of a statement.
-fn marker_specs(catalog: &Catalog, node: &NodeInfo, ks: Option<&str>, parsed: &Parsed) -> Result<Vec<ColumnSpec>, CqlError> {
+fn marker_specs(
+    catalog: &Catalog,
+    node: &NodeInfo,
+    ks: Option<&str>,
+    parsed: &Parsed,
+) -> Result<Vec<ColumnSpec>, CqlError> {
     let n = parsed.markers.len();
     if n == 0 {
         return Ok(Vec::new());
@@ -531,11 +637,20 @@ fn marker_specs(catalog: &Catalog, node: &NodeInfo, ks: Option<&str>, parsed: &P
                 let (specs, _) = system_rows(catalog, node, &keyspace, &table)?;
                 return system_query::marker_specs(&specs, sel, n);
             }
-            c.statement(&resolve(catalog, ks, &sel.table)?, &parsed.statement)?;
+            c.statement(
+                resolve(catalog, ks, &sel.table)?.as_ref(),
+                &parsed.statement,
+            )?;
         }
-        Statement::Insert(i) => c.statement(&resolve(catalog, ks, &i.table)?, &parsed.statement)?,
-        Statement::Update(u) => c.statement(&resolve(catalog, ks, &u.table)?, &parsed.statement)?,
-        Statement::Delete(d) => c.statement(&resolve(catalog, ks, &d.table)?, &parsed.statement)?,
+        Statement::Insert(i) => {
+            c.statement(resolve(catalog, ks, &i.table)?.as_ref(), &parsed.statement)?
+        }
+        Statement::Update(u) => {
+            c.statement(resolve(catalog, ks, &u.table)?.as_ref(), &parsed.statement)?
+        }
+        Statement::Delete(d) => {
+            c.statement(resolve(catalog, ks, &d.table)?.as_ref(), &parsed.statement)?
+        }
         Statement::Batch(b) => {
             let mut first = None;
             for st in &b.statements {
@@ -591,7 +706,12 @@ fn hex(b: &[u8]) -> String {
 type SystemRows = (Vec<ColumnSpec>, Vec<Vec<Option<Bytes>>>);
 
 /// All rows of a virtual system table, or Cassandra's error for an unknown one.
-fn system_rows(catalog: &Catalog, node: &NodeInfo, keyspace: &str, table: &str) -> Result<SystemRows, CqlError> {
+fn system_rows(
+    catalog: &Catalog,
+    node: &NodeInfo,
+    keyspace: &str,
+    table: &str,
+) -> Result<SystemRows, CqlError> {
     match system_table(catalog, node, keyspace, table) {
         Some(r) => r,
         None => Err(CqlError::invalid(format!("unconfigured table {table}"))),

@@ -41,7 +41,12 @@ impl PagingState {
     }
 
     pub fn decode(bytes: &[u8]) -> Result<PagingState, CqlError> {
-        let bad = || CqlError::new(crate::cql::result::ErrorKind::Protocol, "Invalid paging state");
+        let bad = || {
+            CqlError::new(
+                crate::cql::result::ErrorKind::Protocol,
+                "Invalid paging state",
+            )
+        };
         let mut r = Reader { buf: bytes };
         if r.u8().ok_or_else(bad)? != VERSION {
             return Err(bad());

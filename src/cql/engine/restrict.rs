@@ -69,7 +69,13 @@ fn single<'a>(rhs: &'a Rhs) -> Result<&'a Term, CqlError> {
     }
 }
 
-fn set_bound(slot: &mut ValueBound, v: Value, inclusive: bool, which: &str, name: &str) -> Result<(), CqlError> {
+fn set_bound(
+    slot: &mut ValueBound,
+    v: Value,
+    inclusive: bool,
+    which: &str,
+    name: &str,
+) -> Result<(), CqlError> {
     if slot.is_some() {
         return Err(CqlError::invalid(format!(
             "More than one restriction was found for the {which} bound on {name}"
@@ -102,10 +108,11 @@ pub(crate) fn analyze(
                     )));
                 }
                 out.has_token = true;
-                let v = match b.required(single(&r.rhs)?, &CqlType::BigInt, "partition key token")? {
-                    Value::BigInt(v) => v,
-                    _ => return Err(CqlError::invalid("Invalid token value")),
-                };
+                let v =
+                    match b.required(single(&r.rhs)?, &CqlType::BigInt, "partition key token")? {
+                        Value::BigInt(v) => v,
+                        _ => return Err(CqlError::invalid("Invalid token value")),
+                    };
                 let (start, end) = match r.op {
                     Op::Gt => (Some(Some(v)), None),
                     Op::Ge => (Some(v.checked_sub(1)), None),
@@ -157,9 +164,11 @@ pub(crate) fn analyze(
                         let slot = ck_r
                             .get_mut(usize::from(position))
                             .ok_or_else(|| CqlError::server("bad clustering position"))?;
-                        let dup_eq = || CqlError::invalid(format!(
+                        let dup_eq = || {
+                            CqlError::invalid(format!(
                             "{name} cannot be restricted by more than one relation if it includes an Equal"
-                        ));
+                        ))
+                        };
                         if slot.eq.is_some() {
                             return Err(dup_eq());
                         }
@@ -220,7 +229,8 @@ pub(crate) fn analyze(
         let mut keys = Vec::new();
         for combo in cartesian(&lists)? {
             let parts: Vec<Bytes> = combo.iter().map(Value::serialize).collect();
-            let key = serialize_partition_key(&parts).map_err(|e| CqlError::invalid(e.to_string()))?;
+            let key =
+                serialize_partition_key(&parts).map_err(|e| CqlError::invalid(e.to_string()))?;
             if !keys.contains(&key) {
                 keys.push(key);
             }
@@ -294,7 +304,10 @@ impl KeyRestrictions {
 
     /// The encoded clustering keys (or prefixes) the EQ / IN restrictions name, sorted and
     /// unique.
-    pub fn clustering_prefixes(&self, t: &TableSchema) -> Result<Vec<(Vec<Value>, Bytes)>, CqlError> {
+    pub fn clustering_prefixes(
+        &self,
+        t: &TableSchema,
+    ) -> Result<Vec<(Vec<Value>, Bytes)>, CqlError> {
         let types = t.clustering_types();
         let mut out: Vec<(Vec<Value>, Bytes)> = Vec::new();
         for combo in cartesian(&self.ck_eq)? {

@@ -10,7 +10,7 @@ use super::store::Store;
 use crate::catalog::{ColumnKind, TableSchema};
 use crate::cql::ast::{Select, Selection, SelectorKind};
 use crate::cql::result::{ColumnSpec, CqlError, RowsResult};
-use crate::storage::engine::scan::{ScanPosition, ScanQuery};
+use crate::storage::engine::{ScanPosition, ScanQuery};
 use crate::storage::model::{
     Bound as SBound, ColumnFilter, ColumnId, DecoratedKey, Direction, ReadQuery, Row, Slice,
 };
@@ -67,14 +67,22 @@ fn outputs(t: &TableSchema, sel: &Selection) -> Result<(Vec<Output>, Vec<ColumnS
     let source = |name: &str| -> Result<(Output, CqlType), CqlError> {
         let c = column(t, name)?;
         Ok(match c.kind {
-            ColumnKind::PartitionKey { position } => (Output::PartitionKey(usize::from(position)), c.ty.clone()),
-            ColumnKind::Clustering { position, .. } => (Output::Clustering(usize::from(position)), c.ty.clone()),
+            ColumnKind::PartitionKey { position } => {
+                (Output::PartitionKey(usize::from(position)), c.ty.clone())
+            }
+            ColumnKind::Clustering { position, .. } => {
+                (Output::Clustering(usize::from(position)), c.ty.clone())
+            }
             ColumnKind::Regular => (Output::Cell(c.id), c.ty.clone()),
         })
     };
     match sel {
         Selection::Count(alias) => {
-            specs.push(spec(t, alias.as_deref().unwrap_or("count"), CqlType::BigInt));
+            specs.push(spec(
+                t,
+                alias.as_deref().unwrap_or("count"),
+                CqlType::BigInt,
+            ));
         }
         Selection::Star => {
             for c in &t.columns {
@@ -107,7 +115,11 @@ fn outputs(t: &TableSchema, sel: &Selection) -> Result<(Vec<Output>, Vec<ColumnS
                         if ttl {
                             (Output::Ttl(col.id), format!("ttl({c})"), CqlType::Int)
                         } else {
-                            (Output::WriteTime(col.id), format!("writetime({c})"), CqlType::BigInt)
+                            (
+                                Output::WriteTime(col.id),
+                                format!("writetime({c})"),
+                                CqlType::BigInt,
+                            )
                         }
                     }
                 };
@@ -119,16 +131,29 @@ fn outputs(t: &TableSchema, sel: &Selection) -> Result<(Vec<Output>, Vec<ColumnS
     Ok((outs, specs))
 }
 
-fn positive_limit(b: &Binder<'_>, term: Option<&crate::cql::ast::Term>, what: &str) -> Result<Option<u64>, CqlError> {
+fn positive_limit(
+    b: &Binder<'_>,
+    term: Option<&crate::cql::ast::Term>,
+    what: &str,
+) -> Result<Option<u64>, CqlError> {
     match b.optional_i64(term, &CqlType::Int, what)? {
         None => Ok(None),
-        Some(v) if v <= 0 => Err(CqlError::invalid(format!("{} must be strictly positive", what.trim_matches(['[', ']']).to_ascii_uppercase().replace('_', " ")))),
+        Some(v) if v <= 0 => Err(CqlError::invalid(format!(
+            "{} must be strictly positive",
+            what.trim_matches(['[', ']'])
+                .to_ascii_uppercase()
+                .replace('_', " ")
+        ))),
         Some(v) => Ok(Some(v as u64)),
     }
 }
 
 /// Whether ORDER BY asks for the reverse of the clustering order (and is valid).
-fn reversed(t: &TableSchema, order_by: &[(String, bool)], r: &KeyRestrictions) -> Result<bool, CqlError> {
+fn reversed(
+    t: &TableSchema,
+    order_by: &[(String, bool)],
+    r: &KeyRestrictions,
+) -> Result<bool, CqlError> {
     if order_by.is_empty() {
         return Ok(false);
     }
@@ -160,19 +185,27 @@ fn reversed(t: &TableSchema, order_by: &[(String, bool)], r: &KeyRestrictions) -
     Ok(rev.unwrap_or(false))
 }
 
-pub(crate) fn plan(t: Arc<TableSchema>, s: &Select, b: &Binder<'_>) -> Result<SelectPlan, CqlError> {
+pub(crate) fn plan(
+    t: Arc<TableSchema>,
+    s: &Select,
+    b: &Binder<'_>,
+) -> Result<SelectPlan, CqlError> {
     let (outputs, specs) = outputs(&t, &s.selection)?;
     let restrictions = analyze(&t, &s.relations, b, s.allow_filtering)?;
     if restrictions.partitions.is_none() && restrictions.has_clustering {
         return Err(CqlError::invalid(if s.allow_filtering {
-            "scrolldb does not filter: restrict the partition key to restrict clustering columns".to_string()
+            "scrolldb does not filter: restrict the partition key to restrict clustering columns"
+                .to_string()
         } else {
             "Cannot execute this query as it might involve data filtering and thus may have unpredictable performance. If you want to execute this query despite the performance unpredictability, use ALLOW FILTERING".to_string()
         }));
     }
     let reversed = reversed(&t, &s.order_by, &restrictions)?;
     let merge_partitions = !s.order_by.is_empty()
-        && restrictions.partitions.as_ref().is_some_and(|p| p.len() > 1);
+        && restrictions
+            .partitions
+            .as_ref()
+            .is_some_and(|p| p.len() > 1);
     let slices = restrictions.slices(&t)?;
     let count = match s.selection {
         Selection::Count(_) => specs.first().cloned(),
@@ -180,7 +213,11 @@ pub(crate) fn plan(t: Arc<TableSchema>, s: &Select, b: &Binder<'_>) -> Result<Se
     };
     Ok(SelectPlan {
         limit: positive_limit(b, s.limit.as_ref(), "[limit]")?,
-        per_partition_limit: positive_limit(b, s.per_partition_limit.as_ref(), "[per_partition_limit]")?,
+        per_partition_limit: positive_limit(
+            b,
+            s.per_partition_limit.as_ref(),
+            "[per_partition_limit]",
+        )?,
         table: t,
         outputs,
         specs,
@@ -235,7 +272,13 @@ impl SelectPlan {
     }
 
     /// Reads up to `max_rows` rows (further bounded by what is left of LIMIT).
-    async fn fetch<S: Store>(&self, store: &S, state: Option<PagingState>, max_rows: usize, now: i64) -> Result<Fetched, CqlError> {
+    async fn fetch<S: Store>(
+        &self,
+        store: &S,
+        state: Option<PagingState>,
+        max_rows: usize,
+        now: i64,
+    ) -> Result<Fetched, CqlError> {
         let limit_left = match &state {
             Some(s) => s.limit_left,
             None => self.limit,
@@ -254,13 +297,25 @@ impl SelectPlan {
         Ok(f)
     }
 
-    async fn fetch_partitions<S: Store>(&self, store: &S, keys: &[Bytes], state: Option<PagingState>, want: usize, now: i64) -> Result<Fetched, CqlError> {
+    async fn fetch_partitions<S: Store>(
+        &self,
+        store: &S,
+        keys: &[Bytes],
+        state: Option<PagingState>,
+        want: usize,
+        now: i64,
+    ) -> Result<Fetched, CqlError> {
         let mut rows: Vec<(Bytes, Row)> = Vec::new();
         let start = match &state {
             Some(s) => keys
                 .iter()
                 .position(|k| *k == s.partition_key)
-                .ok_or_else(|| CqlError::new(crate::cql::result::ErrorKind::Protocol, "Invalid paging state"))?,
+                .ok_or_else(|| {
+                    CqlError::new(
+                        crate::cql::result::ErrorKind::Protocol,
+                        "Invalid paging state",
+                    )
+                })?,
             None => 0,
         };
         for (i, key) in keys.iter().enumerate().skip(start) {
@@ -311,7 +366,13 @@ impl SelectPlan {
         Ok(Fetched { rows, next: None })
     }
 
-    async fn fetch_scan<S: Store>(&self, store: &S, state: Option<PagingState>, want: usize, now: i64) -> Result<Fetched, CqlError> {
+    async fn fetch_scan<S: Store>(
+        &self,
+        store: &S,
+        state: Option<PagingState>,
+        want: usize,
+        now: i64,
+    ) -> Result<Fetched, CqlError> {
         let mut rows: Vec<(Bytes, Row)> = Vec::new();
         let r = &self.restrictions;
         if r.token_empty || matches!((r.token_start, r.token_end), (Some(s), Some(e)) if s >= e) {
@@ -368,7 +429,13 @@ impl SelectPlan {
     }
 
     /// Runs the query for one page of a client.
-    pub(crate) async fn run<S: Store>(&self, store: &S, page_size: Option<i32>, paging: Option<&Bytes>, now: i64) -> Result<RowsResult, CqlError> {
+    pub(crate) async fn run<S: Store>(
+        &self,
+        store: &S,
+        page_size: Option<i32>,
+        paging: Option<&Bytes>,
+        now: i64,
+    ) -> Result<RowsResult, CqlError> {
         let state = paging.map(|p| PagingState::decode(p)).transpose()?;
         if let Some(count_spec) = &self.count {
             return self.count(store, count_spec.clone(), now).await;
@@ -399,11 +466,18 @@ impl SelectPlan {
             }
             return self.result(rows, None, now);
         }
-        let f = self.fetch(store, state, page.unwrap_or(usize::MAX), now).await?;
+        let f = self
+            .fetch(store, state, page.unwrap_or(usize::MAX), now)
+            .await?;
         self.result(f.rows, f.next.map(|n| n.encode()), now)
     }
 
-    async fn count<S: Store>(&self, store: &S, spec: ColumnSpec, now: i64) -> Result<RowsResult, CqlError> {
+    async fn count<S: Store>(
+        &self,
+        store: &S,
+        spec: ColumnSpec,
+        now: i64,
+    ) -> Result<RowsResult, CqlError> {
         let mut total: i64 = 0;
         let mut state = None;
         loop {
@@ -421,14 +495,23 @@ impl SelectPlan {
         })
     }
 
-    fn result(&self, rows: Vec<(Bytes, Row)>, paging_state: Option<Bytes>, now: i64) -> Result<RowsResult, CqlError> {
+    fn result(
+        &self,
+        rows: Vec<(Bytes, Row)>,
+        paging_state: Option<Bytes>,
+        now: i64,
+    ) -> Result<RowsResult, CqlError> {
         let t = &self.table;
         let pk_n = t.partition_key().count();
         let types = t.clustering_types();
-        let needs_ck = self.outputs.iter().any(|o| matches!(o, Output::Clustering(_)));
+        let needs_ck = self
+            .outputs
+            .iter()
+            .any(|o| matches!(o, Output::Clustering(_)));
         let mut out = Vec::with_capacity(rows.len());
         for (key, row) in rows {
-            let pk = split_partition_key(&key, pk_n).map_err(|e| CqlError::server(e.to_string()))?;
+            let pk =
+                split_partition_key(&key, pk_n).map_err(|e| CqlError::server(e.to_string()))?;
             let ck: Vec<Bytes> = if needs_ck {
                 decode_clustering(&types, &row.clustering)
                     .map_err(|e| CqlError::server(e.to_string()))?
@@ -453,7 +536,9 @@ impl SelectPlan {
                     Output::PartitionKey(i) => pk.get(*i).cloned(),
                     Output::Clustering(i) => ck.get(*i).cloned(),
                     Output::Cell(id) => cell(*id).and_then(|c| c.bytes().cloned()),
-                    Output::WriteTime(id) => cell(*id).map(|c| Value::BigInt(c.timestamp).serialize()),
+                    Output::WriteTime(id) => {
+                        cell(*id).map(|c| Value::BigInt(c.timestamp).serialize())
+                    }
                     Output::Ttl(id) => cell(*id)
                         .and_then(|c| c.ttl_remaining(now))
                         .map(|s| Value::Int(s.clamp(0, i64::from(i32::MAX)) as i32).serialize()),

@@ -3,7 +3,7 @@
 //! written once, generic over [`Store`].
 
 use crate::cql::result::{CqlError, ErrorKind};
-use crate::storage::engine::scan::{ScanPage, ScanQuery};
+use crate::storage::engine::{ScanPage, ScanQuery};
 use crate::storage::model::{Mutation, ReadQuery, ReadResult};
 use crate::Db;
 

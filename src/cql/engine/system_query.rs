@@ -22,7 +22,11 @@ fn position(specs: &[ColumnSpec], name: &str) -> Result<usize, CqlError> {
 }
 
 /// The specs of a marker in a system table query, for PREPARE.
-pub(crate) fn marker_specs(specs: &[ColumnSpec], s: &Select, markers: usize) -> Result<Vec<ColumnSpec>, CqlError> {
+pub(crate) fn marker_specs(
+    specs: &[ColumnSpec],
+    s: &Select,
+    markers: usize,
+) -> Result<Vec<ColumnSpec>, CqlError> {
     let mut out: Vec<Option<ColumnSpec>> = vec![None; markers];
     let mut put = |t: &crate::cql::ast::Term, spec: ColumnSpec| {
         if let crate::cql::ast::Term::Marker(m) = t {
@@ -33,7 +37,9 @@ pub(crate) fn marker_specs(specs: &[ColumnSpec], s: &Select, markers: usize) -> 
     };
     for r in &s.relations {
         let Lhs::Column(c) = &r.lhs else {
-            return Err(CqlError::invalid("token() is not supported on system tables"));
+            return Err(CqlError::invalid(
+                "token() is not supported on system tables",
+            ));
         };
         let spec = specs[position(specs, c)?].clone();
         match &r.rhs {
@@ -42,20 +48,41 @@ pub(crate) fn marker_specs(specs: &[ColumnSpec], s: &Select, markers: usize) -> 
         }
     }
     if let (Some(l), Some(first)) = (&s.limit, specs.first()) {
-        put(l, ColumnSpec { name: "[limit]".into(), ty: CqlType::Int, ..first.clone() });
+        put(
+            l,
+            ColumnSpec {
+                name: "[limit]".into(),
+                ty: CqlType::Int,
+                ..first.clone()
+            },
+        );
     }
     out.into_iter()
-        .map(|s| s.ok_or_else(|| CqlError::invalid("A bind marker is used where scrolldb cannot tell its type")))
+        .map(|s| {
+            s.ok_or_else(|| {
+                CqlError::invalid("A bind marker is used where scrolldb cannot tell its type")
+            })
+        })
         .collect()
 }
 
 /// The result columns of a selection on a system table.
-pub(crate) fn result_specs(specs: &[ColumnSpec], sel: &Selection) -> Result<Vec<ColumnSpec>, CqlError> {
+pub(crate) fn result_specs(
+    specs: &[ColumnSpec],
+    sel: &Selection,
+) -> Result<Vec<ColumnSpec>, CqlError> {
     Ok(match sel {
         Selection::Star => specs.to_vec(),
         Selection::Count(alias) => {
-            let base = specs.first().cloned().ok_or_else(|| CqlError::server("system table without columns"))?;
-            vec![ColumnSpec { name: alias.clone().unwrap_or_else(|| "count".into()), ty: CqlType::BigInt, ..base }]
+            let base = specs
+                .first()
+                .cloned()
+                .ok_or_else(|| CqlError::server("system table without columns"))?;
+            vec![ColumnSpec {
+                name: alias.clone().unwrap_or_else(|| "count".into()),
+                ty: CqlType::BigInt,
+                ..base
+            }]
         }
         Selection::Columns(items) => items
             .iter()
@@ -67,7 +94,9 @@ pub(crate) fn result_specs(specs: &[ColumnSpec], sel: &Selection) -> Result<Vec<
                     }
                     Ok(s)
                 }
-                _ => Err(CqlError::invalid("writetime() and ttl() are not supported on system tables")),
+                _ => Err(CqlError::invalid(
+                    "writetime() and ttl() are not supported on system tables",
+                )),
             })
             .collect::<Result<_, _>>()?,
     })
@@ -85,24 +114,35 @@ pub(crate) fn select(
     let mut filters: Vec<(usize, Vec<Bytes>)> = Vec::new();
     for r in &s.relations {
         let Lhs::Column(c) = &r.lhs else {
-            return Err(CqlError::invalid("token() is not supported on system tables"));
+            return Err(CqlError::invalid(
+                "token() is not supported on system tables",
+            ));
         };
         let i = position(&specs, c)?;
         let ty = &specs[i].ty;
         let what = format!("column {c}");
         let values: Vec<Value> = match (r.op, &r.rhs) {
             (Op::Eq, Rhs::Term(t)) => vec![b.required(t, ty, &what)?],
-            (Op::In, Rhs::List(items)) => items.iter().map(|t| b.required(t, ty, &what)).collect::<Result<_, _>>()?,
-            _ => return Err(CqlError::invalid("Only = and IN relations are supported on system tables")),
+            (Op::In, Rhs::List(items)) => items
+                .iter()
+                .map(|t| b.required(t, ty, &what))
+                .collect::<Result<_, _>>()?,
+            _ => {
+                return Err(CqlError::invalid(
+                    "Only = and IN relations are supported on system tables",
+                ))
+            }
         };
         filters.push((i, values.iter().map(Value::serialize).collect()));
     }
     let matching: Vec<Vec<Option<Bytes>>> = rows
         .into_iter()
         .filter(|row| {
-            filters
-                .iter()
-                .all(|(i, vals)| row.get(*i).and_then(|v| v.as_ref()).is_some_and(|v| vals.contains(v)))
+            filters.iter().all(|(i, vals)| {
+                row.get(*i)
+                    .and_then(|v| v.as_ref())
+                    .is_some_and(|v| vals.contains(v))
+            })
         })
         .collect();
     let limit = match b.optional_i64(s.limit.as_ref(), &CqlType::Int, "[limit]")? {
@@ -124,7 +164,9 @@ pub(crate) fn select(
             .iter()
             .map(|it| match &it.kind {
                 SelectorKind::Column(c) => position(&specs, c),
-                _ => Err(CqlError::invalid("writetime() and ttl() are not supported on system tables")),
+                _ => Err(CqlError::invalid(
+                    "writetime() and ttl() are not supported on system tables",
+                )),
             })
             .collect::<Result<_, _>>()?,
         Selection::Count(_) => Vec::new(),
@@ -134,7 +176,12 @@ pub(crate) fn select(
     let offset = match paging {
         Some(p) => {
             let st = PagingState::decode(p)?;
-            let b: [u8; 8] = st.partition_key.as_ref().try_into().map_err(|_| CqlError::new(crate::cql::result::ErrorKind::Protocol, "Invalid paging state"))?;
+            let b: [u8; 8] = st.partition_key.as_ref().try_into().map_err(|_| {
+                CqlError::new(
+                    crate::cql::result::ErrorKind::Protocol,
+                    "Invalid paging state",
+                )
+            })?;
             u64::from_be_bytes(b) as usize
         }
         None => 0,
@@ -147,7 +194,11 @@ pub(crate) fn select(
         .get(offset.min(end)..end)
         .unwrap_or(&[])
         .iter()
-        .map(|row| cols.iter().map(|i| row.get(*i).cloned().flatten()).collect())
+        .map(|row| {
+            cols.iter()
+                .map(|i| row.get(*i).cloned().flatten())
+                .collect()
+        })
         .collect();
     let paging_state = (end < total).then(|| {
         PagingState {
@@ -158,5 +209,9 @@ pub(crate) fn select(
         }
         .encode()
     });
-    Ok(RowsResult { columns: out_specs, rows: page, paging_state })
+    Ok(RowsResult {
+        columns: out_specs,
+        rows: page,
+        paging_state,
+    })
 }

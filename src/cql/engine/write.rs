@@ -1,7 +1,7 @@
 //! INSERT, UPDATE and DELETE to storage mutations. An omitted or UNSET column writes nothing;
 //! NULL writes a cell tombstone, as in Cassandra.
 
-use super::bind::{column, Bound, Binder};
+use super::bind::{column, Binder, Bound};
 use super::restrict::{analyze, KeyRestrictions};
 use crate::catalog::{ColumnKind, TableSchema};
 use crate::cql::ast::{Delete, Insert, Term, Update, Using};
@@ -27,7 +27,13 @@ struct Attrs {
     ttl: Option<u32>,
 }
 
-fn attrs(b: &Binder<'_>, u: &Using, t: &TableSchema, clock: WriteClock, with_ttl: bool) -> Result<Attrs, CqlError> {
+fn attrs(
+    b: &Binder<'_>,
+    u: &Using,
+    t: &TableSchema,
+    clock: WriteClock,
+    with_ttl: bool,
+) -> Result<Attrs, CqlError> {
     let timestamp = b
         .optional_i64(u.timestamp.as_ref(), &CqlType::BigInt, "[timestamp]")?
         .unwrap_or(clock.timestamp);
@@ -90,17 +96,29 @@ fn set_cells(
     Ok(())
 }
 
-pub(crate) fn insert(t: &TableSchema, i: &Insert, b: &Binder<'_>, clock: WriteClock) -> Result<Vec<Mutation>, CqlError> {
+pub(crate) fn insert(
+    t: &TableSchema,
+    i: &Insert,
+    b: &Binder<'_>,
+    clock: WriteClock,
+) -> Result<Vec<Mutation>, CqlError> {
     if i.columns.len() != i.values.len() {
         return Err(CqlError::invalid("Unmatched column names/values"));
     }
     for (n, c) in i.columns.iter().enumerate() {
         if i.columns[..n].contains(c) {
-            return Err(CqlError::invalid(format!("Multiple definitions found for column {c}")));
+            return Err(CqlError::invalid(format!(
+                "Multiple definitions found for column {c}"
+            )));
         }
     }
     let a = attrs(b, &i.using, t, clock, true)?;
-    let find = |name: &str| i.columns.iter().position(|c| c == name).and_then(|p| i.values.get(p));
+    let find = |name: &str| {
+        i.columns
+            .iter()
+            .position(|c| c == name)
+            .and_then(|p| i.values.get(p))
+    };
     let mut pk_parts = Vec::new();
     let mut missing = Vec::new();
     for c in t.partition_key() {
@@ -113,17 +131,25 @@ pub(crate) fn insert(t: &TableSchema, i: &Insert, b: &Binder<'_>, clock: WriteCl
         }
     }
     if !missing.is_empty() {
-        return Err(CqlError::invalid(format!("Some partition key parts are missing: {}", missing.join(", "))));
+        return Err(CqlError::invalid(format!(
+            "Some partition key parts are missing: {}",
+            missing.join(", ")
+        )));
     }
     let mut ck_vals = Vec::new();
     for c in t.clustering() {
         match find(&c.name) {
-            Some(term) => ck_vals.push(b.required(term, &c.ty, &format!("clustering column {}", c.name))?),
+            Some(term) => {
+                ck_vals.push(b.required(term, &c.ty, &format!("clustering column {}", c.name))?)
+            }
             None => missing.push(c.name.clone()),
         }
     }
     if !missing.is_empty() {
-        return Err(CqlError::invalid(format!("Some clustering keys are missing: {}", missing.join(", "))));
+        return Err(CqlError::invalid(format!(
+            "Some clustering keys are missing: {}",
+            missing.join(", ")
+        )));
     }
     for c in &i.columns {
         column(t, c)?;
@@ -145,22 +171,38 @@ fn partitions(r: &KeyRestrictions, what: &str) -> Result<Vec<Bytes>, CqlError> {
     })
 }
 
-pub(crate) fn update(t: &TableSchema, u: &Update, b: &Binder<'_>, clock: WriteClock) -> Result<Vec<Mutation>, CqlError> {
+pub(crate) fn update(
+    t: &TableSchema,
+    u: &Update,
+    b: &Binder<'_>,
+    clock: WriteClock,
+) -> Result<Vec<Mutation>, CqlError> {
     let a = attrs(b, &u.using, t, clock, true)?;
     for (name, _) in &u.assignments {
         let col = column(t, name)?;
         if col.kind != ColumnKind::Regular {
-            return Err(CqlError::invalid(format!("PRIMARY KEY part {name} found in SET part")));
+            return Err(CqlError::invalid(format!(
+                "PRIMARY KEY part {name} found in SET part"
+            )));
         }
     }
     let r = analyze(t, &u.relations, b, false)?;
     if r.has_token {
-        return Err(CqlError::invalid("The token function cannot be used in WHERE clauses for UPDATE statements"));
+        return Err(CqlError::invalid(
+            "The token function cannot be used in WHERE clauses for UPDATE statements",
+        ));
     }
     let keys = partitions(&r, "UPDATE")?;
     if !r.is_full_clustering(t) {
-        let missing: Vec<&str> = t.clustering().skip(r.ck_eq.len()).map(|c| c.name.as_str()).collect();
-        return Err(CqlError::invalid(format!("Some clustering keys are missing: {}", missing.join(", "))));
+        let missing: Vec<&str> = t
+            .clustering()
+            .skip(r.ck_eq.len())
+            .map(|c| c.name.as_str())
+            .collect();
+        return Err(CqlError::invalid(format!(
+            "Some clustering keys are missing: {}",
+            missing.join(", ")
+        )));
     }
     let pairs: Vec<(&String, &Term)> = u.assignments.iter().map(|(c, v)| (c, v)).collect();
     let mut out = Vec::new();
@@ -176,7 +218,12 @@ pub(crate) fn update(t: &TableSchema, u: &Update, b: &Binder<'_>, clock: WriteCl
     Ok(out)
 }
 
-pub(crate) fn delete(t: &TableSchema, d: &Delete, b: &Binder<'_>, clock: WriteClock) -> Result<Vec<Mutation>, CqlError> {
+pub(crate) fn delete(
+    t: &TableSchema,
+    d: &Delete,
+    b: &Binder<'_>,
+    clock: WriteClock,
+) -> Result<Vec<Mutation>, CqlError> {
     let a = attrs(b, &d.using, t, clock, false)?;
     for name in &d.columns {
         let col = column(t, name)?;
@@ -188,7 +235,9 @@ pub(crate) fn delete(t: &TableSchema, d: &Delete, b: &Binder<'_>, clock: WriteCl
     }
     let r = analyze(t, &d.relations, b, false)?;
     if r.has_token {
-        return Err(CqlError::invalid("The token function cannot be used in WHERE clauses for DELETE statements"));
+        return Err(CqlError::invalid(
+            "The token function cannot be used in WHERE clauses for DELETE statements",
+        ));
     }
     let keys = partitions(&r, "DELETE")?;
     let deletion = DeletionTime::new(a.timestamp, clock.now_secs);
@@ -228,10 +277,7 @@ pub(crate) fn delete(t: &TableSchema, d: &Delete, b: &Binder<'_>, clock: WriteCl
             }
         } else {
             for slice in r.slices(t)? {
-                m.range_tombstones.push(RangeTombstone {
-                    slice,
-                    deletion,
-                });
+                m.range_tombstones.push(RangeTombstone { slice, deletion });
             }
         }
         if !m.is_empty() {
