@@ -133,13 +133,11 @@ fn page_all(t: &mut T, cql: &str, page_size: i32) -> (Vec<Vec<String>>, usize) {
 fn paging_across_ten_thousand_rows_with_limit() {
     let mut t = T::new();
     t.ok("CREATE TABLE p (k int, c int, v text, PRIMARY KEY (k, c)) WITH CLUSTERING ORDER BY (c DESC)");
-    let id = match t
+    let id = t
         .engine
         .prepare(&t.session, "INSERT INTO p (k, c, v) VALUES (?, ?, ?)")
         .unwrap()
-    {
-        r => r.id,
-    };
+        .id;
     // 10,000 rows: 8,000 in partition 0, 2,000 spread over 100 more partitions.
     let mut batch = Vec::new();
     for i in 0..10_000 {

@@ -62,7 +62,7 @@ fn in_values(b: &Binder<'_>, rhs: &Rhs, ty: &CqlType, name: &str) -> Result<Vec<
     }
 }
 
-fn single<'a>(rhs: &'a Rhs) -> Result<&'a Term, CqlError> {
+fn single(rhs: &Rhs) -> Result<&Term, CqlError> {
     match rhs {
         Rhs::Term(t) => Ok(t),
         Rhs::List(_) => Err(CqlError::invalid("A list is only allowed after IN")),
