@@ -1,12 +1,20 @@
 //! `scrolldb-server`: the CQL native protocol v4 frontend and the `scrolldb` program.
 //!
 //! - [`protocol`]: frames, body notations, requests and responses (no I/O);
-//! - `connection`: one client's socket, a reader and a writer task;
-//! - `server`: the listener, shutdown and the SCHEMA_CHANGE event bus;
+//! - [`connection`]: one client's socket, a reader and a writer task;
+//! - [`server`]: the listener, shutdown and the SCHEMA_CHANGE event bus;
+//! - [`handler`]: what a connection asks of the CQL layer;
+//! - [`auth`]: the optional `PasswordAuthenticator`;
 //! - [`fuzz_targets`]: the decoder fuzz target bodies.
 //!
 //! The CQL language itself (parsing, planning, executing) is `scrolldb::cql`; this crate only
 //! moves its requests and results over the wire.
 
+pub mod auth;
+pub mod connection;
 pub mod fuzz_targets;
+pub mod handler;
 pub mod protocol;
+pub mod server;
+
+pub use server::Server;
