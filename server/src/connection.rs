@@ -198,7 +198,9 @@ impl<H: Handler> Conn<H> {
                 self.send(stream, Response::Supported(supported), self.compression)
                     .await;
             }
-            (Phase::Startup, Request::Startup(options)) => return self.startup(stream, options).await,
+            (Phase::Startup, Request::Startup(options)) => {
+                return self.startup(stream, options).await
+            }
             (Phase::Authenticating, Request::AuthResponse(token)) => {
                 let verdict = match &self.shared.auth {
                     Some(auth) => auth.check(token.as_ref()),
@@ -212,15 +214,19 @@ impl<H: Handler> Conn<H> {
                     }
                     Err(message) => {
                         let e = CqlError::new(ErrorKind::BadCredentials, message);
-                        self.send(stream, Response::error(e), self.compression).await;
+                        self.send(stream, Response::error(e), self.compression)
+                            .await;
                     }
                 }
             }
             (Phase::Ready, Request::Register(events)) => self.register(stream, events).await,
-            (Phase::Ready, request @ (Request::Query { .. }
-            | Request::Prepare(_)
-            | Request::Execute { .. }
-            | Request::Batch(_))) => self.spawn_request(stream, request).await,
+            (
+                Phase::Ready,
+                request @ (Request::Query { .. }
+                | Request::Prepare(_)
+                | Request::Execute { .. }
+                | Request::Batch(_)),
+            ) => self.spawn_request(stream, request).await,
             (phase, request) => {
                 let expecting = match phase {
                     Phase::Startup => "STARTUP",
@@ -234,7 +240,8 @@ impl<H: Handler> Conn<H> {
                         request_name(&request)
                     ),
                 );
-                self.send(stream, Response::error(e), self.compression).await;
+                self.send(stream, Response::error(e), self.compression)
+                    .await;
             }
         }
         true
@@ -280,7 +287,8 @@ impl<H: Handler> Conn<H> {
                 "SCHEMA_CHANGE" | "TOPOLOGY_CHANGE" | "STATUS_CHANGE"
             ) {
                 let e = CqlError::new(ErrorKind::Protocol, format!("Invalid event type {event}"));
-                self.send(stream, Response::error(e), self.compression).await;
+                self.send(stream, Response::error(e), self.compression)
+                    .await;
                 return;
             }
         }
@@ -360,7 +368,11 @@ async fn run_request<H: Handler>(
             skip_metadata,
         } => {
             let cl = params.consistency;
-            (h.execute(&mut session, &id, params).await, skip_metadata, cl)
+            (
+                h.execute(&mut session, &id, params).await,
+                skip_metadata,
+                cl,
+            )
         }
         Request::Batch(batch) => {
             let cl = batch.consistency;

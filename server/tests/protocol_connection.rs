@@ -273,14 +273,25 @@ fn use_sets_the_keyspace_for_later_requests() {
     // Another connection has its own keyspace.
     let mut other = RawClient::connect(s.addr);
     other.startup();
-    assert_eq!(first_cell(&other.request(2, QUERY, &query_body("ks"))), "none");
+    assert_eq!(
+        first_cell(&other.request(2, QUERY, &query_body("ks"))),
+        "none"
+    );
 }
 
-fn compressed_roundtrip(name: &str, compress: fn(&[u8]) -> Vec<u8>, decompress: fn(&[u8]) -> Vec<u8>) {
+fn compressed_roundtrip(
+    name: &str,
+    compress: fn(&[u8]) -> Vec<u8>,
+    decompress: fn(&[u8]) -> Vec<u8>,
+) {
     let s = ToyServer::start(None);
     let mut c = RawClient::connect(s.addr);
     let r = c.request(1, STARTUP, &startup_body(&[("COMPRESSION", name)]));
-    assert_eq!((r.opcode, r.flags & 1), (READY, 0), "READY is not compressed");
+    assert_eq!(
+        (r.opcode, r.flags & 1),
+        (READY, 0),
+        "READY is not compressed"
+    );
     let body = compress(&query_body("compressed hello"));
     c.send_raw(&frame(4, 1, 7, QUERY, &body));
     let mut r = c.recv().unwrap();
@@ -308,7 +319,13 @@ fn lz4_compression() {
             out.extend(lz4_flex::block::compress(b));
             out
         },
-        |b| lz4_flex::block::decompress(&b[4..], u32::from_be_bytes(b[..4].try_into().unwrap()) as usize).unwrap(),
+        |b| {
+            lz4_flex::block::decompress(
+                &b[4..],
+                u32::from_be_bytes(b[..4].try_into().unwrap()) as usize,
+            )
+            .unwrap()
+        },
     );
 }
 
@@ -358,7 +375,10 @@ fn password_authentication() {
     let r = c.request(1, STARTUP, &startup_body(&[]));
     assert_eq!(r.opcode, AUTHENTICATE);
     assert!(String::from_utf8_lossy(&r.body).contains("PasswordAuthenticator"));
-    assert_eq!(c.request(2, QUERY, &query_body("x")).error_code(), Some(0x000A));
+    assert_eq!(
+        c.request(2, QUERY, &query_body("x")).error_code(),
+        Some(0x000A)
+    );
     let token = |user: &str, pw: &str| {
         let t = format!("\0{user}\0{pw}");
         let mut b = (t.len() as i32).to_be_bytes().to_vec();
@@ -367,6 +387,10 @@ fn password_authentication() {
     };
     let r = c.request(3, AUTH_RESPONSE, &token("alice", "wrong"));
     assert_eq!(r.error_code(), Some(0x0100));
-    assert_eq!(c.request(4, AUTH_RESPONSE, &token("alice", "s3cret")).opcode, AUTH_SUCCESS);
+    assert_eq!(
+        c.request(4, AUTH_RESPONSE, &token("alice", "s3cret"))
+            .opcode,
+        AUTH_SUCCESS
+    );
     assert_eq!(first_cell(&c.request(5, QUERY, &query_body("in"))), "in");
 }

@@ -16,7 +16,8 @@ fn value() -> impl Strategy<Value = BoundValue> {
     prop_oneof![
         Just(BoundValue::Null),
         Just(BoundValue::Unset),
-        proptest::collection::vec(any::<u8>(), 0..40).prop_map(|v| BoundValue::Value(Bytes::from(v))),
+        proptest::collection::vec(any::<u8>(), 0..40)
+            .prop_map(|v| BoundValue::Value(Bytes::from(v))),
     ]
 }
 
@@ -31,21 +32,23 @@ fn params() -> impl Strategy<Value = (QueryParams, bool)> {
         proptest::option::of(any::<i64>()),
         any::<bool>(),
     )
-        .prop_map(|(consistency, values, named, page_size, state, serial, timestamp, skip)| {
-            let names = named.then(|| (0..values.len()).map(|i| format!("v{i}")).collect());
-            (
-                QueryParams {
-                    consistency,
-                    values,
-                    names,
-                    page_size,
-                    paging_state: state.map(Bytes::from),
-                    serial_consistency: serial,
-                    timestamp,
-                },
-                skip,
-            )
-        })
+        .prop_map(
+            |(consistency, values, named, page_size, state, serial, timestamp, skip)| {
+                let names = named.then(|| (0..values.len()).map(|i| format!("v{i}")).collect());
+                (
+                    QueryParams {
+                        consistency,
+                        values,
+                        names,
+                        page_size,
+                        paging_state: state.map(Bytes::from),
+                        serial_consistency: serial,
+                        timestamp,
+                    },
+                    skip,
+                )
+            },
+        )
 }
 
 fn encode_value(out: &mut Vec<u8>, v: &BoundValue) {
@@ -133,8 +136,14 @@ fn cql_type() -> impl Strategy<Value = CqlType> {
     ];
     leaf.prop_recursive(3, 12, 2, |inner| {
         prop_oneof![
-            inner.clone().prop_map(|e| CqlType::List { elem: Box::new(e), frozen: false }),
-            inner.clone().prop_map(|e| CqlType::Set { elem: Box::new(e), frozen: false }),
+            inner.clone().prop_map(|e| CqlType::List {
+                elem: Box::new(e),
+                frozen: false
+            }),
+            inner.clone().prop_map(|e| CqlType::Set {
+                elem: Box::new(e),
+                frozen: false
+            }),
             (inner.clone(), inner).prop_map(|(k, v)| CqlType::Map {
                 key: Box::new(k),
                 value: Box::new(v),

@@ -2,4 +2,8 @@
 //!
 //! `result` is the contract with the native protocol frontend in `scrolldb-server`.
 
+pub mod node;
 pub mod result;
+pub mod system;
+
+pub use node::NodeInfo;

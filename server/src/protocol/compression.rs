@@ -64,7 +64,9 @@ impl Compression {
                 let out = lz4_flex::block::decompress(block, len)
                     .map_err(|e| ProtocolError::new(format!("bad lz4 body: {e}")))?;
                 if out.len() != len {
-                    return Err(ProtocolError::new("lz4 body shorter than its stated length"));
+                    return Err(ProtocolError::new(
+                        "lz4 body shorter than its stated length",
+                    ));
                 }
                 Ok(Bytes::from(out))
             }

@@ -123,9 +123,8 @@ impl Header {
                 "frame body of {len} bytes exceeds the 256 MiB limit"
             )));
         }
-        Opcode::from_u8(self.opcode).ok_or_else(|| {
-            invalid(format!("unknown opcode 0x{:02X}", self.opcode))
-        })
+        Opcode::from_u8(self.opcode)
+            .ok_or_else(|| invalid(format!("unknown opcode 0x{:02X}", self.opcode)))
     }
 
     pub fn body_len(&self) -> usize {
@@ -139,7 +138,13 @@ pub fn unsupported_version_message(version: u8) -> String {
 }
 
 /// Writes a response header; `length` is the body's, after compression.
-pub fn put_response_header(out: &mut BytesMut, flags: u8, stream: i16, opcode: Opcode, length: usize) {
+pub fn put_response_header(
+    out: &mut BytesMut,
+    flags: u8,
+    stream: i16,
+    opcode: Opcode,
+    length: usize,
+) {
     out.put_u8(VERSION | RESPONSE_BIT);
     out.put_u8(flags);
     out.put_i16(stream);

@@ -153,7 +153,11 @@ fn batch(r: &mut BodyReader) -> Result<Batch, ProtocolError> {
                 let (values, _) = r.values(false)?;
                 BatchStatement::Prepared { id, values }
             }
-            k => return Err(ProtocolError::new(format!("unknown BATCH statement kind {k}"))),
+            k => {
+                return Err(ProtocolError::new(format!(
+                    "unknown BATCH statement kind {k}"
+                )))
+            }
         };
         statements.push(st);
     }

@@ -216,7 +216,12 @@ fn put_rows_metadata(
 }
 
 fn put_rows(out: &mut BytesMut, rows: &RowsResult, skip_metadata: bool) {
-    put_rows_metadata(out, &rows.columns, rows.paging_state.as_ref(), skip_metadata);
+    put_rows_metadata(
+        out,
+        &rows.columns,
+        rows.paging_state.as_ref(),
+        skip_metadata,
+    );
     out.put_i32(len_i32(rows.rows.len()));
     for row in &rows.rows {
         for cell in row {

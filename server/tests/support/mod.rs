@@ -92,9 +92,17 @@ impl Response {
 
     pub fn describe(&self) -> String {
         if self.opcode == ERROR {
-            format!("ERROR {:#06x} {}", self.error_code().unwrap(), self.error_message())
+            format!(
+                "ERROR {:#06x} {}",
+                self.error_code().unwrap(),
+                self.error_message()
+            )
         } else {
-            format!("opcode {:#04x}, {} body bytes", self.opcode, self.body.len())
+            format!(
+                "opcode {:#04x}, {} body bytes",
+                self.opcode,
+                self.body.len()
+            )
         }
     }
 }
@@ -106,7 +114,8 @@ pub struct RawClient {
 impl RawClient {
     pub fn connect(addr: SocketAddr) -> RawClient {
         let sock = TcpStream::connect(addr).unwrap();
-        sock.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        sock.set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
         RawClient { sock }
     }
 
