@@ -11,6 +11,7 @@ pub mod literal;
 pub mod node;
 pub mod parser;
 pub mod result;
+pub mod system;
 pub mod timeuuid;
 
 pub use engine::{CqlEngine, Session};
