@@ -307,6 +307,10 @@ fn errors_have_their_codes_and_wording() {
     assert_eq!(e.message, "LIMIT must be strictly positive");
     let e = t.err("INSERT INTO e (k, c) VALUES (1, 1) IF NOT EXISTS");
     assert_eq!(e.kind.code(), 0x2200);
+    t.ok("CREATE TABLE txt (k text PRIMARY KEY, v text)");
+    assert_eq!(t.err("INSERT INTO txt (k, v) VALUES ('', 'x')").message, "Key may not be empty");
+    t.ok("INSERT INTO txt (k, v) VALUES ('a', '')");
+    assert_eq!(t.rows("SELECT v FROM txt WHERE k = 'a'"), vec![vec!["''"]]);
     let e = t.err("INSERT INTO system.local (key) VALUES ('x')");
     assert_eq!(e.kind.code(), 0x2100);
 }

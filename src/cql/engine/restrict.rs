@@ -229,8 +229,7 @@ pub(crate) fn analyze(
         let mut keys = Vec::new();
         for combo in cartesian(&lists)? {
             let parts: Vec<Bytes> = combo.iter().map(Value::serialize).collect();
-            let key =
-                serialize_partition_key(&parts).map_err(|e| CqlError::invalid(e.to_string()))?;
+            let key = partition_key(&parts)?;
             if !keys.contains(&key) {
                 keys.push(key);
             }
@@ -267,6 +266,15 @@ pub(crate) fn analyze(
         }
     }
     Ok(out)
+}
+
+/// A serialized partition key; Cassandra refuses an empty one.
+pub(crate) fn partition_key(parts: &[Bytes]) -> Result<Bytes, CqlError> {
+    let key = serialize_partition_key(parts).map_err(|e| CqlError::invalid(e.to_string()))?;
+    if key.is_empty() {
+        return Err(CqlError::invalid("Key may not be empty"));
+    }
+    Ok(key)
 }
 
 /// Every combination of one value from each list, bounded by [`MAX_IN_COMBINATIONS`].

@@ -324,6 +324,14 @@ impl SelectPlan {
                 Some(s) => s.partition_limit_left,
                 None => self.per_partition_limit,
             };
+            if self.merge_partitions {
+                // Rows are merged across partitions afterwards: no partition can give more
+                // than LIMIT rows to the result.
+                pp_left = match (pp_left, self.limit) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                };
+            }
             let slices = match resumed.and_then(|s| s.clustering.as_ref()) {
                 Some(after) => resume_slices(&self.slices, after, self.reversed),
                 None => self.slices.clone(),
@@ -451,8 +459,8 @@ impl SelectPlan {
                     ));
                 }
             }
-            let f = self.fetch(store, None, usize::MAX, now).await?;
-            let mut rows = f.rows;
+            let keys = self.restrictions.partitions.as_deref().unwrap_or(&[]);
+            let mut rows = self.fetch_partitions(store, keys, None, usize::MAX, now).await?.rows;
             rows.sort_by(|a, b| {
                 let o = a.1.clustering.cmp(&b.1.clustering);
                 if self.reversed {

@@ -7,7 +7,7 @@ use crate::catalog::{ColumnKind, TableSchema};
 use crate::cql::ast::{Delete, Insert, Term, Update, Using};
 use crate::cql::result::CqlError;
 use crate::storage::model::{Cell, DeletionTime, Mutation, RangeTombstone, Row};
-use crate::storage::types::{encode_clustering, serialize_partition_key, CqlType};
+use crate::storage::types::{encode_clustering, CqlType};
 use bytes::Bytes;
 
 /// Cassandra's cap on a TTL: 20 years.
@@ -154,7 +154,7 @@ pub(crate) fn insert(
     for c in &i.columns {
         column(t, c)?;
     }
-    let key = serialize_partition_key(&pk_parts).map_err(invalid)?;
+    let key = super::restrict::partition_key(&pk_parts)?;
     let ck = encode_clustering(&t.clustering_types(), &ck_vals).map_err(invalid)?;
     let mut row = Row::new(ck);
     row.marker = Some(cell(&a, clock, Bytes::new()));
