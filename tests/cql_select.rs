@@ -69,10 +69,27 @@ fn multi_column_clustering_prefixes_and_per_partition_limit() {
     assert_eq!(r[2], vec!["2", "0", "'x'"]);
     // IN with ORDER BY merges partitions by clustering key, LIMIT applying to the merge.
     let r = t.rows("SELECT k, a, b FROM g WHERE k IN (0, 1) ORDER BY a DESC, b DESC LIMIT 3");
-    assert_eq!(r, vec![vec!["0", "2", "'z'"], vec!["1", "2", "'z'"], vec!["0", "2", "'y'"]]);
-    let paged = QueryParams { page_size: Some(100), ..QueryParams::default() };
-    let e = t.with("SELECT k FROM g WHERE k IN (0, 1) ORDER BY a DESC", paged).unwrap_err();
-    assert!(e.message.starts_with("Cannot page queries with both ORDER BY and a IN"), "{}", e.message);
+    assert_eq!(
+        r,
+        vec![
+            vec!["0", "2", "'z'"],
+            vec!["1", "2", "'z'"],
+            vec!["0", "2", "'y'"]
+        ]
+    );
+    let paged = QueryParams {
+        page_size: Some(100),
+        ..QueryParams::default()
+    };
+    let e = t
+        .with("SELECT k FROM g WHERE k IN (0, 1) ORDER BY a DESC", paged)
+        .unwrap_err();
+    assert!(
+        e.message
+            .starts_with("Cannot page queries with both ORDER BY and a IN"),
+        "{}",
+        e.message
+    );
     let r = t.rows("SELECT k FROM g PER PARTITION LIMIT 1");
     let mut ks = col0(r);
     ks.sort();

@@ -460,7 +460,10 @@ impl SelectPlan {
                 }
             }
             let keys = self.restrictions.partitions.as_deref().unwrap_or(&[]);
-            let mut rows = self.fetch_partitions(store, keys, None, usize::MAX, now).await?.rows;
+            let mut rows = self
+                .fetch_partitions(store, keys, None, usize::MAX, now)
+                .await?
+                .rows;
             rows.sort_by(|a, b| {
                 let o = a.1.clustering.cmp(&b.1.clustering);
                 if self.reversed {
