@@ -1,0 +1,202 @@
+//! The database: N shard threads, the catalog, and the API a Rust program embeds.
+//!
+//! [`Db`] is a cheap handle (`Clone`, `Send`, `Sync`, an `Arc` inside). Every method has a
+//! sync form for plain threads and, for data, an `_async` form for tokio code. The sync
+//! forms block the calling thread on a one-shot reply and **must not be called from a
+//! tokio runtime thread** (tokio panics on `blocking_recv` there); async code uses the
+//! `_async` forms, or `spawn_blocking` for the rest (DDL, flush, compact, stats, close).
+//!
+//! - [`Db::apply`] / [`Db::read`] / [`Db::scan`]: the storage-level data path the CQL
+//!   engine uses (mutations and reads with serialized keys);
+//! - [`Db::insert`], [`Db::update`], [`Db::delete`], [`Db::select`]: typed access by column
+//!   name with [`Value`](crate::storage::types::Value)s (module `typed`);
+//! - DDL (`create_keyspace`, `create_table`, ...) in module `ddl`.
+
+mod data;
+mod ddl;
+mod layout;
+pub mod options;
+mod reshard;
+mod scan;
+pub mod stats;
+pub mod typed;
+
+use crate::catalog::store::{self, StoredCatalog};
+use crate::catalog::{Catalog, TableParams};
+use crate::error::{Error, Result};
+use crate::shard::{pin, Shard};
+use crate::storage::engine::TableOptions;
+use parking_lot::{Mutex, RwLock};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+pub use options::{Backpressure, IoMode, Options};
+pub use stats::{DbStats, ShardStats};
+
+/// An open database. See the module documentation.
+#[derive(Clone)]
+pub struct Db {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    dir: PathBuf,
+    opts: Options,
+    shards: Vec<Shard>,
+    /// The snapshot readers take; replaced (never mutated) by DDL.
+    catalog: RwLock<Arc<Catalog>>,
+    /// The authoritative catalog with its id counter; held for the whole of a DDL so DDL
+    /// statements are serialized.
+    ddl: Mutex<StoredCatalog>,
+    closed: AtomicBool,
+    _lock: std::fs::File,
+    /// Declared last: removed only after the shards have stopped (see `Drop`).
+    _temp: Option<tempfile::TempDir>,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        if let Err(e) = self.shutdown() {
+            tracing::error!(error = %e, dir = %self.dir.display(), "closing the database failed");
+        }
+    }
+}
+
+impl Inner {
+    fn shutdown(&self) -> Result<()> {
+        self.closed.store(true, Ordering::SeqCst);
+        let mut first_error = None;
+        for shard in &self.shards {
+            if let Err(e) = shard.shutdown() {
+                first_error.get_or_insert(e);
+            }
+        }
+        first_error.map_or(Ok(()), Err)
+    }
+}
+
+impl Db {
+    /// Opens (or creates) the database in `dir` with `opts.shards` shards, resharding on
+    /// open if the directory was written with another shard count.
+    pub fn open(dir: impl AsRef<Path>, opts: Options) -> Result<Db> {
+        Self::open_inner(dir.as_ref(), opts, None)
+    }
+
+    /// A database in a fresh temporary directory, removed when the last handle drops:
+    /// what a test suite wants. Default options.
+    pub fn temporary() -> Result<Db> {
+        Self::temporary_with(Options::default())
+    }
+
+    pub fn temporary_with(opts: Options) -> Result<Db> {
+        let temp = tempfile::Builder::new()
+            .prefix("scrolldb-")
+            .tempdir()
+            .map_err(|e| Error::io(std::env::temp_dir(), e))?;
+        let dir = temp.path().to_path_buf();
+        Self::open_inner(&dir, opts, Some(temp))
+    }
+
+    fn open_inner(dir: &Path, opts: Options, temp: Option<tempfile::TempDir>) -> Result<Db> {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        let lock = layout::lock_dir(dir)?;
+        let stored = store::load(dir)?;
+        let shard_count = opts.resolved_shards();
+        let mut engines = reshard::open_engines(dir, shard_count, &stored.catalog, &opts.engine)?;
+        let table_options: Vec<_> = stored
+            .catalog
+            .tables
+            .values()
+            .map(|t| (t.id, table_options(&t.params)))
+            .collect();
+        for engine in &mut engines {
+            for (id, o) in &table_options {
+                engine.set_table_options(*id, *o);
+            }
+        }
+        let cpus = if opts.pin_threads {
+            pin::allowed_cpus()
+        } else {
+            Vec::new()
+        };
+        let mut shards = Vec::with_capacity(shard_count);
+        for (i, engine) in engines.into_iter().enumerate() {
+            let cpu = (!cpus.is_empty()).then(|| cpus[i % cpus.len()]);
+            shards.push(Shard::spawn(i, engine, &opts, cpu)?);
+        }
+        tracing::info!(dir = %dir.display(), shards = shard_count, "database open");
+        Ok(Db {
+            inner: Arc::new(Inner {
+                dir: dir.to_path_buf(),
+                opts,
+                shards,
+                catalog: RwLock::new(Arc::new(stored.catalog.clone())),
+                ddl: Mutex::new(stored),
+                closed: AtomicBool::new(false),
+                _lock: lock,
+                _temp: temp,
+            }),
+        })
+    }
+
+    /// The database directory.
+    pub fn dir(&self) -> &Path {
+        &self.inner.dir
+    }
+
+    pub fn options(&self) -> &Options {
+        &self.inner.opts
+    }
+
+    pub fn shard_count(&self) -> usize {
+        self.inner.shards.len()
+    }
+
+    /// The shard that owns a serialized partition key.
+    pub fn shard_of(&self, partition_key: &[u8]) -> usize {
+        crate::shard::routing::shard_of_key(partition_key, self.shard_count())
+    }
+
+    /// The current catalog snapshot (it never changes; DDL makes a new one).
+    pub fn catalog(&self) -> Arc<Catalog> {
+        Arc::clone(&self.inner.catalog.read())
+    }
+
+    /// Syncs every shard's commitlog and stops the shard threads. Nothing is flushed:
+    /// commitlog replay on the next open restores the memtables. Later calls on any handle
+    /// fail with [`Error::Closed`]. Dropping the last handle closes too.
+    pub fn close(&self) -> Result<()> {
+        self.inner.shutdown()
+    }
+
+    pub fn is_closed(&self) -> bool {
+        self.inner.closed.load(Ordering::SeqCst)
+    }
+
+    fn check_open(&self) -> Result<()> {
+        if self.is_closed() {
+            Err(Error::Closed)
+        } else {
+            Ok(())
+        }
+    }
+
+    fn shards(&self) -> &[Shard] {
+        &self.inner.shards
+    }
+
+    fn backpressure(&self) -> Backpressure {
+        self.inner.opts.backpressure
+    }
+}
+
+/// The per-table engine options a table's CQL parameters imply.
+// The struct update keeps this compiling as the engine grows table options.
+#[allow(clippy::needless_update)]
+pub fn table_options(params: &TableParams) -> TableOptions {
+    TableOptions {
+        gc_grace_secs: params.gc_grace_seconds,
+        ..TableOptions::default()
+    }
+}
