@@ -197,8 +197,10 @@ fn futures_block_on<F: std::future::Future>(f: F) -> F::Output {
         .block_on(f)
 }
 
-#[tokio::test]
-async fn prepared_statements_with_null_unset_and_names() {
+/// Blocking calls (`t.rows`) run on the test thread, async ones on a runtime: the database
+/// refuses to block inside a runtime thread.
+#[test]
+fn prepared_statements_with_null_unset_and_names() {
     let mut t = T::new();
     t.ok("CREATE TABLE u (k int, c int, a text, b text, PRIMARY KEY (k, c))");
     let ins = t
@@ -218,35 +220,31 @@ async fn prepared_statements_with_null_unset_and_names() {
         values: vals,
         ..QueryParams::default()
     };
-    t.engine
-        .execute(
-            &mut t.session,
-            &ins.id,
-            exec(vec![
-                val(Value::Int(1)),
-                val(Value::Int(1)),
-                val(Value::Text("a".into())),
-                val(Value::Text("b".into())),
-                BoundValue::Unset,
-            ]),
-        )
-        .await
-        .unwrap();
+    futures_block_on(t.engine.execute(
+        &mut t.session,
+        &ins.id,
+        exec(vec![
+            val(Value::Int(1)),
+            val(Value::Int(1)),
+            val(Value::Text("a".into())),
+            val(Value::Text("b".into())),
+            BoundValue::Unset,
+        ]),
+    ))
+    .unwrap();
     // Unset leaves b alone; null deletes a.
-    t.engine
-        .execute(
-            &mut t.session,
-            &ins.id,
-            exec(vec![
-                val(Value::Int(1)),
-                val(Value::Int(1)),
-                BoundValue::Null,
-                BoundValue::Unset,
-                BoundValue::Unset,
-            ]),
-        )
-        .await
-        .unwrap();
+    futures_block_on(t.engine.execute(
+        &mut t.session,
+        &ins.id,
+        exec(vec![
+            val(Value::Int(1)),
+            val(Value::Int(1)),
+            BoundValue::Null,
+            BoundValue::Unset,
+            BoundValue::Unset,
+        ]),
+    ))
+    .unwrap();
     assert_eq!(
         t.rows("SELECT a, b, ttl(b) FROM u WHERE k = 1"),
         vec![vec!["null", "'b'", "null"]]
@@ -257,15 +255,12 @@ async fn prepared_statements_with_null_unset_and_names() {
         .unwrap();
     assert_eq!(sel.bind[0].name, "key");
     assert_eq!(sel.result.len(), 1);
-    let r = t
-        .engine
-        .execute(
-            &mut t.session,
-            &sel.id,
-            exec(vec![val(Value::Int(1)), val(Value::Int(1))]),
-        )
-        .await
-        .unwrap();
+    let r = futures_block_on(t.engine.execute(
+        &mut t.session,
+        &sel.id,
+        exec(vec![val(Value::Int(1)), val(Value::Int(1))]),
+    ))
+    .unwrap();
     assert_eq!(show(&rows_of(r)), vec![vec!["'b'"]]);
     // Values by name.
     let by_name = QueryParams {
@@ -273,36 +268,30 @@ async fn prepared_statements_with_null_unset_and_names() {
         names: Some(vec!["c".into(), "key".into()]),
         ..QueryParams::default()
     };
-    let r = t
-        .engine
-        .execute(&mut t.session, &sel.id, by_name)
-        .await
-        .unwrap();
+    let r = futures_block_on(t.engine.execute(&mut t.session, &sel.id, by_name)).unwrap();
     assert_eq!(rows_of(r).rows.len(), 1);
     // Unset in WHERE is invalid.
-    let e = t
-        .engine
-        .execute(
-            &mut t.session,
-            &sel.id,
-            exec(vec![BoundValue::Unset, val(Value::Int(1))]),
-        )
-        .await
-        .unwrap_err();
+    let e = futures_block_on(t.engine.execute(
+        &mut t.session,
+        &sel.id,
+        exec(vec![BoundValue::Unset, val(Value::Int(1))]),
+    ))
+    .unwrap_err();
     assert_eq!(e.kind.code(), 0x2200);
     // Wrong count of values.
-    let e = t
-        .engine
-        .execute(&mut t.session, &sel.id, exec(vec![val(Value::Int(1))]))
-        .await
-        .unwrap_err();
+    let e = futures_block_on(t.engine.execute(
+        &mut t.session,
+        &sel.id,
+        exec(vec![val(Value::Int(1))]),
+    ))
+    .unwrap_err();
     assert_eq!(e.kind.code(), 0x2200);
     // Unknown id: drivers re-prepare on 0x2500.
-    let e = t
-        .engine
-        .execute(&mut t.session, b"0123456789abcdef", exec(vec![]))
-        .await
-        .unwrap_err();
+    let e = futures_block_on(
+        t.engine
+            .execute(&mut t.session, b"0123456789abcdef", exec(vec![])),
+    )
+    .unwrap_err();
     assert!(
         matches!(e.kind, ErrorKind::Unprepared { ref id } if id.as_ref() == b"0123456789abcdef")
     );
@@ -311,26 +300,20 @@ async fn prepared_statements_with_null_unset_and_names() {
         .engine
         .prepare(&t.session, "SELECT * FROM u WHERE k = ? LIMIT ?")
         .unwrap();
-    let r = t
-        .engine
-        .execute(
-            &mut t.session,
-            &lim.id,
-            exec(vec![val(Value::Int(1)), BoundValue::Unset]),
-        )
-        .await
-        .unwrap();
+    let r = futures_block_on(t.engine.execute(
+        &mut t.session,
+        &lim.id,
+        exec(vec![val(Value::Int(1)), BoundValue::Unset]),
+    ))
+    .unwrap();
     assert_eq!(rows_of(r).rows.len(), 1);
     // QUERY with values, and IN ? with a list.
-    let r = t
-        .engine
-        .query(
-            &mut t.session,
-            "SELECT c FROM u WHERE k IN ?",
-            exec(vec![val(Value::List(vec![Value::Int(1), Value::Int(2)]))]),
-        )
-        .await
-        .unwrap();
+    let r = futures_block_on(t.engine.query(
+        &mut t.session,
+        "SELECT c FROM u WHERE k IN ?",
+        exec(vec![val(Value::List(vec![Value::Int(1), Value::Int(2)]))]),
+    ))
+    .unwrap();
     assert_eq!(rows_of(r).rows.len(), 1);
     // A protocol batch mixing a query and a prepared statement.
     let b = Batch {
@@ -356,7 +339,7 @@ async fn prepared_statements_with_null_unset_and_names() {
         timestamp: Some(5),
     };
     assert_eq!(
-        t.engine.batch(&mut t.session, b).await.unwrap(),
+        futures_block_on(t.engine.batch(&mut t.session, b)).unwrap(),
         QueryResult::Void
     );
     assert_eq!(

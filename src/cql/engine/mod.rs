@@ -266,7 +266,8 @@ impl CqlEngine {
     }
 
     /// Runs one statement on the calling thread, for embedders outside an async runtime.
-    /// Values bind to the markers in order.
+    /// Values bind to the markers in order. Like the `Db`'s blocking calls it must not be
+    /// called on a tokio runtime thread (use [`CqlEngine::query`] there).
     pub fn execute_blocking(
         &self,
         s: &mut Session,
@@ -712,20 +713,10 @@ fn system_rows(
     keyspace: &str,
     table: &str,
 ) -> Result<SystemRows, CqlError> {
-    match system_table(catalog, node, keyspace, table) {
+    match crate::cql::system::system_table(catalog, node, keyspace, table) {
         Some(r) => r,
         None => Err(CqlError::invalid(format!("unconfigured table {table}"))),
     }
-}
-
-/// Until the `system` module (branch `proto`) is merged: no virtual tables.
-fn system_table(
-    _catalog: &Catalog,
-    _node: &NodeInfo,
-    _keyspace: &str,
-    _table: &str,
-) -> Option<Result<SystemRows, CqlError>> {
-    None
 }
 
 #[cfg(test)]
