@@ -5,6 +5,7 @@
 //! - [`server`]: the listener, shutdown and the SCHEMA_CHANGE event bus;
 //! - [`handler`]: what a connection asks of the CQL layer;
 //! - [`auth`]: the optional `PasswordAuthenticator`;
+//! - [`program`]: the `scrolldb` command line; [`TestServer`]: an in-process server for tests;
 //! - [`fuzz_targets`]: the decoder fuzz target bodies.
 //!
 //! The CQL language itself (parsing, planning, executing) is `scrolldb::cql`; this crate only
@@ -12,9 +13,13 @@
 
 pub mod auth;
 pub mod connection;
+mod engine;
 pub mod fuzz_targets;
 pub mod handler;
+pub mod program;
 pub mod protocol;
 pub mod server;
+mod test_server;
 
 pub use server::Server;
+pub use test_server::TestServer;

@@ -32,10 +32,22 @@ impl<H: Handler> Server<H> {
         handler: H,
         auth: Option<PasswordAuthenticator>,
     ) -> std::io::Result<Server<H>> {
-        let listener = TcpListener::bind(listen).await?;
+        Ok(Self::from_listener(
+            TcpListener::bind(listen).await?,
+            handler,
+            auth,
+        ))
+    }
+
+    /// Serves on an already bound listener (so the caller can learn the port first).
+    pub fn from_listener(
+        listener: TcpListener,
+        handler: H,
+        auth: Option<PasswordAuthenticator>,
+    ) -> Server<H> {
         let (stop, shutdown) = watch::channel(false);
         let (events, _) = broadcast::channel::<SchemaChange>(EVENT_QUEUE);
-        Ok(Server {
+        Server {
             listener,
             shared: Arc::new(Shared {
                 handler,
@@ -44,7 +56,7 @@ impl<H: Handler> Server<H> {
                 shutdown,
             }),
             stop,
-        })
+        }
     }
 
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {

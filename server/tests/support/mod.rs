@@ -2,6 +2,8 @@
 //! of the server's encoder) and reads response frames.
 #![allow(dead_code)]
 
+pub mod process;
+
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::Duration;
