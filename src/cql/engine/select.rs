@@ -564,3 +564,30 @@ impl SelectPlan {
         })
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn b(s: &[u8]) -> Bytes {
+        Bytes::copy_from_slice(s)
+    }
+
+    #[test]
+    fn resume_skips_finished_slices_and_clamps_the_current_one() {
+        let slices = vec![
+            Slice::new(SBound::Included(b(b"a")), SBound::Included(b(b"b"))),
+            Slice::new(SBound::Included(b(b"d")), SBound::Included(b(b"f"))),
+            Slice::new(SBound::Included(b(b"x")), SBound::Unbounded),
+        ];
+        let fwd = resume_slices(&slices, &b(b"e1"), false);
+        assert_eq!(fwd.len(), 2);
+        assert_eq!(fwd[0].start, SBound::Excluded(b(b"e1")));
+        assert_eq!(fwd[1], slices[2]);
+        let rev = resume_slices(&slices, &b(b"e1"), true);
+        assert_eq!(rev.len(), 2);
+        assert_eq!(rev[0], slices[0]);
+        assert_eq!(rev[1].end, SBound::Excluded(b(b"e1")));
+    }
+}
