@@ -113,9 +113,14 @@ fn token_scans_cover_the_table_once() {
     }
     let all = col0(t.rows("SELECT k FROM s"));
     assert_eq!(all.len(), 200);
+    let (paged, pages) = page_all(&mut t, "SELECT k FROM s", 7);
+    assert_eq!((paged.len(), pages), (200, 29));
+    assert_eq!(col0(paged), all, "pages continue in token order");
     let low = col0(t.rows("SELECT k FROM s WHERE token(k) <= 0"));
     let high = col0(t.rows("SELECT k FROM s WHERE token(k) > 0"));
     assert_eq!(low.len() + high.len(), 200);
+    let (paged_high, _) = page_all(&mut t, "SELECT k FROM s WHERE token(k) > 0", 9);
+    assert_eq!(col0(paged_high), high);
     let mut both: Vec<String> = low.into_iter().chain(high).collect();
     both.sort_by_key(|s| s.parse::<i32>().unwrap());
     assert_eq!(both, (0..200).map(|k| k.to_string()).collect::<Vec<_>>());
