@@ -269,6 +269,12 @@ fn batches_in_text() {
         vec![vec!["3"]],
         "an older batch tombstone deletes nothing"
     );
+    let e = t.err("BEGIN BATCH USING TIMESTAMP 5 INSERT INTO b (k, c) VALUES (1, 1) USING TIMESTAMP 6; APPLY BATCH");
+    assert_eq!(
+        e.message,
+        "Timestamp must be set either on BATCH or individual statements"
+    );
+    t.ok("UPDATE b SET v = 'q' WHERE k = 1 AND c IN ()");
     let e = t.err("BEGIN BATCH SELECT * FROM b; APPLY BATCH");
     assert_eq!(e.kind, ErrorKind::Syntax);
 }

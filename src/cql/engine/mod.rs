@@ -446,6 +446,11 @@ impl CqlEngine {
                 }
                 let mut all = Vec::new();
                 for st in &b.statements {
+                    if b.using.timestamp.is_some() && statement_has_timestamp(st) {
+                        return Err(CqlError::invalid(
+                            "Timestamp must be set either on BATCH or individual statements",
+                        ));
+                    }
                     all.extend(mutations(&catalog, ks, st, &binder, c)?);
                 }
                 store.apply(all).await?;
@@ -578,6 +583,15 @@ fn mutations(
             write::delete(resolve_user(catalog, ks, &d.table)?.as_ref(), d, b, clock)
         }
         _ => Err(CqlError::invalid("Only INSERT, UPDATE and DELETE write")),
+    }
+}
+
+fn statement_has_timestamp(st: &Statement) -> bool {
+    match st {
+        Statement::Insert(i) => i.using.timestamp.is_some(),
+        Statement::Update(u) => u.using.timestamp.is_some(),
+        Statement::Delete(d) => d.using.timestamp.is_some(),
+        _ => false,
     }
 }
 

@@ -213,7 +213,9 @@ pub(crate) fn update(
             set_cells(t, b, &a, clock, &mut row, &pairs)?;
             m.rows.push(row);
         }
-        out.push(m);
+        if !m.is_empty() {
+            out.push(m);
+        }
     }
     Ok(out)
 }
