@@ -106,7 +106,8 @@ fn serve(args: ServeArgs) -> Result<(), String> {
         .enable_all()
         .build()
         .map_err(|e| format!("scrolldb: cannot start the runtime: {e}"))?;
-    rt.block_on(async move {
+    // The database is closed outside the runtime: closing waits for the shard threads.
+    let db = rt.block_on(async move {
         // Bind before opening the database, so a taken port fails fast and touches nothing.
         let listener = tokio::net::TcpListener::bind(args.listen)
             .await
@@ -129,10 +130,13 @@ fn serve(args: ServeArgs) -> Result<(), String> {
             .run(shutdown_signal())
             .await;
         println!("scrolldb: shutting down");
-        db.close().map_err(|e| format!("scrolldb: closing the database failed: {e}"))?;
-        println!("scrolldb: stopped");
-        Ok(())
-    })
+        Ok::<Db, String>(db)
+    })?;
+    drop(rt);
+    db.close()
+        .map_err(|e| format!("scrolldb: closing the database failed: {e}"))?;
+    println!("scrolldb: stopped");
+    Ok(())
 }
 
 fn open_db(data: &Path, shards: usize) -> Result<Db, String> {
