@@ -20,7 +20,10 @@ fn driver_connect_queries() {
     assert_eq!(r.rows.len(), 1);
     assert!(r.columns.iter().any(|c| c.name == "cluster_name"));
     let r = t.rows("SELECT cluster_name AS name, release_version FROM system.local");
-    assert_eq!(r, vec![vec!["'scrolldb'".to_string(), "'3.0.8'".to_string()]]);
+    assert_eq!(
+        r,
+        vec![vec!["'scrolldb'".to_string(), "'3.0.8'".to_string()]]
+    );
     assert!(t.rows("SELECT * FROM system.peers").is_empty());
     let ks = t.rows("SELECT keyspace_name FROM system_schema.keyspaces");
     assert!(ks.contains(&vec!["'ks'".to_string()]), "{ks:?}");
@@ -63,7 +66,10 @@ fn driver_connect_queries() {
     }
     assert_eq!(all.len(), 3, "{all:?}");
     let e = t.err("SELECT * FROM system.nope");
-    assert_eq!((e.kind.code(), e.message.as_str()), (0x2200, "unconfigured table nope"));
+    assert_eq!(
+        (e.kind.code(), e.message.as_str()),
+        (0x2200, "unconfigured table nope")
+    );
     let e = t.err("SELECT * FROM system_schema.tables WHERE token(keyspace_name) > 0");
     assert_eq!(e.kind.code(), 0x2200);
     let e = t.err("DROP KEYSPACE system");
@@ -87,5 +93,11 @@ fn too_many_tombstones_is_a_read_failure() {
     }
     let err = run("SELECT * FROM ks.t WHERE k = 1").unwrap_err();
     assert_eq!(err.kind.code(), 0x1300, "{err}");
-    assert!(matches!(err.kind, ErrorKind::ReadFailure { num_failures: 1, .. }));
+    assert!(matches!(
+        err.kind,
+        ErrorKind::ReadFailure {
+            num_failures: 1,
+            ..
+        }
+    ));
 }

@@ -99,7 +99,9 @@ fn serve(args: ServeArgs) -> Result<(), String> {
         .ok_or("scrolldb: no data directory: pass --data DIR or set SCROLLDB_DATA")?,
     };
     let auth = match &args.auth_file {
-        Some(path) => Some(PasswordAuthenticator::from_file(path).map_err(|e| format!("scrolldb: {e}"))?),
+        Some(path) => {
+            Some(PasswordAuthenticator::from_file(path).map_err(|e| format!("scrolldb: {e}"))?)
+        }
         None => None,
     };
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -197,7 +199,14 @@ mod tests {
     #[test]
     fn cli_parses_serve() {
         let cli = Cli::try_parse_from([
-            "scrolldb", "serve", "--data", "/tmp/x", "--listen", "127.0.0.1:9999", "--shards", "2",
+            "scrolldb",
+            "serve",
+            "--data",
+            "/tmp/x",
+            "--listen",
+            "127.0.0.1:9999",
+            "--shards",
+            "2",
         ])
         .unwrap();
         let Command::Serve(a) = cli.command;
