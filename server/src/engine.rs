@@ -25,22 +25,20 @@ impl Handler for CqlEngine {
         keyspace.map(Session::with_keyspace).unwrap_or_default()
     }
 
-    fn query(
+    async fn query(
         &self,
         session: &mut Session,
         cql: &str,
         params: QueryParams,
-    ) -> impl Future<Output = Result<QueryResult, CqlError>> + Send {
-        async move {
-            if is_schema_statement(cql) {
-                // DDL waits for every shard synchronously inside the engine, which tokio
-                // forbids on a runtime thread: run it where blocking is allowed.
-                tokio::task::block_in_place(|| {
-                    futures_executor::block_on(CqlEngine::query(self, session, cql, params))
-                })
-            } else {
-                CqlEngine::query(self, session, cql, params).await
-            }
+    ) -> Result<QueryResult, CqlError> {
+        if is_schema_statement(cql) {
+            // DDL waits for every shard synchronously inside the engine, which tokio forbids
+            // on a runtime thread: run it where blocking is allowed.
+            tokio::task::block_in_place(|| {
+                futures_executor::block_on(CqlEngine::query(self, session, cql, params))
+            })
+        } else {
+            CqlEngine::query(self, session, cql, params).await
         }
     }
 
