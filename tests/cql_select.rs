@@ -67,6 +67,29 @@ fn multi_column_clustering_prefixes_and_per_partition_limit() {
     let r = t.rows("SELECT k, a, b FROM g WHERE k IN (0, 2) PER PARTITION LIMIT 2");
     assert_eq!(r.len(), 4);
     assert_eq!(r[2], vec!["2", "0", "'x'"]);
+    // IN with ORDER BY merges partitions by clustering key, LIMIT applying to the merge.
+    let r = t.rows("SELECT k, a, b FROM g WHERE k IN (0, 1) ORDER BY a DESC, b DESC LIMIT 3");
+    assert_eq!(
+        r,
+        vec![
+            vec!["0", "2", "'z'"],
+            vec!["1", "2", "'z'"],
+            vec!["0", "2", "'y'"]
+        ]
+    );
+    let paged = QueryParams {
+        page_size: Some(100),
+        ..QueryParams::default()
+    };
+    let e = t
+        .with("SELECT k FROM g WHERE k IN (0, 1) ORDER BY a DESC", paged)
+        .unwrap_err();
+    assert!(
+        e.message
+            .starts_with("Cannot page queries with both ORDER BY and a IN"),
+        "{}",
+        e.message
+    );
     let r = t.rows("SELECT k FROM g PER PARTITION LIMIT 1");
     let mut ks = col0(r);
     ks.sort();
@@ -90,9 +113,14 @@ fn token_scans_cover_the_table_once() {
     }
     let all = col0(t.rows("SELECT k FROM s"));
     assert_eq!(all.len(), 200);
+    let (paged, pages) = page_all(&mut t, "SELECT k FROM s", 7);
+    assert_eq!((paged.len(), pages), (200, 29));
+    assert_eq!(col0(paged), all, "pages continue in token order");
     let low = col0(t.rows("SELECT k FROM s WHERE token(k) <= 0"));
     let high = col0(t.rows("SELECT k FROM s WHERE token(k) > 0"));
     assert_eq!(low.len() + high.len(), 200);
+    let (paged_high, _) = page_all(&mut t, "SELECT k FROM s WHERE token(k) > 0", 9);
+    assert_eq!(col0(paged_high), high);
     let mut both: Vec<String> = low.into_iter().chain(high).collect();
     both.sort_by_key(|s| s.parse::<i32>().unwrap());
     assert_eq!(both, (0..200).map(|k| k.to_string()).collect::<Vec<_>>());

@@ -269,6 +269,12 @@ fn batches_in_text() {
         vec![vec!["3"]],
         "an older batch tombstone deletes nothing"
     );
+    let e = t.err("BEGIN BATCH USING TIMESTAMP 5 INSERT INTO b (k, c) VALUES (1, 1) USING TIMESTAMP 6; APPLY BATCH");
+    assert_eq!(
+        e.message,
+        "Timestamp must be set either on BATCH or individual statements"
+    );
+    t.ok("UPDATE b SET v = 'q' WHERE k = 1 AND c IN ()");
     let e = t.err("BEGIN BATCH SELECT * FROM b; APPLY BATCH");
     assert_eq!(e.kind, ErrorKind::Syntax);
 }
@@ -307,6 +313,93 @@ fn errors_have_their_codes_and_wording() {
     assert_eq!(e.message, "LIMIT must be strictly positive");
     let e = t.err("INSERT INTO e (k, c) VALUES (1, 1) IF NOT EXISTS");
     assert_eq!(e.kind.code(), 0x2200);
+    t.ok("CREATE TABLE txt (k text PRIMARY KEY, v text)");
+    assert_eq!(
+        t.err("INSERT INTO txt (k, v) VALUES ('', 'x')").message,
+        "Key may not be empty"
+    );
+    t.ok("INSERT INTO txt (k, v) VALUES ('a', '')");
+    assert_eq!(t.rows("SELECT v FROM txt WHERE k = 'a'"), vec![vec!["''"]]);
     let e = t.err("INSERT INTO system.local (key) VALUES ('x')");
     assert_eq!(e.kind.code(), 0x2100);
+}
+
+mod never_panics {
+    use super::cql_common::T;
+    use proptest::prelude::*;
+
+    fn word() -> impl Strategy<Value = &'static str> {
+        prop::sample::select(vec![
+            "SELECT",
+            "*",
+            "FROM",
+            "r",
+            "WHERE",
+            "k",
+            "=",
+            "c",
+            "v",
+            "l",
+            "IN",
+            "(",
+            ")",
+            ",",
+            "1",
+            "-1",
+            "'x'",
+            "0xff",
+            "[1]",
+            "{}",
+            "AND",
+            ">",
+            "<=",
+            "token(k)",
+            "ORDER",
+            "BY",
+            "DESC",
+            "LIMIT",
+            "0",
+            "INSERT",
+            "INTO",
+            "VALUES",
+            "UPDATE",
+            "SET",
+            "DELETE",
+            "USING",
+            "TTL",
+            "TIMESTAMP",
+            "null",
+            "PER",
+            "PARTITION",
+            "COUNT(*)",
+            "writetime(v)",
+            "ttl(l)",
+            "BEGIN",
+            "BATCH",
+            "APPLY",
+            ";",
+            "ks.r",
+            "system.local",
+            "9223372036854775807",
+        ])
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(300))]
+        /// Random token soup over a real table: errors are fine, panics are not.
+        #[test]
+        fn random_statements_never_panic(words in prop::collection::vec(word(), 1..16)) {
+            // Shared by every case and never dropped: a Db must not be dropped in a
+            // thread-local destructor.
+            static SHARED: std::sync::OnceLock<std::sync::Mutex<T>> = std::sync::OnceLock::new();
+            let shared = SHARED.get_or_init(|| {
+                let mut t = T::new();
+                t.ok("CREATE TABLE r (k int, c text, v blob, l list<int>, PRIMARY KEY (k, c))");
+                t.ok("INSERT INTO r (k, c, v, l) VALUES (1, 'x', 0xff, [1, 2])");
+                std::sync::Mutex::new(t)
+            });
+            let mut t = shared.lock().unwrap_or_else(|e| e.into_inner());
+            let _ = t.run(&words.join(" "));
+        }
+    }
 }

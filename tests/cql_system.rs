@@ -101,3 +101,32 @@ fn too_many_tombstones_is_a_read_failure() {
         }
     ));
 }
+
+/// The server runs every statement on a runtime thread, where the `Db`'s blocking calls
+/// are refused: DDL must not block it. (The engine is dropped off the runtime: dropping the
+/// last `Db` handle waits for the shards.)
+#[test]
+fn ddl_and_data_inside_a_runtime() {
+    let e = CqlEngine::new(Db::temporary().unwrap(), NodeInfo::default());
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let mut s = Session::default();
+        for cql in [
+            "CREATE KEYSPACE ks WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}",
+            "USE ks",
+            "CREATE TABLE t (k int PRIMARY KEY, v int)",
+            "INSERT INTO t (k, v) VALUES (1, 1)",
+            "TRUNCATE t",
+            "INSERT INTO t (k, v) VALUES (2, 2)",
+        ] {
+            e.query(&mut s, cql, QueryParams::default()).await.unwrap();
+        }
+        let r = rows_of(e.query(&mut s, "SELECT k FROM t", QueryParams::default()).await.unwrap());
+        assert_eq!(show(&r), vec![vec!["2"]]);
+        e.query(&mut s, "DROP TABLE t", QueryParams::default()).await.unwrap();
+        e.query(&mut s, "DROP KEYSPACE ks", QueryParams::default()).await.unwrap();
+    });
+}

@@ -278,7 +278,7 @@ mod tests {
                 },
                 ColumnDef {
                     name: "tags".into(),
-                    ty: CqlType::parse("frozen<map<text, list<int>>>").unwrap(),
+                    ty: CqlType::parse("frozen<map<text, frozen<list<int>>>>").unwrap(),
                     id: 2,
                     kind: ColumnKind::Regular,
                 },

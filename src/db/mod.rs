@@ -34,6 +34,9 @@ use std::sync::Arc;
 pub use options::{Backpressure, IoMode, Options};
 pub use stats::{DbStats, ShardStats};
 
+/// A bound on `Options::shards`: one thread each, so a typo must not start a million.
+pub const MAX_SHARDS: usize = 1024;
+
 /// An open database. See the module documentation.
 #[derive(Clone)]
 pub struct Db {
@@ -103,6 +106,11 @@ impl Db {
         let lock = layout::lock_dir(dir)?;
         let stored = store::load(dir)?;
         let shard_count = opts.resolved_shards();
+        if shard_count > MAX_SHARDS {
+            return Err(Error::invalid(format!(
+                "{shard_count} shards requested; at most {MAX_SHARDS}"
+            )));
+        }
         let mut engines = reshard::open_engines(dir, shard_count, &stored.catalog, &opts.engine)?;
         let table_options: Vec<_> = stored
             .catalog

@@ -17,9 +17,11 @@ use crate::storage;
 use crate::storage::engine::Engine;
 use crossbeam_channel::{Sender, TrySendError};
 use parking_lot::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
-use tokio::sync::oneshot;
+use tokio::sync::{oneshot, Notify};
 
 pub use request::{Reply, Request};
 
@@ -28,6 +30,25 @@ pub struct Shard {
     index: usize,
     tx: Sender<Request>,
     thread: Mutex<Option<JoinHandle<()>>>,
+    /// Wakes async callers waiting for room in a full queue.
+    room: Arc<QueueRoom>,
+}
+
+/// How the shard thread tells async callers that its queue has room again, without them
+/// polling and without a timer (so any tokio runtime works, time driver or not).
+#[derive(Default)]
+pub struct QueueRoom {
+    waiters: AtomicUsize,
+    notify: Notify,
+}
+
+impl QueueRoom {
+    /// Called by the shard after taking requests off its queue; nearly free when nobody waits.
+    pub fn made_room(&self) {
+        if self.waiters.load(Ordering::Acquire) > 0 {
+            self.notify.notify_waiters();
+        }
+    }
 }
 
 /// A reply that has not arrived yet.
@@ -42,8 +63,10 @@ impl Shard {
         cpu: Option<usize>,
     ) -> Result<Shard> {
         let (tx, rx) = crossbeam_channel::bounded(opts.queue_capacity.max(1));
+        let room = Arc::new(QueueRoom::default());
         let config = worker::WorkerConfig {
             index,
+            room: Arc::clone(&room),
             tick_interval: opts.tick_interval.max(Duration::from_micros(100)),
             max_batch_requests: opts.max_batch_requests,
         };
@@ -60,6 +83,7 @@ impl Shard {
             index,
             tx,
             thread: Mutex::new(Some(thread)),
+            room,
         })
     }
 
@@ -90,29 +114,40 @@ impl Shard {
         Ok(pending)
     }
 
-    /// Queues a request from async code: a full queue is retried after short sleeps rather
-    /// than blocking the runtime's thread.
+    /// Queues a request from async code: a full queue is waited on (the shard wakes the
+    /// waiters when it takes requests off) rather than blocking the runtime's thread.
     pub async fn submit_async<T>(
         &self,
         make: impl FnOnce(Reply<T>) -> Request,
         backpressure: Backpressure,
     ) -> Result<Pending<T>> {
         let (reply, pending) = oneshot::channel();
-        let mut request = make(reply);
-        let mut backoff = Duration::from_micros(50);
-        loop {
-            match self.tx.try_send(request) {
-                Ok(()) => return Ok(pending),
-                Err(TrySendError::Disconnected(_)) => return Err(Error::Closed),
-                Err(TrySendError::Full(_)) if backpressure == Backpressure::Fail => {
-                    return Err(Error::Overloaded)
-                }
-                Err(TrySendError::Full(r)) => {
-                    request = r;
-                    tokio::time::sleep(backoff).await;
-                    backoff = (backoff * 2).min(Duration::from_millis(5));
-                }
+        let request = make(reply);
+        let request = match self.tx.try_send(request) {
+            Ok(()) => return Ok(pending),
+            Err(TrySendError::Disconnected(_)) => return Err(Error::Closed),
+            Err(TrySendError::Full(_)) if backpressure == Backpressure::Fail => {
+                return Err(Error::Overloaded)
             }
+            Err(TrySendError::Full(r)) => r,
+        };
+        self.room.waiters.fetch_add(1, Ordering::AcqRel);
+        let result = self.wait_for_room(request).await;
+        self.room.waiters.fetch_sub(1, Ordering::AcqRel);
+        result.map(|()| pending)
+    }
+
+    async fn wait_for_room(&self, mut request: Request) -> Result<()> {
+        loop {
+            let mut notified = std::pin::pin!(self.room.notify.notified());
+            // Registered before the retry, so a wake-up between the two is not lost.
+            notified.as_mut().enable();
+            match self.tx.try_send(request) {
+                Ok(()) => return Ok(()),
+                Err(TrySendError::Disconnected(_)) => return Err(Error::Closed),
+                Err(TrySendError::Full(r)) => request = r,
+            }
+            notified.await;
         }
     }
 

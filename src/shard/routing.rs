@@ -25,17 +25,35 @@ mod tests {
     /// The vectors quoted in docs/ARCHITECTURE.md ("Shards").
     #[test]
     fn documented_vectors() {
-        assert_eq!(shard_of_token(i64::MIN, 2), 0);
-        assert_eq!(shard_of_token(i64::MIN + (1 << 51), 2), 1);
-        assert_eq!(shard_of_token(i64::MIN + (1 << 50), 4), 1);
-        assert_eq!(shard_of_token(0, 4), 0);
+        let tokens: [(i64, [usize; 3]); 6] = [
+            (i64::MIN, [0, 0, 0]),
+            (i64::MIN + (1 << 51), [1, 2, 4]),
+            (i64::MIN + (1 << 50), [0, 1, 2]),
+            (0, [0, 0, 0]),
+            (-1, [1, 3, 7]),
+            (i64::MAX, [1, 3, 7]),
+        ];
+        for (token, shards) in tokens {
+            for (count, expected) in [2, 4, 8].into_iter().zip(shards) {
+                assert_eq!(shard_of_token(token, count), expected, "{token} / {count}");
+            }
+        }
+        // Channel ids as `bigint` partition keys; the tokens are Cassandra's.
+        let keys: [(i64, i64, [usize; 3]); 5] = [
+            (1, 6292367497774912474, [0, 0, 1]),
+            (2, -8218881827949364593, [0, 0, 0]),
+            (3, -8048510690352527683, [1, 3, 6]),
+            (42, 8623491988607824794, [1, 3, 6]),
+            (1_000_000, -7750191165207352691, [0, 0, 0]),
+        ];
+        for (id, token, shards) in keys {
+            let key = Value::BigInt(id).serialize();
+            assert_eq!(token_of(&key), token);
+            for (count, expected) in [2, 4, 8].into_iter().zip(shards) {
+                assert_eq!(shard_of_key(&key, count), expected, "{id} / {count}");
+            }
+        }
         assert_eq!(shard_of_token(12345, 1), 0);
-        // bigint 1, the first channel id in the docs' table.
-        let key = Value::BigInt(1).serialize();
-        assert_eq!(token_of(&key), -4069959284402364209);
-        assert_eq!(shard_of_key(&key, 2), 1);
-        assert_eq!(shard_of_key(&key, 4), 2);
-        assert_eq!(shard_of_key(&key, 8), 4);
     }
 
     #[test]

@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 
 pub struct WorkerConfig {
     pub index: usize,
+    pub room: std::sync::Arc<crate::shard::QueueRoom>,
     pub tick_interval: Duration,
     pub max_batch_requests: usize,
 }
@@ -29,6 +30,7 @@ pub fn run(mut engine: Engine, rx: Receiver<Request>, config: WorkerConfig) {
             Some(r) => Ok(r),
             None => rx.recv_timeout(config.tick_interval.saturating_sub(last_tick.elapsed())),
         };
+        config.room.made_room();
         match next {
             Ok(Request::Close(reply)) => {
                 let _ = reply.send(engine.close());

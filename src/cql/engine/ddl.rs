@@ -265,3 +265,57 @@ pub(crate) fn table_schema(keyspace: &str, c: &CreateTable) -> Result<TableSchem
         params: params(&c.options)?,
     })
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::cql::ast::Statement;
+    use crate::cql::parser::parse;
+
+    fn create(ddl: &str) -> Result<TableSchema, CqlError> {
+        let Statement::CreateTable(c) = parse(ddl)?.statement else {
+            panic!()
+        };
+        table_schema("ks", &c)
+    }
+
+    #[test]
+    fn column_order_and_params() {
+        let t = create(
+            "CREATE TABLE t (z text, b int, a int, y int, k bigint, PRIMARY KEY ((k, b), y)) \
+             WITH CLUSTERING ORDER BY (y DESC) AND default_time_to_live = 5 AND caching = {'keys': 'ALL'}",
+        )
+        .unwrap();
+        let names: Vec<&str> = t.columns.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(names, vec!["k", "b", "y", "a", "z"]);
+        assert_eq!(
+            t.columns[2].kind,
+            ColumnKind::Clustering {
+                position: 0,
+                order: Order::Desc
+            }
+        );
+        assert_eq!(t.params.default_time_to_live, 5);
+    }
+
+    #[test]
+    fn refusals() {
+        for (ddl, msg) in [
+            ("CREATE TABLE t (k int, v int)", "No PRIMARY KEY"),
+            ("CREATE TABLE t (k int PRIMARY KEY, v int, PRIMARY KEY (v))", "Multiple PRIMARY KEYs"),
+            ("CREATE TABLE t (k int, c decimal, PRIMARY KEY (k, c))", "decimal"),
+            ("CREATE TABLE t (k list<int> PRIMARY KEY)", "non-frozen collection"),
+            ("CREATE TABLE t (k int, c int, d int, PRIMARY KEY (k, c, d)) WITH CLUSTERING ORDER BY (d DESC)", "order of columns"),
+            ("CREATE TABLE t (k int PRIMARY KEY, v nope)", "unknown type"),
+            ("CREATE TABLE t (k int PRIMARY KEY, v int STATIC)", "Static"),
+            ("CREATE TABLE t (k int PRIMARY KEY) WITH COMPACT STORAGE", "COMPACT STORAGE"),
+            ("CREATE TABLE t (k int PRIMARY KEY) WITH foo = 1", "Unknown property"),
+            ("CREATE TABLE t (k int PRIMARY KEY, k text)", "Multiple definition"),
+            ("CREATE TABLE t (k int, PRIMARY KEY (x))", "Unknown definition x"),
+        ] {
+            let e = create(ddl).err().unwrap_or_else(|| panic!("{ddl}"));
+            assert!(e.message.contains(msg), "{ddl}: {}", e.message);
+        }
+    }
+}

@@ -354,9 +354,8 @@ impl CqlEngine {
             }
             Statement::CreateKeyspace(k) => {
                 let def = ddl::keyspace_def(k)?;
-                let created = db
-                    .create_keyspace(def, k.if_not_exists)
-                    .map_err(store::db_error)?;
+                let ine = k.if_not_exists;
+                let created = store.ddl(move |db| db.create_keyspace(def, ine)).await?;
                 Ok(schema_change(
                     created,
                     SchemaChangeKind::Created,
@@ -375,8 +374,8 @@ impl CqlEngine {
                         format!("Cannot drop non existing keyspace '{name}'."),
                     ));
                 }
-                db.drop_keyspace(name, *if_exists)
-                    .map_err(store::db_error)?;
+                let (n, ie) = (name.clone(), *if_exists);
+                store.ddl(move |db| db.drop_keyspace(&n, ie)).await?;
                 Ok(schema_change(true, SchemaChangeKind::Dropped, name, None))
             }
             Statement::CreateTable(c) => {
@@ -388,9 +387,8 @@ impl CqlEngine {
                     )));
                 }
                 let schema = ddl::table_schema(&keyspace, c)?;
-                let created = db
-                    .create_table(schema, c.if_not_exists)
-                    .map_err(store::db_error)?;
+                let ine = c.if_not_exists;
+                let created = store.ddl(move |db| db.create_table(schema, ine)).await?;
                 Ok(schema_change(
                     created,
                     SchemaChangeKind::Created,
@@ -409,8 +407,8 @@ impl CqlEngine {
                         CqlError::invalid(format!("unconfigured table {table}"))
                     }));
                 }
-                db.drop_table(&keyspace, &table, *if_exists)
-                    .map_err(store::db_error)?;
+                let (k, n, ie) = (keyspace.clone(), table.clone(), *if_exists);
+                store.ddl(move |db| db.drop_table(&k, &n, ie)).await?;
                 Ok(schema_change(
                     true,
                     SchemaChangeKind::Dropped,
@@ -420,7 +418,9 @@ impl CqlEngine {
             }
             Statement::Truncate(name) => {
                 let t = resolve_user(&catalog, ks, name)?;
-                db.truncate(&t.keyspace, &t.name).map_err(store::db_error)?;
+                store
+                    .ddl(move |db| db.truncate(&t.keyspace, &t.name))
+                    .await?;
                 Ok(QueryResult::Void)
             }
             Statement::Insert(_) | Statement::Update(_) | Statement::Delete(_) => {
@@ -446,6 +446,11 @@ impl CqlEngine {
                 }
                 let mut all = Vec::new();
                 for st in &b.statements {
+                    if b.using.timestamp.is_some() && statement_has_timestamp(st) {
+                        return Err(CqlError::invalid(
+                            "Timestamp must be set either on BATCH or individual statements",
+                        ));
+                    }
                     all.extend(mutations(&catalog, ks, st, &binder, c)?);
                 }
                 store.apply(all).await?;
@@ -578,6 +583,15 @@ fn mutations(
             write::delete(resolve_user(catalog, ks, &d.table)?.as_ref(), d, b, clock)
         }
         _ => Err(CqlError::invalid("Only INSERT, UPDATE and DELETE write")),
+    }
+}
+
+fn statement_has_timestamp(st: &Statement) -> bool {
+    match st {
+        Statement::Insert(i) => i.using.timestamp.is_some(),
+        Statement::Update(u) => u.using.timestamp.is_some(),
+        Statement::Delete(d) => d.using.timestamp.is_some(),
+        _ => false,
     }
 }
 

@@ -229,8 +229,7 @@ pub(crate) fn analyze(
         let mut keys = Vec::new();
         for combo in cartesian(&lists)? {
             let parts: Vec<Bytes> = combo.iter().map(Value::serialize).collect();
-            let key =
-                serialize_partition_key(&parts).map_err(|e| CqlError::invalid(e.to_string()))?;
+            let key = partition_key(&parts)?;
             if !keys.contains(&key) {
                 keys.push(key);
             }
@@ -267,6 +266,15 @@ pub(crate) fn analyze(
         }
     }
     Ok(out)
+}
+
+/// A serialized partition key; Cassandra refuses an empty one.
+pub(crate) fn partition_key(parts: &[Bytes]) -> Result<Bytes, CqlError> {
+    let key = serialize_partition_key(parts).map_err(|e| CqlError::invalid(e.to_string()))?;
+    if key.is_empty() {
+        return Err(CqlError::invalid("Key may not be empty"));
+    }
+    Ok(key)
 }
 
 /// Every combination of one value from each list, bounded by [`MAX_IN_COMBINATIONS`].
@@ -362,5 +370,115 @@ impl KeyRestrictions {
             }
         }
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::cql::ast::Statement;
+    use crate::cql::engine::ddl::table_schema;
+    use crate::cql::parser::parse;
+
+    fn table(ddl: &str) -> TableSchema {
+        let Statement::CreateTable(c) = parse(ddl).unwrap().statement else {
+            panic!()
+        };
+        table_schema("ks", &c).unwrap()
+    }
+
+    fn where_of(t: &TableSchema, cql: &str) -> Result<KeyRestrictions, CqlError> {
+        let Statement::Select(s) = parse(cql).unwrap().statement else {
+            panic!()
+        };
+        analyze(
+            t,
+            &s.relations,
+            &Binder {
+                values: &[],
+                names: None,
+                specs: &[],
+            },
+            false,
+        )
+    }
+
+    #[test]
+    fn desc_ranges_swap_byte_bounds() {
+        let t = table(
+            "CREATE TABLE m (k int, c int, PRIMARY KEY (k, c)) WITH CLUSTERING ORDER BY (c DESC)",
+        );
+        let r = where_of(&t, "SELECT * FROM m WHERE k = 1 AND c > 3 AND c <= 9").unwrap();
+        let slices = r.slices(&t).unwrap();
+        assert_eq!(slices.len(), 1);
+        let types = t.clustering_types();
+        let enc = |v: i32| encode_clustering(&types, &[Value::Int(v)]).unwrap();
+        assert_eq!(
+            slices[0],
+            Slice::new(SBound::Included(enc(9)), SBound::Excluded(enc(3)))
+        );
+        for (v, inside) in [(3, false), (4, true), (9, true), (10, false)] {
+            assert_eq!(slices[0].contains(&enc(v)), inside, "{v}");
+        }
+    }
+
+    #[test]
+    fn in_lists_expand_and_sort() {
+        let t = table("CREATE TABLE m (k int, a int, b int, PRIMARY KEY ((k), a, b))");
+        let r = where_of(
+            &t,
+            "SELECT * FROM m WHERE k IN (2, 1, 2) AND a IN (5, 4) AND b = 0",
+        )
+        .unwrap();
+        assert_eq!(r.partitions.as_ref().unwrap().len(), 2);
+        assert!(r.is_full_clustering(&t));
+        let p = r.clustering_prefixes(&t).unwrap();
+        assert_eq!(
+            p.iter().map(|(v, _)| v[0].clone()).collect::<Vec<_>>(),
+            vec![Value::Int(4), Value::Int(5)]
+        );
+    }
+
+    #[test]
+    fn refusals() {
+        let t =
+            table("CREATE TABLE m (k int, j int, a int, b int, v int, PRIMARY KEY ((k, j), a, b))");
+        for (cql, msg) in [
+            (
+                "SELECT * FROM m WHERE k = 1",
+                "Partition key parts: j must be restricted",
+            ),
+            (
+                "SELECT * FROM m WHERE k = 1 AND j = 1 AND b = 1",
+                "cannot be restricted as preceding column",
+            ),
+            (
+                "SELECT * FROM m WHERE k > 1 AND j = 1",
+                "Only EQ and IN relation",
+            ),
+            (
+                "SELECT * FROM m WHERE k = 1 AND k = 2 AND j = 1",
+                "more than one relation",
+            ),
+            ("SELECT * FROM m WHERE v = 1", "ALLOW FILTERING"),
+            (
+                "SELECT * FROM m WHERE token(j, k) > 1",
+                "partition key order: k, j",
+            ),
+            (
+                "SELECT * FROM m WHERE k = 1 AND j = 1 AND a > 1 AND a > 2",
+                "More than one restriction",
+            ),
+        ] {
+            let e = where_of(&t, cql).err().unwrap_or_else(|| panic!("{cql}"));
+            assert!(e.message.contains(msg), "{cql}: {}", e.message);
+        }
+        let r = where_of(
+            &t,
+            "SELECT * FROM m WHERE token(k, j) >= -9223372036854775808 AND token(k, j) < 5",
+        )
+        .unwrap();
+        assert_eq!((r.token_start, r.token_end), (None, Some(4)));
     }
 }

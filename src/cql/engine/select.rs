@@ -324,6 +324,14 @@ impl SelectPlan {
                 Some(s) => s.partition_limit_left,
                 None => self.per_partition_limit,
             };
+            if self.merge_partitions {
+                // Rows are merged across partitions afterwards: no partition can give more
+                // than LIMIT rows to the result.
+                pp_left = match (pp_left, self.limit) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                };
+            }
             let slices = match resumed.and_then(|s| s.clustering.as_ref()) {
                 Some(after) => resume_slices(&self.slices, after, self.reversed),
                 None => self.slices.clone(),
@@ -451,8 +459,11 @@ impl SelectPlan {
                     ));
                 }
             }
-            let f = self.fetch(store, None, usize::MAX, now).await?;
-            let mut rows = f.rows;
+            let keys = self.restrictions.partitions.as_deref().unwrap_or(&[]);
+            let mut rows = self
+                .fetch_partitions(store, keys, None, usize::MAX, now)
+                .await?
+                .rows;
             rows.sort_by(|a, b| {
                 let o = a.1.clustering.cmp(&b.1.clustering);
                 if self.reversed {
@@ -551,5 +562,32 @@ impl SelectPlan {
             rows: out,
             paging_state,
         })
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn b(s: &[u8]) -> Bytes {
+        Bytes::copy_from_slice(s)
+    }
+
+    #[test]
+    fn resume_skips_finished_slices_and_clamps_the_current_one() {
+        let slices = vec![
+            Slice::new(SBound::Included(b(b"a")), SBound::Included(b(b"b"))),
+            Slice::new(SBound::Included(b(b"d")), SBound::Included(b(b"f"))),
+            Slice::new(SBound::Included(b(b"x")), SBound::Unbounded),
+        ];
+        let fwd = resume_slices(&slices, &b(b"e1"), false);
+        assert_eq!(fwd.len(), 2);
+        assert_eq!(fwd[0].start, SBound::Excluded(b(b"e1")));
+        assert_eq!(fwd[1], slices[2]);
+        let rev = resume_slices(&slices, &b(b"e1"), true);
+        assert_eq!(rev.len(), 2);
+        assert_eq!(rev[0], slices[0]);
+        assert_eq!(rev[1].end, SBound::Excluded(b(b"e1")));
     }
 }

@@ -12,6 +12,11 @@ pub(crate) trait Store {
     async fn apply(&self, mutations: Vec<Mutation>) -> Result<(), CqlError>;
     async fn read(&self, q: ReadQuery) -> Result<ReadResult, CqlError>;
     async fn scan(&self, q: ScanQuery) -> Result<ScanPage, CqlError>;
+    /// Runs a schema change (a blocking `Db` call that waits on every shard).
+    async fn ddl<T, F>(&self, f: F) -> Result<T, CqlError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Db) -> crate::Result<T> + Send + 'static;
 }
 
 /// Awaits the shard threads: what the server uses.
@@ -33,6 +38,25 @@ impl Store for AsyncStore<'_> {
     async fn scan(&self, q: ScanQuery) -> Result<ScanPage, CqlError> {
         self.0.scan_async(q).await.map_err(db_error)
     }
+    /// The `Db`'s DDL blocks until every shard has applied it, which a runtime thread must
+    /// not do: it runs on a thread of its own (DDL is rare) and we await its answer.
+    async fn ddl<T, F>(&self, f: F) -> Result<T, CqlError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Db) -> crate::Result<T> + Send + 'static,
+    {
+        let db = self.0.clone();
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        std::thread::Builder::new()
+            .name("scrolldb-ddl".into())
+            .spawn(move || {
+                let _ = tx.send(f(&db));
+            })
+            .map_err(|e| CqlError::server(format!("cannot start the DDL thread: {e}")))?;
+        rx.await
+            .map_err(|_| CqlError::server("the DDL thread stopped without an answer"))?
+            .map_err(db_error)
+    }
 }
 
 impl Store for BlockingStore<'_> {
@@ -47,6 +71,13 @@ impl Store for BlockingStore<'_> {
     }
     async fn scan(&self, q: ScanQuery) -> Result<ScanPage, CqlError> {
         self.0.scan(q).map_err(db_error)
+    }
+    async fn ddl<T, F>(&self, f: F) -> Result<T, CqlError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Db) -> crate::Result<T> + Send + 'static,
+    {
+        f(self.0).map_err(db_error)
     }
 }
 

@@ -7,7 +7,7 @@ use crate::catalog::{ColumnKind, TableSchema};
 use crate::cql::ast::{Delete, Insert, Term, Update, Using};
 use crate::cql::result::CqlError;
 use crate::storage::model::{Cell, DeletionTime, Mutation, RangeTombstone, Row};
-use crate::storage::types::{encode_clustering, serialize_partition_key, CqlType};
+use crate::storage::types::{encode_clustering, CqlType};
 use bytes::Bytes;
 
 /// Cassandra's cap on a TTL: 20 years.
@@ -154,7 +154,7 @@ pub(crate) fn insert(
     for c in &i.columns {
         column(t, c)?;
     }
-    let key = serialize_partition_key(&pk_parts).map_err(invalid)?;
+    let key = super::restrict::partition_key(&pk_parts)?;
     let ck = encode_clustering(&t.clustering_types(), &ck_vals).map_err(invalid)?;
     let mut row = Row::new(ck);
     row.marker = Some(cell(&a, clock, Bytes::new()));
@@ -213,7 +213,9 @@ pub(crate) fn update(
             set_cells(t, b, &a, clock, &mut row, &pairs)?;
             m.rows.push(row);
         }
-        out.push(m);
+        if !m.is_empty() {
+            out.push(m);
+        }
     }
     Ok(out)
 }
@@ -285,4 +287,110 @@ pub(crate) fn delete(
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::cql::ast::Statement;
+    use crate::cql::engine::ddl::table_schema;
+    use crate::cql::parser::parse;
+    use crate::cql::result::{BoundValue, ColumnSpec};
+    use crate::storage::model::CellValue;
+    use crate::storage::types::Value;
+
+    const CLOCK: WriteClock = WriteClock {
+        timestamp: 100,
+        now_secs: 1_000,
+    };
+
+    fn schema() -> TableSchema {
+        let Statement::CreateTable(c) = parse("CREATE TABLE m (k int, c int, a text, b text, PRIMARY KEY (k, c)) WITH default_time_to_live = 60").unwrap().statement else {
+            panic!()
+        };
+        let mut t = table_schema("ks", &c).unwrap();
+        for (i, col) in t.columns.iter_mut().enumerate() {
+            col.id = i as u32;
+        }
+        t
+    }
+
+    fn muts(t: &TableSchema, cql: &str, values: &[BoundValue]) -> Result<Vec<Mutation>, CqlError> {
+        let parsed = parse(cql)?;
+        let specs: Vec<ColumnSpec> = (0..parsed.markers.len())
+            .map(|_| ColumnSpec {
+                keyspace: "ks".into(),
+                table: "m".into(),
+                name: "a".into(),
+                ty: CqlType::Text,
+            })
+            .collect();
+        let b = Binder {
+            values,
+            names: None,
+            specs: &specs,
+        };
+        match &parsed.statement {
+            Statement::Insert(i) => insert(t, i, &b, CLOCK),
+            Statement::Update(u) => update(t, u, &b, CLOCK),
+            Statement::Delete(d) => delete(t, d, &b, CLOCK),
+            _ => panic!(),
+        }
+    }
+
+    #[test]
+    fn insert_marker_null_unset_and_default_ttl() {
+        let t = schema();
+        let v = BoundValue::Value(Value::Text("x".into()).serialize());
+        let m = muts(
+            &t,
+            "INSERT INTO m (k, c, a, b) VALUES (1, 2, ?, ?)",
+            &[v, BoundValue::Unset],
+        )
+        .unwrap();
+        assert_eq!(m.len(), 1);
+        let row = &m[0].rows[0];
+        let marker = row.marker.as_ref().unwrap();
+        assert!(matches!(
+            marker.value,
+            CellValue::Expiring {
+                ttl_secs: 60,
+                expires_at: 1_060,
+                ..
+            }
+        ));
+        assert_eq!(row.cells.len(), 1, "unset writes nothing");
+        let m = muts(
+            &t,
+            "INSERT INTO m (k, c, a) VALUES (1, 2, null) USING TTL 0 AND TIMESTAMP 7",
+            &[],
+        )
+        .unwrap();
+        let row = &m[0].rows[0];
+        assert_eq!(row.marker, Some(Cell::live(7, Bytes::new())));
+        assert_eq!(row.cells[0].1, Cell::tombstone(7, 1_000));
+    }
+
+    #[test]
+    fn deletes_map_to_their_tombstones() {
+        let t = schema();
+        let p = muts(&t, "DELETE FROM m WHERE k = 1", &[]).unwrap();
+        assert_eq!(p[0].partition_deletion, Some(DeletionTime::new(100, 1_000)));
+        let r = muts(&t, "DELETE FROM m WHERE k = 1 AND c IN (1, 2)", &[]).unwrap();
+        assert_eq!(r[0].rows.len(), 2);
+        assert!(r[0].rows.iter().all(|r| r.deletion.is_some()));
+        let g = muts(&t, "DELETE FROM m WHERE k IN (1, 2) AND c > 5", &[]).unwrap();
+        assert_eq!((g.len(), g[0].range_tombstones.len()), (2, 1));
+        let c = muts(
+            &t,
+            "DELETE a FROM m USING TIMESTAMP 3 WHERE k = 1 AND c = 1",
+            &[],
+        )
+        .unwrap();
+        assert_eq!(c[0].rows[0].cells, vec![(2, Cell::tombstone(3, 1_000))]);
+        assert!(muts(&t, "DELETE a FROM m WHERE k = 1", &[]).is_err());
+        assert!(muts(&t, "UPDATE m SET a = 'x' WHERE k = 1", &[]).is_err());
+        assert!(muts(&t, "UPDATE m SET a = 'x' WHERE k = 1 AND c > 1", &[]).is_err());
+    }
 }

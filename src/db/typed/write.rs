@@ -91,6 +91,7 @@ impl Db {
 
     /// The table's schema, or `NotFound`.
     pub fn table(&self, keyspace: &str, table: &str) -> Result<Arc<TableSchema>> {
+        self.check_open()?;
         self.catalog()
             .table(keyspace, table)
             .cloned()
