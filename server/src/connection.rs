@@ -12,8 +12,10 @@ use crate::protocol::frame::{unsupported_version_message, HeaderError};
 use crate::protocol::request::decode_request;
 use crate::protocol::{Compression, Header, Request, Response, HEADER_LEN};
 use bytes::{Bytes, BytesMut};
+use futures_util::FutureExt;
 use scrolldb::cql::result::{CqlError, ErrorKind, QueryResult, SchemaChange};
 use std::collections::BTreeMap;
+use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, Mutex};
 use tokio::io::{AsyncReadExt, AsyncWriteExt, BufWriter};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
@@ -332,7 +334,17 @@ impl<H: Handler> Conn<H> {
         let keyspace = self.keyspace.clone();
         let compression = self.compression;
         tokio::spawn(async move {
-            let response = run_request(&shared, &keyspace, request).await;
+            // A bug in the CQL layer must not leave the client waiting forever: a panic
+            // becomes a server error on this stream.
+            let response = AssertUnwindSafe(run_request(&shared, &keyspace, request))
+                .catch_unwind()
+                .await
+                .unwrap_or_else(|_| {
+                    tracing::error!("a request panicked in the CQL layer");
+                    Response::error(CqlError::server(
+                        "internal error while running the request (see the server log)",
+                    ))
+                });
             let _ = out.send(response.encode_frame(stream, compression)).await;
             drop(permit);
         });

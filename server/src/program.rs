@@ -99,14 +99,17 @@ fn serve(args: ServeArgs) -> Result<(), String> {
         .ok_or("scrolldb: no data directory: pass --data DIR or set SCROLLDB_DATA")?,
     };
     let auth = match &args.auth_file {
-        Some(path) => Some(PasswordAuthenticator::from_file(path).map_err(|e| format!("scrolldb: {e}"))?),
+        Some(path) => {
+            Some(PasswordAuthenticator::from_file(path).map_err(|e| format!("scrolldb: {e}"))?)
+        }
         None => None,
     };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(|e| format!("scrolldb: cannot start the runtime: {e}"))?;
-    rt.block_on(async move {
+    // The database is closed outside the runtime: closing waits for the shard threads.
+    let db = rt.block_on(async move {
         // Bind before opening the database, so a taken port fails fast and touches nothing.
         let listener = tokio::net::TcpListener::bind(args.listen)
             .await
@@ -129,10 +132,13 @@ fn serve(args: ServeArgs) -> Result<(), String> {
             .run(shutdown_signal())
             .await;
         println!("scrolldb: shutting down");
-        db.close().map_err(|e| format!("scrolldb: closing the database failed: {e}"))?;
-        println!("scrolldb: stopped");
-        Ok(())
-    })
+        Ok::<Db, String>(db)
+    })?;
+    drop(rt);
+    db.close()
+        .map_err(|e| format!("scrolldb: closing the database failed: {e}"))?;
+    println!("scrolldb: stopped");
+    Ok(())
 }
 
 fn open_db(data: &Path, shards: usize) -> Result<Db, String> {
@@ -193,7 +199,14 @@ mod tests {
     #[test]
     fn cli_parses_serve() {
         let cli = Cli::try_parse_from([
-            "scrolldb", "serve", "--data", "/tmp/x", "--listen", "127.0.0.1:9999", "--shards", "2",
+            "scrolldb",
+            "serve",
+            "--data",
+            "/tmp/x",
+            "--listen",
+            "127.0.0.1:9999",
+            "--shards",
+            "2",
         ])
         .unwrap();
         let Command::Serve(a) = cli.command;

@@ -10,11 +10,14 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
-use tokio::sync::{broadcast, watch};
+use tokio::net::TcpStream;
+use tokio::sync::{broadcast, watch, OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
 
 /// Schema events kept for registered connections that fall behind.
 const EVENT_QUEUE: usize = 256;
+/// Connections served at once; past this, new clients wait in the listen backlog.
+pub const MAX_CONNECTIONS: usize = 4096;
 /// How long shutdown waits for connections to finish what they are answering.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
@@ -66,12 +69,17 @@ impl<H: Handler> Server<H> {
     /// Serves until `shutdown` completes, then closes every connection.
     pub async fn run(self, shutdown: impl Future<Output = ()>) {
         let mut connections = JoinSet::new();
+        let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
         tokio::pin!(shutdown);
         loop {
             tokio::select! {
-                accepted = self.listener.accept() => match accepted {
-                    Ok((stream, _peer)) => {
-                        connections.spawn(connection::serve(stream, self.shared.clone()));
+                accepted = accept(&self.listener, &slots) => match accepted {
+                    Ok((stream, slot)) => {
+                        let shared = self.shared.clone();
+                        connections.spawn(async move {
+                            connection::serve(stream, shared).await;
+                            drop(slot);
+                        });
                     }
                     // Out of file descriptors and the like: wait a little rather than spin.
                     Err(e) => {
@@ -89,4 +97,18 @@ impl<H: Handler> Server<H> {
             connections.abort_all();
         }
     }
+}
+
+/// Waits for a free connection slot, then for a client.
+async fn accept(
+    listener: &TcpListener,
+    slots: &Arc<Semaphore>,
+) -> std::io::Result<(TcpStream, OwnedSemaphorePermit)> {
+    let slot = slots
+        .clone()
+        .acquire_owned()
+        .await
+        .map_err(|_| std::io::Error::other("connection slots closed"))?;
+    let (stream, _peer) = listener.accept().await?;
+    Ok((stream, slot))
 }

@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use support::*;
 
 /// Answers by the statement's first word: `sleep N`, `use KS`, `ks` (the session's keyspace),
-/// `create KS`, `fail`; anything else echoes the statement as one row.
+/// `create KS`, `fail`, `panic`; anything else echoes the statement as one row.
 #[derive(Clone)]
 struct Toy;
 
@@ -63,6 +63,7 @@ impl Handler for Toy {
                 },
             })),
             (Some("fail"), _) => Err(CqlError::invalid("toy failure")),
+            (Some("panic"), _) => panic!("toy bug"),
             _ => Ok(one_row(cql)),
         }
     }
@@ -178,6 +179,13 @@ fn startup_options_query() {
     let r = c.request(6, QUERY, &query_body("fail"));
     assert_eq!(r.error_code(), Some(0x2200));
     assert_eq!(r.error_message(), "toy failure");
+    // A bug in the CQL layer is a server error, and the connection goes on.
+    let r = c.request(8, QUERY, &query_body("panic"));
+    assert_eq!(r.error_code(), Some(0x0000), "{}", r.describe());
+    assert_eq!(
+        first_cell(&c.request(9, QUERY, &query_body("after"))),
+        "after"
+    );
     // OPTIONS keeps working as a heartbeat.
     assert_eq!(c.request(7, OPTIONS, &[]).opcode, SUPPORTED);
 }

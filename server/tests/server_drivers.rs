@@ -52,7 +52,9 @@ async fn scylla_driver() {
     // Schema metadata, as the driver fetched it from system_schema.
     session.refresh_metadata().await.unwrap();
     let state = session.get_cluster_state();
-    let ks = state.get_keyspace("rs").expect("keyspace rs in the metadata");
+    let ks = state
+        .get_keyspace("rs")
+        .expect("keyspace rs in the metadata");
     let table = ks.tables.get("messages").expect("table in the metadata");
     assert_eq!(table.partition_key, ["channel_id", "bucket"]);
     assert_eq!(table.clustering_key, ["message_id"]);
@@ -61,7 +63,9 @@ async fn scylla_driver() {
 
     // Prepared inserts, many in flight on one connection.
     let insert = session
-        .prepare("INSERT INTO rs.messages (channel_id, bucket, message_id, content) VALUES (?, ?, ?, ?)")
+        .prepare(
+            "INSERT INTO rs.messages (channel_id, bucket, message_id, content) VALUES (?, ?, ?, ?)",
+        )
         .await
         .unwrap();
     let mut pending = futures_util::stream::FuturesUnordered::new();
@@ -89,13 +93,18 @@ async fn scylla_driver() {
         .unwrap()
         .into_rows_result()
         .unwrap();
-    let got: Vec<(i64, String)> = rows.rows::<(i64, String)>().unwrap().map(Result::unwrap).collect();
+    let got: Vec<(i64, String)> = rows
+        .rows::<(i64, String)>()
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
     assert_eq!(got.len(), 50);
     assert_eq!(got[0], (ROWS - 1, format!("message {}", ROWS - 1)));
     assert!(got.windows(2).all(|w| w[0].0 > w[1].0));
 
     // Paging through all 10,000 rows, 1,000 a page.
-    let mut stmt = Statement::new("SELECT message_id FROM rs.messages WHERE channel_id = 7 AND bucket = 0");
+    let mut stmt =
+        Statement::new("SELECT message_id FROM rs.messages WHERE channel_id = 7 AND bucket = 0");
     stmt.set_page_size(1000);
     let ids: Vec<(i64,)> = session
         .query_iter(stmt, &[])
@@ -119,7 +128,11 @@ async fn scylla_driver() {
         .unwrap()
         .into_rows_result()
         .unwrap();
-    let oldest: Vec<i64> = rows.rows::<(i64,)>().unwrap().map(|r| r.unwrap().0).collect();
+    let oldest: Vec<i64> = rows
+        .rows::<(i64,)>()
+        .unwrap()
+        .map(|r| r.unwrap().0)
+        .collect();
     assert_eq!(oldest, [0, 1, 2]);
 
     // A batch of prepared statements.
@@ -131,7 +144,10 @@ async fn scylla_driver() {
         .await
         .unwrap();
     let rows = session
-        .query_unpaged("SELECT COUNT(*) FROM rs.messages WHERE channel_id = 8 AND bucket = 0", &[])
+        .query_unpaged(
+            "SELECT COUNT(*) FROM rs.messages WHERE channel_id = 8 AND bucket = 0",
+            &[],
+        )
         .await
         .unwrap()
         .into_rows_result()
@@ -145,7 +161,10 @@ async fn scylla_driver() {
         .await
         .unwrap_err();
     assert!(format!("{err:?}").contains("Invalid"), "{err:?}");
-    let err = session.query_unpaged("SELEKT nonsense", &[]).await.unwrap_err();
+    let err = session
+        .query_unpaged("SELEKT nonsense", &[])
+        .await
+        .unwrap_err();
     assert!(format!("{err:?}").contains("SyntaxError"), "{err:?}");
 }
 
@@ -177,13 +196,17 @@ fn python_cassandra_driver() {
     let Some(venv) = driver_venv() else { return };
     let dir = tempfile::tempdir().unwrap();
     let served = Served::start(dir.path());
-    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/drivers/python_driver.py");
+    let script =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/drivers/python_driver.py");
     let mut cmd = Command::new(venv.join("bin/python"));
     cmd.arg(script)
         .arg(served.addr.ip().to_string())
         .arg(served.addr.port().to_string());
     let (status, out, err) = run_with_timeout(cmd, Duration::from_secs(120));
-    assert!(status.success(), "python driver failed\nstdout:\n{out}\nstderr:\n{err}");
+    assert!(
+        status.success(),
+        "python driver failed\nstdout:\n{out}\nstderr:\n{err}"
+    );
     assert!(out.contains("python driver: OK"), "{out}");
     let (status, _) = served.stop();
     assert!(status.success());
@@ -203,17 +226,27 @@ fn cqlsh_session() {
             .env("HOME", dir.path())
             .env("CQLSH_NO_BUNDLED", "1");
         let (status, out, err) = run_with_timeout(cmd, Duration::from_secs(60));
-        assert!(status.success(), "cqlsh {args:?} failed\nstdout:\n{out}\nstderr:\n{err}");
+        assert!(
+            status.success(),
+            "cqlsh {args:?} failed\nstdout:\n{out}\nstderr:\n{err}"
+        );
         out
     };
-    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/drivers/cqlsh_session.cql");
+    let script =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/drivers/cqlsh_session.cql");
     let out = cqlsh(&["-f", script.to_str().unwrap()]);
     let second = out.find("second note").unwrap_or_else(|| panic!("{out}"));
     let first = out.find("first note").unwrap_or_else(|| panic!("{out}"));
     assert!(second < first, "newest first (clustering DESC):\n{out}");
     assert!(out.contains("(2 rows)"), "{out}");
-    let out = cqlsh(&["-e", "SELECT body FROM shell.notes WHERE author = 'ada' LIMIT 1"]);
-    assert!(out.contains("second note") && out.contains("(1 rows)"), "{out}");
+    let out = cqlsh(&[
+        "-e",
+        "SELECT body FROM shell.notes WHERE author = 'ada' LIMIT 1",
+    ]);
+    assert!(
+        out.contains("second note") && out.contains("(1 rows)"),
+        "{out}"
+    );
     let (status, _) = served.stop();
     assert!(status.success());
 }

@@ -62,14 +62,21 @@ fn version_negotiation_on_the_real_server() {
     let mut c = RawClient::connect(server.addr());
     c.send_raw(&frame(5, 0, 77, STARTUP, &startup_body(&[])));
     let r = c.recv().expect("an error frame");
-    assert_eq!((r.version, r.stream, r.error_code()), (0x84, 77, Some(0x000A)));
+    assert_eq!(
+        (r.version, r.stream, r.error_code()),
+        (0x84, 77, Some(0x000A))
+    );
     assert!(r
         .error_message()
         .contains("Invalid or unsupported protocol version (5); highest supported version is 4"));
     // The driver then reconnects with v4.
     let mut c = RawClient::connect(server.addr());
     c.startup();
-    let r = c.request(3, QUERY, &query_body("SELECT release_version FROM system.local"));
+    let r = c.request(
+        3,
+        QUERY,
+        &query_body("SELECT release_version FROM system.local"),
+    );
     assert_eq!(r.result_kind(), 2, "{}", r.describe());
 }
 

@@ -207,9 +207,14 @@ fn int_len(n: usize) -> i32 {
 
 impl BodyWriter for BytesMut {
     fn put_string(&mut self, s: &str) {
-        let n = short_len(s.len());
-        self.put_u16(n);
-        self.put_slice(&s.as_bytes()[..usize::from(n)]);
+        // Cut an over-long string at a character boundary so it stays valid UTF-8.
+        let mut n = s.len().min(usize::from(u16::MAX));
+        while !s.is_char_boundary(n) {
+            n -= 1;
+        }
+        let cut = s.get(..n).unwrap_or_default();
+        self.put_u16(short_len(cut.len()));
+        self.put_slice(cut.as_bytes());
     }
 
     fn put_long_string(&mut self, s: &str) {
@@ -228,9 +233,9 @@ impl BodyWriter for BytesMut {
     }
 
     fn put_short_bytes(&mut self, b: &[u8]) {
-        let n = short_len(b.len());
-        self.put_u16(n);
-        self.put_slice(&b[..usize::from(n)]);
+        let cut = b.get(..usize::from(short_len(b.len()))).unwrap_or_default();
+        self.put_u16(short_len(cut.len()));
+        self.put_slice(cut);
     }
 
     fn put_string_list(&mut self, list: &[String]) {

@@ -23,7 +23,14 @@ pub fn scrolldb() -> Command {
 impl Served {
     pub fn start(data: &Path) -> Served {
         let mut child = scrolldb()
-            .args(["serve", "--listen", "127.0.0.1:0", "--shards", "2", "--data"])
+            .args([
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--shards",
+                "2",
+                "--data",
+            ])
             .arg(data)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -61,8 +68,12 @@ impl Served {
         let _ = Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
             .status();
-        let status = wait_timeout(&mut self.child, Duration::from_secs(20)).expect("exits after SIGTERM");
-        let rest = self.stdout_rest.recv_timeout(Duration::from_secs(5)).unwrap_or_default();
+        let status =
+            wait_timeout(&mut self.child, Duration::from_secs(20)).expect("exits after SIGTERM");
+        let rest = self
+            .stdout_rest
+            .recv_timeout(Duration::from_secs(5))
+            .unwrap_or_default();
         (status, rest)
     }
 }
@@ -111,6 +122,8 @@ pub fn run_with_timeout(mut cmd: Command, limit: Duration) -> (ExitStatus, Strin
     });
     let status = wait_timeout(&mut child, limit);
     let (stdout, stderr) = (out_t.join().unwrap(), err_t.join().unwrap());
-    let status = status.unwrap_or_else(|| panic!("timed out after {limit:?}\nstdout:\n{stdout}\nstderr:\n{stderr}"));
+    let status = status.unwrap_or_else(|| {
+        panic!("timed out after {limit:?}\nstdout:\n{stdout}\nstderr:\n{stderr}")
+    });
     (status, stdout, stderr)
 }
