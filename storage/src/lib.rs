@@ -19,6 +19,7 @@
 pub mod clock;
 pub mod codec;
 pub mod commitlog;
+pub mod compaction;
 pub mod engine;
 pub mod error;
 pub mod fuzz_targets;

@@ -22,6 +22,7 @@ pub use scan::{ScanPage, ScanPosition, ScanQuery};
 
 use crate::codec::encode_mutation;
 use crate::commitlog::{Commitlog, CommitlogStats, ReplayReport};
+use crate::compaction::{CompactionStats, Tracker};
 use crate::error::{Error, Result};
 use crate::model::{DecoratedKey, Mutation, ReadQuery, ReadResult, ReadStats, TableId};
 use crate::read::{read_partition, PartitionSource};
@@ -43,6 +44,7 @@ pub struct EngineStats {
     pub tombstones_scanned: u64,
     pub reads_over_tombstone_warning: u64,
     pub commitlog: CommitlogStats,
+    pub compaction: CompactionStats,
 }
 
 /// One shard's storage engine. See the module documentation.
@@ -55,6 +57,7 @@ pub struct Engine {
     memtable_bytes: usize,
     stats: EngineStats,
     replay: ReplayReport,
+    compaction: Tracker,
 }
 
 impl Engine {
@@ -178,7 +181,8 @@ impl Engine {
     /// regularly (every few milliseconds) so acknowledged writes are never at risk longer
     /// than the sync period, even when no new write arrives.
     pub fn tick(&mut self) -> Result<()> {
-        self.commitlog.tick()
+        self.commitlog.tick()?;
+        self.compact_on_tick()
     }
 
     /// Forces an fsync of the commitlog now.
@@ -202,6 +206,8 @@ impl Engine {
             .map(|(_, sst)| sst.file_size())
             .sum();
         s.commitlog = self.commitlog.stats();
+        s.compaction = self.compaction.stats.clone();
+        s.compaction.running = self.compaction.running.len() as u64;
         s.disk_bytes = s.sstable_bytes + dir_size(&self.dir.join("commitlog"));
         s
     }

@@ -61,6 +61,7 @@ pub fn open(dir: &Path, opts: EngineOptions) -> Result<Engine> {
         memtable_bytes,
         stats: EngineStats::default(),
         replay,
+        compaction: Default::default(),
     };
     if engine.memtable_bytes >= engine.opts.memtable_flush_bytes {
         engine.flush()?;

@@ -1,6 +1,7 @@
 //! Engine configuration.
 
 use crate::commitlog::CommitlogOptions;
+use crate::compaction::{CompactionConfig, CompactionMode};
 use crate::read::TombstoneThresholds;
 use crate::sstable::SstableWriterOptions;
 
@@ -12,6 +13,8 @@ pub struct EngineOptions {
     pub memtable_flush_bytes: usize,
     pub sstable: SstableWriterOptions,
     pub tombstones: TombstoneThresholds,
+    /// Who runs background compaction (by default `tick` does, inline).
+    pub compaction_mode: CompactionMode,
 }
 
 impl Default for EngineOptions {
@@ -21,21 +24,25 @@ impl Default for EngineOptions {
             memtable_flush_bytes: 64 << 20,
             sstable: SstableWriterOptions::default(),
             tombstones: TombstoneThresholds::default(),
+            compaction_mode: CompactionMode::default(),
         }
     }
 }
 
 /// Per-table settings the catalog pushes into every shard's engine.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub struct TableOptions {
     /// Tombstones younger than this are kept by compaction (CQL `gc_grace_seconds`).
     pub gc_grace_secs: i64,
+    /// CQL `compaction`, parsed with [`CompactionConfig::parse`].
+    pub compaction: CompactionConfig,
 }
 
 impl Default for TableOptions {
     fn default() -> Self {
         TableOptions {
             gc_grace_secs: 864_000,
+            compaction: CompactionConfig::default(),
         }
     }
 }
