@@ -43,6 +43,10 @@ pub struct EngineStats {
     pub compactions: u64,
     pub tombstones_scanned: u64,
     pub reads_over_tombstone_warning: u64,
+    /// Reads that failed on the tombstone failure threshold.
+    pub reads_failed_on_tombstones: u64,
+    /// The thresholds in force (`EngineOptions::tombstones`).
+    pub tombstone_thresholds: crate::read::TombstoneThresholds,
     pub commitlog: CommitlogStats,
     pub compaction: CompactionStats,
 }
@@ -129,7 +133,8 @@ impl Engine {
                 }
             }
             Err(Error::TombstoneOverwhelm { scanned, .. }) => {
-                self.stats.tombstones_scanned += scanned
+                self.stats.tombstones_scanned += scanned;
+                self.stats.reads_failed_on_tombstones += 1;
             }
             Err(_) => {}
         }
@@ -137,44 +142,67 @@ impl Engine {
     }
 
     fn read_inner(&self, query: &ReadQuery) -> Result<ReadResult> {
-        let Some(table) = self.tables.get(&query.table) else {
-            return Ok(ReadResult::default());
-        };
         if query.slice.is_empty() || query.limit == Some(0) {
             return Ok(ReadResult::default());
         }
         let key = DecoratedKey::new(query.partition_key.clone());
+        let Some((sources, stats, sstables)) =
+            self.partition_sources(query.table, &key, &query.slice, query.direction)?
+        else {
+            return Ok(ReadResult::default());
+        };
+        let blocks_before: u64 = sstables.iter().map(|s| s.blocks_read()).sum();
+        let mut result = read_partition(sources, query, self.opts.tombstones, stats)?;
+        let blocks_after: u64 = sstables.iter().map(|s| s.blocks_read()).sum();
+        result.stats.blocks_read = blocks_after - blocks_before;
+        Ok(result)
+    }
+
+    /// The sources of one partition (memtable first, then the SSTables the bloom filter
+    /// does not rule out), restricted to `slice` in `direction`; `None` for an unknown table.
+    /// Also returns the SSTables that hold the partition, for block accounting.
+    #[allow(clippy::type_complexity)]
+    pub(crate) fn partition_sources(
+        &self,
+        table: TableId,
+        key: &DecoratedKey,
+        slice: &crate::model::Slice,
+        direction: crate::model::Direction,
+    ) -> Result<
+        Option<(
+            Vec<PartitionSource<'_>>,
+            ReadStats,
+            Vec<&crate::sstable::Sstable>,
+        )>,
+    > {
+        let Some(table) = self.tables.get(&table) else {
+            return Ok(None);
+        };
         let mut stats = ReadStats::default();
-        let mut readers = Vec::new();
-        for (_, sst) in &table.sstables {
-            if !sst.may_contain(&key) {
-                continue;
-            }
-            stats.sstables_read += 1;
-            if let Some(p) = sst.partition(&key)? {
-                readers.push((sst, p));
-            }
-        }
-        let blocks_before: u64 = readers.iter().map(|(s, _)| s.blocks_read()).sum();
-        let mut sources = Vec::with_capacity(readers.len() + 1);
-        if let Some(p) = table.memtable.get(&key) {
+        let mut sources = Vec::with_capacity(table.sstables.len() + 1);
+        if let Some(p) = table.memtable.get(key) {
             sources.push(PartitionSource {
                 deletion: p.deletion,
                 range_tombstones: p.range_tombstones.clone(),
-                rows: Box::new(p.rows(&query.slice, query.direction).cloned().map(Ok)),
+                rows: Box::new(p.rows(slice, direction).cloned().map(Ok)),
             });
         }
-        for (_, p) in &readers {
-            sources.push(PartitionSource {
-                deletion: p.deletion(),
-                range_tombstones: p.range_tombstones().to_vec(),
-                rows: Box::new(p.rows(&query.slice, query.direction)),
-            });
+        let mut holders = Vec::new();
+        for (_, sst) in &table.sstables {
+            if !sst.may_contain(key) {
+                continue;
+            }
+            stats.sstables_read += 1;
+            if let Some(p) = sst.partition(key)? {
+                holders.push(&**sst);
+                sources.push(PartitionSource {
+                    deletion: p.deletion(),
+                    range_tombstones: p.range_tombstones().to_vec(),
+                    rows: Box::new(p.rows(slice, direction)),
+                });
+            }
         }
-        let mut result = read_partition(sources, query, self.opts.tombstones, stats)?;
-        let blocks_after: u64 = readers.iter().map(|(s, _)| s.blocks_read()).sum();
-        result.stats.blocks_read = blocks_after - blocks_before;
-        Ok(result)
+        Ok(Some((sources, stats, holders)))
     }
 
     /// Does time-based work: the periodic commitlog sync. The owning thread calls it
@@ -207,6 +235,7 @@ impl Engine {
             .sum();
         s.commitlog = self.commitlog.stats();
         s.compaction = self.compaction.stats.clone();
+        s.tombstone_thresholds = self.opts.tombstones;
         s.compaction.running = self.compaction.running.len() as u64;
         s.disk_bytes = s.sstable_bytes + dir_size(&self.dir.join("commitlog"));
         s
