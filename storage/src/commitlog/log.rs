@@ -230,8 +230,21 @@ impl Commitlog {
         self.sync.mode()
     }
 
-    /// Closes the active segment (durably) and starts the next one.
-    fn rotate(&mut self) -> Result<()> {
+    /// Closes the active segment (durably) and starts the next one, so that everything
+    /// appended so far sits in closed segments that [`Commitlog::discard_before`] can drop.
+    /// The engine calls it at flush: without it the active segment, which holds the records
+    /// just flushed, would stay on disk until it filled up. A no-op when the active segment
+    /// holds no record yet (repeated flushes do not make empty segments).
+    pub fn rotate(&mut self) -> Result<()> {
+        self.check_poisoned()?;
+        if self.active.len_bytes <= HEADER_BYTES {
+            return Ok(());
+        }
+        self.rotate_now()
+    }
+
+    /// Closes the active segment (durably) and starts the next one, even if it is empty.
+    fn rotate_now(&mut self) -> Result<()> {
         // The old segment must be complete on disk before the new one exists, or a power
         // loss could leave a torn non-last segment, which replay treats as corruption.
         self.sync()?;

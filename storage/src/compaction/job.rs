@@ -15,7 +15,7 @@ use crate::error::{Error, Result};
 use crate::model::{DecoratedKey, Direction, LocalSecs, Slice, TableId};
 use crate::read::{MergedRows, PartitionSource};
 use crate::sstable::{
-    PartitionIter, PartitionReader, Sstable, SstableWriter, SstableWriterOptions,
+    BlockCache, PartitionIter, PartitionReader, Sstable, SstableWriter, SstableWriterOptions,
 };
 
 /// Work handed out by [`crate::engine::Engine::pick_compaction`].
@@ -30,6 +30,9 @@ pub struct CompactionJob {
     pub(crate) now: LocalSecs,
     pub(crate) overlap: Overlap,
     pub(crate) sstable_options: SstableWriterOptions,
+    /// The engine's block cache, for the output only: the job reads its inputs through
+    /// handles of its own so a compaction does not flush the cache of hot blocks.
+    pub(crate) block_cache: Option<Arc<BlockCache>>,
 }
 
 /// What a job did, handed back to [`crate::engine::Engine::install`].
@@ -120,7 +123,12 @@ impl CompactionJob {
             self.sstable_options.clone(),
             expected as usize,
         )?;
-        let mut partitions = PartitionMerge::new(self.inputs.iter().map(|(_, s)| &**s));
+        let inputs = self
+            .inputs
+            .iter()
+            .map(|(_, s)| Sstable::open(s.path()))
+            .collect::<Result<Vec<_>>>()?;
+        let mut partitions = PartitionMerge::new(inputs.iter().map(|s| &**s));
         let mut written = 0u64;
         while let Some((key, readers)) = partitions.next_partition()? {
             let purge = PartitionPurge {
@@ -137,7 +145,11 @@ impl CompactionJob {
             return Ok(None);
         }
         writer.finish()?;
-        Sstable::open(&self.output_path).map(Some)
+        let output = match &self.block_cache {
+            Some(cache) => Sstable::open_cached(&self.output_path, cache, self.output_generation),
+            None => Sstable::open(&self.output_path),
+        };
+        output.map(Some)
     }
 }
 

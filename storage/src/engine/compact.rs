@@ -139,6 +139,7 @@ impl Engine {
             now,
             overlap,
             sstable_options: self.opts.sstable.clone(),
+            block_cache: self.block_cache.clone(),
         })
     }
 

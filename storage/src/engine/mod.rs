@@ -16,6 +16,7 @@ mod table;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 pub use options::{EngineOptions, TableOptions};
 pub use scan::{ScanPage, ScanPosition, ScanQuery};
@@ -26,6 +27,7 @@ use crate::compaction::{CompactionStats, Tracker};
 use crate::error::{Error, Result};
 use crate::model::{DecoratedKey, Mutation, ReadQuery, ReadResult, ReadStats, TableId};
 use crate::read::{read_partition, PartitionSource};
+use crate::sstable::{BlockCache, BlockCacheStats, Sstable};
 use manifest::Manifest;
 use table::Table;
 
@@ -49,6 +51,8 @@ pub struct EngineStats {
     pub tombstone_thresholds: crate::read::TombstoneThresholds,
     pub commitlog: CommitlogStats,
     pub compaction: CompactionStats,
+    /// Zero when the cache is off (`block_cache_bytes: 0`).
+    pub block_cache: BlockCacheStats,
 }
 
 /// One shard's storage engine. See the module documentation.
@@ -62,6 +66,8 @@ pub struct Engine {
     stats: EngineStats,
     replay: ReplayReport,
     compaction: Tracker,
+    /// Decompressed blocks shared by all SSTables of this engine; `None` when disabled.
+    block_cache: Option<Arc<BlockCache>>,
 }
 
 impl Engine {
@@ -237,6 +243,11 @@ impl Engine {
         s.compaction = self.compaction.stats.clone();
         s.tombstone_thresholds = self.opts.tombstones;
         s.compaction.running = self.compaction.running.len() as u64;
+        s.block_cache = self
+            .block_cache
+            .as_ref()
+            .map(|c| c.stats())
+            .unwrap_or_default();
         s.disk_bytes = s.sstable_bytes + dir_size(&self.dir.join("commitlog"));
         s
     }
@@ -263,6 +274,18 @@ impl Engine {
     /// open restores the memtables.
     pub fn close(mut self) -> Result<()> {
         self.commitlog.sync()
+    }
+}
+
+/// Opens SSTable `generation` at `path`, sharing the engine's block cache if it has one.
+fn open_sstable(
+    cache: Option<&Arc<BlockCache>>,
+    path: &Path,
+    generation: u64,
+) -> Result<Arc<Sstable>> {
+    match cache {
+        Some(c) => Sstable::open_cached(path, c, generation),
+        None => Sstable::open(path),
     }
 }
 

@@ -10,20 +10,22 @@ use crate::commitlog::Commitlog;
 use crate::engine::manifest::Manifest;
 use crate::engine::options::EngineOptions;
 use crate::engine::table::{generation_of, sstable_path, table_dir, Table};
-use crate::engine::{Engine, EngineStats};
+use crate::engine::{open_sstable, Engine, EngineStats};
 use crate::error::{Error, Result};
 use crate::memtable::Memtable;
 use crate::model::TableId;
-use crate::sstable::Sstable;
+use crate::sstable::BlockCache;
 
 pub fn open(dir: &Path, opts: EngineOptions) -> Result<Engine> {
     fs::create_dir_all(dir.join("tables")).map_err(|e| Error::io(dir, e))?;
     let manifest = Manifest::load(dir)?;
+    let block_cache = (opts.block_cache_bytes > 0).then(|| BlockCache::new(opts.block_cache_bytes));
     let mut tables: BTreeMap<TableId, Table> = BTreeMap::new();
     for (&table, gens) in &manifest.tables {
         let t = tables.entry(table).or_default();
         for &generation in gens {
-            let sst = Sstable::open(&sstable_path(dir, table, generation))?;
+            let path = sstable_path(dir, table, generation);
+            let sst = open_sstable(block_cache.as_ref(), &path, generation)?;
             t.sstables.push((generation, sst));
         }
     }
@@ -52,6 +54,9 @@ pub fn open(dir: &Path, opts: EngineOptions) -> Result<Engine> {
     for (table, memtable) in memtables {
         tables.entry(table).or_default().memtable = memtable;
     }
+    // Segments a flush covered but a crash kept from being deleted.
+    let mut commitlog = commitlog;
+    commitlog.discard_before(replay_from)?;
     let mut engine = Engine {
         dir: dir.to_path_buf(),
         opts,
@@ -62,6 +67,7 @@ pub fn open(dir: &Path, opts: EngineOptions) -> Result<Engine> {
         stats: EngineStats::default(),
         replay,
         compaction: Default::default(),
+        block_cache,
     };
     if engine.memtable_bytes >= engine.opts.memtable_flush_bytes {
         engine.flush()?;

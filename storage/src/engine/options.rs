@@ -15,6 +15,8 @@ pub struct EngineOptions {
     pub tombstones: TombstoneThresholds,
     /// Who runs background compaction (by default `tick` does, inline).
     pub compaction_mode: CompactionMode,
+    /// Bytes of decompressed SSTable blocks kept in memory for reads (0 = no cache).
+    pub block_cache_bytes: u64,
 }
 
 impl Default for EngineOptions {
@@ -25,6 +27,7 @@ impl Default for EngineOptions {
             sstable: SstableWriterOptions::default(),
             tombstones: TombstoneThresholds::default(),
             compaction_mode: CompactionMode::default(),
+            block_cache_bytes: 64 << 20,
         }
     }
 }

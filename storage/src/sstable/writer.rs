@@ -33,7 +33,7 @@ pub struct SstableWriterOptions {
 impl Default for SstableWriterOptions {
     fn default() -> Self {
         SstableWriterOptions {
-            block_size_bytes: 16 * 1024,
+            block_size_bytes: 4 * 1024,
             zstd_level: 3,
             bloom_fp_rate: 0.01,
         }
