@@ -200,8 +200,15 @@ fn main() {
     println!();
     println!("| strategy | msgs/s | write amp (process) | compaction bytes / user bytes | flushes | compactions | most SSTables | SSTables at end | space amp |");
     println!("|---|---|---|---|---|---|---|---|---|");
-    let strategies: [(&str, &[(&str, &str)]); 2] = [
+    let strategies: [(&str, &[(&str, &str)]); 3] = [
         ("STCS", &[("class", "SizeTieredCompactionStrategy")]),
+        (
+            "STCS min_sstable_size 0",
+            &[
+                ("class", "SizeTieredCompactionStrategy"),
+                ("min_sstable_size", "0"),
+            ],
+        ),
         (
             "TWCS 10 days",
             &[
