@@ -219,7 +219,7 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
     let mut now = start_secs();
     for (i, op) in ops.into_iter().enumerate() {
         let e = engine.as_mut().unwrap();
-        let mut mutation = |pk: u8| Mutation::new(TABLE, pk_bytes(pk));
+        let mutation = |pk: u8| Mutation::new(TABLE, pk_bytes(pk));
         match op {
             Op::Insert {
                 pk,

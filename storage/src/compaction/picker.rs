@@ -118,11 +118,13 @@ mod tests {
 
     #[test]
     fn size_tiered_separates_large_tiers() {
-        let mut config = CompactionConfig::default();
-        config.strategy = Strategy::SizeTiered(SizeTieredOptions {
-            min_sstable_size_bytes: 0,
-            ..SizeTieredOptions::default()
-        });
+        let config = CompactionConfig {
+            strategy: Strategy::SizeTiered(SizeTieredOptions {
+                min_sstable_size_bytes: 0,
+                ..SizeTieredOptions::default()
+            }),
+            ..CompactionConfig::default()
+        };
         let cands: Vec<_> = [100, 110, 120, 1000, 1100, 1200, 1300]
             .iter()
             .enumerate()
@@ -134,11 +136,13 @@ mod tests {
 
     #[test]
     fn time_window_compacts_old_windows_to_one() {
-        let mut config = CompactionConfig::default();
-        config.strategy = Strategy::TimeWindow(TimeWindowOptions {
-            window_secs: 60,
-            ..TimeWindowOptions::default()
-        });
+        let config = CompactionConfig {
+            strategy: Strategy::TimeWindow(TimeWindowOptions {
+                window_secs: 60,
+                ..TimeWindowOptions::default()
+            }),
+            ..CompactionConfig::default()
+        };
         let minute = 60_000_000;
         // Two SSTables in an old window, one in the current one.
         let cands = vec![

@@ -177,7 +177,7 @@ impl Engine {
         if let Some(sst) = &output {
             new_set.push((result.output_generation, Arc::clone(sst)));
         }
-        new_set.sort_by(|a, b| b.0.cmp(&a.0));
+        new_set.sort_by_key(|(g, _)| std::cmp::Reverse(*g));
         let mut manifest = self.manifest.clone();
         manifest
             .tables

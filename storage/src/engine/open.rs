@@ -38,7 +38,7 @@ pub fn open(dir: &Path, opts: EngineOptions) -> Result<Engine> {
     let replay_from = manifest.replay_from;
     let log_dir = dir.join("commitlog");
     // Positions are record ends: a record ending at or before `replay_from` is flushed.
-    let (commitlog, replay) = Commitlog::open(&log_dir, opts.commitlog.clone(), |pos, payload| {
+    let (commitlog, replay) = Commitlog::open(&log_dir, opts.commitlog, |pos, payload| {
         if pos <= replay_from {
             return Ok(());
         }
