@@ -42,3 +42,11 @@ fn compaction_corpus() {
         scrolldb_storage::fuzz_targets::compaction::run,
     );
 }
+
+#[test]
+fn compaction_picker_corpus() {
+    replay(
+        "compaction_picker",
+        scrolldb_storage::fuzz_targets::compaction::picker::run,
+    );
+}

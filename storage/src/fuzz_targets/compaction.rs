@@ -15,6 +15,7 @@
 //! partition get timestamps above it (see [`model::Model::purgeable_floor`]).
 
 mod model;
+pub mod picker;
 
 use std::collections::BTreeMap;
 
