@@ -34,11 +34,11 @@ impl Engine {
                 t.memtable.partition_count(),
             )?;
             for (key, p) in t.memtable.partitions_from(None) {
-                writer.add_partition(
+                writer.add_partition_borrowed(
                     key,
                     p.deletion,
                     &p.range_tombstones,
-                    p.rows.values().cloned(),
+                    p.rows.values(),
                 )?;
             }
             writer.finish()?;
