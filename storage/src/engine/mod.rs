@@ -21,7 +21,7 @@ use std::sync::Arc;
 pub use options::{EngineOptions, TableOptions};
 pub use scan::{ScanPage, ScanPosition, ScanQuery};
 
-use crate::codec::encode_mutation;
+use crate::codec::encode_mutation_into;
 use crate::commitlog::{Commitlog, CommitlogStats, ReplayReport};
 use crate::error::{Error, Result};
 use crate::io::Io;
@@ -109,9 +109,8 @@ impl Engine {
                 return Err(Error::InvalidRequest("empty partition key".into()));
             }
         }
-        let records: Vec<Vec<u8>> = mutations.iter().map(encode_mutation).collect();
-        let refs: Vec<&[u8]> = records.iter().map(Vec::as_slice).collect();
-        self.commitlog.append(&refs)?;
+        self.commitlog
+            .append_encoded(&mutations, encode_mutation_into)?;
         self.commitlog.sync_if_due()?;
         for m in mutations {
             self.apply_to_memtable(m);
