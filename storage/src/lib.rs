@@ -23,6 +23,7 @@ pub mod compaction;
 pub mod engine;
 pub mod error;
 pub mod fuzz_targets;
+pub mod io;
 pub mod memtable;
 pub mod model;
 pub mod read;

@@ -12,6 +12,7 @@ use std::sync::Arc;
 use crate::compaction::picker::CompactionReason;
 use crate::compaction::purge::{Overlap, PartitionPurge};
 use crate::error::{Error, Result};
+use crate::io::Io;
 use crate::model::{DecoratedKey, Direction, LocalSecs, Slice, TableId};
 use crate::read::{MergedRows, PartitionSource};
 use crate::sstable::{
@@ -33,6 +34,8 @@ pub struct CompactionJob {
     /// The engine's block cache, for the output only: the job reads its inputs through
     /// handles of its own so a compaction does not flush the cache of hot blocks.
     pub(crate) block_cache: Option<Arc<BlockCache>>,
+    /// The engine's I/O backend, through which the output is written and fsynced.
+    pub(crate) io: Io,
 }
 
 /// What a job did, handed back to [`crate::engine::Engine::install`].
@@ -118,7 +121,8 @@ impl CompactionJob {
 
     fn write(&self) -> Result<Option<Arc<Sstable>>> {
         let expected: u64 = self.inputs.iter().map(|(_, s)| s.partition_count()).sum();
-        let mut writer = SstableWriter::create(
+        let mut writer = SstableWriter::create_with_io(
+            self.io.clone(),
             &self.output_path,
             self.sstable_options.clone(),
             expected as usize,

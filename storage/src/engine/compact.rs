@@ -140,6 +140,7 @@ impl Engine {
             overlap,
             sstable_options: self.opts.sstable.clone(),
             block_cache: self.block_cache.clone(),
+            io: self.io.clone(),
         })
     }
 

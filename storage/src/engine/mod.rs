@@ -21,10 +21,11 @@ use std::sync::Arc;
 pub use options::{EngineOptions, TableOptions};
 pub use scan::{ScanPage, ScanPosition, ScanQuery};
 
-use crate::codec::encode_mutation;
+use crate::codec::encode_mutation_into;
 use crate::commitlog::{Commitlog, CommitlogStats, ReplayReport};
 use crate::compaction::{CompactionStats, Tracker};
 use crate::error::{Error, Result};
+use crate::io::Io;
 use crate::model::{DecoratedKey, Mutation, ReadQuery, ReadResult, ReadStats, TableId};
 use crate::read::{read_partition, PartitionSource};
 use crate::sstable::{BlockCache, BlockCacheStats, Sstable};
@@ -68,6 +69,8 @@ pub struct Engine {
     compaction: Tracker,
     /// Decompressed blocks shared by all SSTables of this engine; `None` when disabled.
     block_cache: Option<Arc<BlockCache>>,
+    /// The I/O backend chosen at open; the commitlog holds a handle to it too.
+    io: Io,
 }
 
 impl Engine {
@@ -78,6 +81,11 @@ impl Engine {
 
     pub fn dir(&self) -> &Path {
         &self.dir
+    }
+
+    /// Name of the I/O backend in use (`"io_uring"` or `"plain"`).
+    pub fn io_backend(&self) -> &'static str {
+        self.io.name()
     }
 
     /// What commitlog replay found when the engine opened (truncated tails, skipped records).
@@ -108,9 +116,8 @@ impl Engine {
                 return Err(Error::InvalidRequest("empty partition key".into()));
             }
         }
-        let records: Vec<Vec<u8>> = mutations.iter().map(encode_mutation).collect();
-        let refs: Vec<&[u8]> = records.iter().map(Vec::as_slice).collect();
-        self.commitlog.append(&refs)?;
+        self.commitlog
+            .append_encoded(&mutations, encode_mutation_into)?;
         self.commitlog.sync_if_due()?;
         for m in mutations {
             self.apply_to_memtable(m);

@@ -38,16 +38,18 @@ pub fn open(dir: &Path, opts: EngineOptions) -> Result<Engine> {
     let replay_from = manifest.replay_from;
     let log_dir = dir.join("commitlog");
     // Positions are record ends: a record ending at or before `replay_from` is flushed.
-    let (commitlog, replay) = Commitlog::open(&log_dir, opts.commitlog, |pos, payload| {
-        if pos <= replay_from {
-            return Ok(());
-        }
-        let m = decode_mutation(payload)
-            .map_err(|e| e.at(log_dir.join(format!("segment {}", pos.segment)), pos.offset))?;
-        writes += 1;
-        memtable_bytes += memtables.entry(m.table).or_default().apply(m);
-        Ok(())
-    })?;
+    let io = crate::io::open_backend(opts.io, dir)?;
+    let (commitlog, replay) =
+        Commitlog::open_with_io(&log_dir, opts.commitlog, io.clone(), |pos, payload| {
+            if pos <= replay_from {
+                return Ok(());
+            }
+            let m = decode_mutation(payload)
+                .map_err(|e| e.at(log_dir.join(format!("segment {}", pos.segment)), pos.offset))?;
+            writes += 1;
+            memtable_bytes += memtables.entry(m.table).or_default().apply(m);
+            Ok(())
+        })?;
     if writes > 0 {
         tracing::info!(dir = %dir.display(), mutations = writes, "replayed the commitlog");
     }
@@ -68,6 +70,7 @@ pub fn open(dir: &Path, opts: EngineOptions) -> Result<Engine> {
         replay,
         compaction: Default::default(),
         block_cache,
+        io,
     };
     if engine.memtable_bytes >= engine.opts.memtable_flush_bytes {
         engine.flush()?;

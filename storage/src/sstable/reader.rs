@@ -31,6 +31,8 @@ pub struct Sstable {
     filter: Filter,
     dictionary: Option<zstd::dict::DecoderDictionary<'static>>,
     blocks_read: AtomicU64,
+    /// Token of every partition index entry, for a cache-friendly binary search.
+    tokens: Vec<i64>,
     /// The engine's block cache and this table's generation, its key there.
     cache: Option<(Arc<BlockCache>, u64)>,
 }
@@ -124,7 +126,8 @@ impl Sstable {
             ));
         }
         let index = section(&footer.partition_index, "partition index")?;
-        PartitionIndex::new(index, footer.partition_count)
+        let tokens = PartitionIndex::new(index, footer.partition_count)
+            .and_then(|index| index.tokens())
             .map_err(|e| e.at(path, footer.partition_index.offset))?;
         let filter = filter::load(section(&footer.filter, "filter")?)
             .map_err(|e| e.at(path, footer.filter.offset))?;
@@ -153,6 +156,7 @@ impl Sstable {
             filter,
             dictionary,
             blocks_read: AtomicU64::new(0),
+            tokens,
             cache,
         }))
     }
@@ -228,7 +232,7 @@ impl Sstable {
         }
         let index = self.index()?;
         match index
-            .find(key)
+            .find_in(&self.tokens, key)
             .map_err(|e| e.at(&self.path, self.footer.partition_index.offset))?
         {
             Some(i) => self.reader_at(&index, i).map(Some),

@@ -6,11 +6,12 @@
 //! its temporary file.
 
 use bytes::Bytes;
+use std::borrow::Borrow;
 use std::fs::File;
-use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
+use crate::io::{self, Io, SyncKind};
 use crate::model::{DecoratedKey, DeletionTime, RangeTombstone, Row};
 
 use super::block::{frame, BlockBuilder};
@@ -19,6 +20,9 @@ use super::footer::{encode_header, Footer, Section, HEADER_BYTES};
 use super::partition_index::{encode_entry, PartitionIndex};
 use super::stats::SstableStats;
 use super::{dictionary, filter};
+
+/// Bytes buffered before a write is handed to the I/O backend.
+const WRITE_BUFFER_BYTES: usize = 256 * 1024;
 
 /// How an SSTable is written.
 #[derive(Clone, Debug)]
@@ -44,7 +48,13 @@ impl Default for SstableWriterOptions {
 pub struct SstableWriter {
     path: PathBuf,
     tmp_path: PathBuf,
-    file: Option<BufWriter<File>>,
+    /// `None` once finished; the temporary file is removed on drop while it is `Some`.
+    file: Option<File>,
+    io: Io,
+    /// Bytes not yet handed to `io`; written out in `WRITE_BUFFER_BYTES` pieces.
+    pending: Vec<u8>,
+    /// File offset where `pending` starts.
+    pending_at: u64,
     opts: SstableWriterOptions,
     offset_bytes: u64,
     block: BlockBuilder,
@@ -69,20 +79,33 @@ pub struct SstableWriter {
 
 impl SstableWriter {
     /// Writes to a temporary name beside `path`; nothing appears at `path` until finish.
+    /// Writes with plain file I/O; see [`SstableWriter::create_with_io`].
     pub fn create(
         path: &Path,
         opts: SstableWriterOptions,
         expected_partitions: usize,
     ) -> Result<Self> {
+        Self::create_with_io(io::plain(), path, opts, expected_partitions)
+    }
+
+    /// [`SstableWriter::create`] writing (and fsyncing) through the I/O backend `io`.
+    pub fn create_with_io(
+        io: Io,
+        path: &Path,
+        opts: SstableWriterOptions,
+        expected_partitions: usize,
+    ) -> Result<Self> {
         let tmp_path = temp_path(path);
-        let f = File::create(&tmp_path).map_err(|e| Error::io(&tmp_path, e))?;
-        let mut file = BufWriter::with_capacity(256 * 1024, f);
-        file.write_all(&encode_header())
-            .map_err(|e| Error::io(&tmp_path, e))?;
+        let file = File::create(&tmp_path).map_err(|e| Error::io(&tmp_path, e))?;
+        let mut pending = Vec::with_capacity(WRITE_BUFFER_BYTES + opts.block_size_bytes);
+        pending.extend_from_slice(&encode_header());
         Ok(SstableWriter {
             path: path.to_path_buf(),
             tmp_path,
             file: Some(file),
+            io,
+            pending,
+            pending_at: 0,
             block: BlockBuilder::new(opts.block_size_bytes),
             opts,
             offset_bytes: HEADER_BYTES as u64,
@@ -110,6 +133,28 @@ impl SstableWriter {
         range_tombstones: &[RangeTombstone],
         rows: impl IntoIterator<Item = Row>,
     ) -> Result<()> {
+        self.add_partition_rows(key, deletion, range_tombstones, rows)
+    }
+
+    /// [`SstableWriter::add_partition`] with borrowed rows: a flush writes the memtable's
+    /// rows without cloning them.
+    pub fn add_partition_borrowed<'r>(
+        &mut self,
+        key: &DecoratedKey,
+        deletion: Option<DeletionTime>,
+        range_tombstones: &[RangeTombstone],
+        rows: impl IntoIterator<Item = &'r Row>,
+    ) -> Result<()> {
+        self.add_partition_rows(key, deletion, range_tombstones, rows)
+    }
+
+    fn add_partition_rows<R: Borrow<Row>>(
+        &mut self,
+        key: &DecoratedKey,
+        deletion: Option<DeletionTime>,
+        range_tombstones: &[RangeTombstone],
+        rows: impl IntoIterator<Item = R>,
+    ) -> Result<()> {
         if self.last_key.as_ref().is_some_and(|last| last >= key) {
             return Err(Error::InvalidRequest(format!(
                 "SSTable partitions out of order: {key:?} after {:?}",
@@ -117,34 +162,44 @@ impl SstableWriter {
             )));
         }
         let mut spans: Vec<Span> = Vec::new();
-        let mut prev: Option<Bytes> = None;
-        for row in rows {
-            if prev.as_ref().is_some_and(|p| *p >= row.clustering) {
-                return Err(Error::InvalidRequest(format!(
-                    "SSTable rows out of order or duplicated in partition {key:?}"
-                )));
+        // The previous row: the order check, and the last key of a span when it closes
+        // (keys are cloned once per span, not once per row).
+        let mut prev: Option<R> = None;
+        for item in rows {
+            let row = item.borrow();
+            if let Some(p) = &prev {
+                if p.borrow().clustering >= row.clustering {
+                    return Err(Error::InvalidRequest(format!(
+                        "SSTable rows out of order or duplicated in partition {key:?}"
+                    )));
+                }
             }
-            self.stats.add_row(&row);
+            self.stats.add_row(row);
             let block_no = self.blocks_cut;
             let row_in_block = self.block.row_count() as u32;
-            self.block.add(&row)?;
+            self.block.add(row)?;
             match spans.last_mut() {
-                Some(s) if s.block == block_no => {
-                    s.row_count += 1;
-                    s.last_key = row.clustering.clone();
+                Some(s) if s.block == block_no => s.row_count += 1,
+                last => {
+                    if let (Some(s), Some(p)) = (last, &prev) {
+                        s.last_key = p.borrow().clustering.clone();
+                    }
+                    spans.push(Span {
+                        block: block_no,
+                        first_row: row_in_block,
+                        row_count: 1,
+                        first_key: row.clustering.clone(),
+                        last_key: Bytes::new(),
+                    });
                 }
-                _ => spans.push(Span {
-                    block: block_no,
-                    first_row: row_in_block,
-                    row_count: 1,
-                    first_key: row.clustering.clone(),
-                    last_key: row.clustering.clone(),
-                }),
             }
-            prev = Some(row.clustering);
+            prev = Some(item);
             if self.block.size_bytes() >= self.opts.block_size_bytes {
                 self.flush_block()?;
             }
+        }
+        if let (Some(s), Some(p)) = (spans.last_mut(), &prev) {
+            s.last_key = p.borrow().clustering.clone();
         }
         self.stats
             .add_partition(deletion.as_ref(), range_tombstones);
@@ -163,13 +218,25 @@ impl SstableWriter {
     }
 
     fn write(&mut self, bytes: &[u8]) -> Result<()> {
+        self.pending.extend_from_slice(bytes);
+        self.offset_bytes += bytes.len() as u64;
+        if self.pending.len() >= WRITE_BUFFER_BYTES {
+            self.write_pending()?;
+        }
+        Ok(())
+    }
+
+    /// Hands the buffered bytes to the I/O backend.
+    fn write_pending(&mut self) -> Result<()> {
         let file = self
             .file
-            .as_mut()
+            .as_ref()
             .ok_or_else(|| Error::InvalidRequest("SSTable writer already finished".into()))?;
-        file.write_all(bytes)
+        self.io
+            .write_all_at(file, &self.pending, self.pending_at)
             .map_err(|e| Error::io(&self.tmp_path, e))?;
-        self.offset_bytes += bytes.len() as u64;
+        self.pending_at += self.pending.len() as u64;
+        self.pending.clear();
         Ok(())
     }
 
@@ -274,24 +341,27 @@ impl SstableWriter {
             max_token: self.max_token,
         };
         self.write(&footer.encode())?;
-
+        // The last bytes go out with the fsync (one linked submission with io_uring).
         let file = self
             .file
             .take()
             .ok_or_else(|| Error::InvalidRequest("SSTable writer already finished".into()))?;
         // From here the writer no longer owns the file: clean up the temporary by hand.
-        let published = file
-            .into_inner()
-            .map_err(|e| Error::io(&self.tmp_path, e.into_error()))
-            .and_then(|f| f.sync_all().map_err(|e| Error::io(&self.tmp_path, e)))
+        let published = self
+            .io
+            .write_all_at_and_sync(&file, &self.pending, self.pending_at, SyncKind::All)
+            .map_err(|e| Error::io(&self.tmp_path, e))
             .and_then(|()| {
+                drop(file);
                 std::fs::rename(&self.tmp_path, &self.path).map_err(|e| Error::io(&self.path, e))
             });
         if let Err(e) = published {
             let _ = std::fs::remove_file(&self.tmp_path);
             return Err(e);
         }
-        sync_dir(&self.path)?;
+        self.pending = Vec::new();
+        let dir = parent_dir(&self.path);
+        self.io.sync_dir(dir).map_err(|e| Error::io(dir, e))?;
         Ok(std::mem::take(&mut self.stats))
     }
 }
@@ -314,11 +384,10 @@ fn temp_path(path: &Path) -> PathBuf {
     path.with_file_name(name)
 }
 
-fn sync_dir(path: &Path) -> Result<()> {
-    let dir = match path.parent() {
+/// The directory holding `path` (`.` for a bare file name).
+fn parent_dir(path: &Path) -> &Path {
+    match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
-    };
-    let d = File::open(dir).map_err(|e| Error::io(dir, e))?;
-    d.sync_all().map_err(|e| Error::io(dir, e))
+    }
 }
