@@ -36,6 +36,9 @@ impl Engine {
                 },
                 t.memtable.partition_count(),
             )?;
+            if let Some((_, newest)) = t.sstables.first() {
+                writer.reuse_dictionary(newest.dictionary_bytes())?;
+            }
             for (key, p) in t.memtable.partitions_from(None) {
                 writer.add_partition_borrowed(
                     key,

@@ -260,6 +260,26 @@ impl SstableWriter {
         self.write_block(&raw)
     }
 
+    /// Compresses with `dictionary` (the zstd dictionary of an earlier SSTable of the same
+    /// table) instead of training one: training costs about as much CPU as compressing a
+    /// few hundred blocks, and a table's vocabulary changes slowly, so a flush reuses the
+    /// dictionary of the table's newest SSTable. Must be called before the first row.
+    pub fn reuse_dictionary(&mut self, dictionary: &[u8]) -> Result<()> {
+        if self.blocks_cut > 0 || !self.block.is_empty() || self.compressor.is_some() {
+            return Err(Error::InvalidRequest(
+                "SSTable dictionary must be chosen before the first row".into(),
+            ));
+        }
+        if dictionary.is_empty() {
+            return Ok(());
+        }
+        let compressor = zstd::bulk::Compressor::with_dictionary(self.opts.zstd_level, dictionary)
+            .map_err(|e| Error::io(&self.tmp_path, e))?;
+        self.dictionary = dictionary.to_vec();
+        self.compressor = Some(compressor);
+        Ok(())
+    }
+
     /// Trains the dictionary on the buffered blocks and writes them out.
     fn start_compressing(&mut self) -> Result<()> {
         let samples = std::mem::take(&mut self.sample_blocks);
