@@ -3,5 +3,5 @@
 pub mod row;
 pub mod varint;
 
-pub use row::{decode_mutation, encode_mutation};
+pub use row::{decode_mutation, encode_mutation, encode_mutation_into};
 pub use varint::Reader;

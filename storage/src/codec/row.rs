@@ -217,19 +217,19 @@ pub fn read_partition_deletions(
 /// Encodes a mutation (timestamps absolute) as one commitlog record body.
 pub fn encode_mutation(m: &Mutation) -> Vec<u8> {
     let mut out = Vec::with_capacity(64 + m.rows.len() * 64);
-    put_u64(&mut out, u64::from(m.table));
-    put_bytes(&mut out, &m.partition_key);
-    put_partition_deletions(
-        &mut out,
-        m.partition_deletion.as_ref(),
-        &m.range_tombstones,
-        0,
-    );
-    put_u64(&mut out, m.rows.len() as u64);
-    for row in &m.rows {
-        put_row(&mut out, row, 0);
-    }
+    encode_mutation_into(&mut out, m);
     out
+}
+
+/// [`encode_mutation`], appending to `out` (the commitlog's batch buffer).
+pub fn encode_mutation_into(out: &mut Vec<u8>, m: &Mutation) {
+    put_u64(out, u64::from(m.table));
+    put_bytes(out, &m.partition_key);
+    put_partition_deletions(out, m.partition_deletion.as_ref(), &m.range_tombstones, 0);
+    put_u64(out, m.rows.len() as u64);
+    for row in &m.rows {
+        put_row(out, row, 0);
+    }
 }
 
 /// Decodes a mutation written by [`encode_mutation`]; trailing bytes are an error.

@@ -51,7 +51,14 @@ pub struct Commitlog {
     /// Set after a failed fsync or an unrepairable failed write: every later call fails,
     /// because what is on disk is no longer known.
     poisoned: bool,
+    /// The frames of the batch being written, reused from batch to batch.
+    batch_buf: Vec<u8>,
+    /// Where each frame of `batch_buf` starts.
+    batch_frames: Vec<usize>,
 }
+
+/// A batch buffer grown past this by one huge batch is freed rather than kept.
+const KEPT_BATCH_BUF_BYTES: usize = 1 << 20;
 
 impl Commitlog {
     /// Opens `dir` (creating it), replays every record of every segment in order through
@@ -108,6 +115,8 @@ impl Commitlog {
             sync: SyncPolicy::new(opts.sync),
             stats: CommitlogStats::default(),
             poisoned: false,
+            batch_buf: Vec::new(),
+            batch_frames: Vec::new(),
         };
         Ok((log, report))
     }
@@ -115,43 +124,83 @@ impl Commitlog {
     /// Appends `payloads` as one write to the OS, so that a process kill after this returns
     /// loses none of them; durability against power loss comes from the sync that follows
     /// (`sync_if_due` / `sync`), except in `GroupCommit` mode, where the write and its
-    /// fdatasync go out together and the batch is durable when this returns. The batch goes whole into one segment: the active one, or a
-    /// fresh one if it would not fit. Returns the position after the last record.
+    /// fdatasync go out together and the batch is durable when this returns. The batch goes
+    /// whole into one segment: the active one, or a fresh one if it would not fit. Returns
+    /// the position after the last record.
     ///
     /// Payloads must be non-empty and at most 64 MiB each (`InvalidRequest` otherwise).
     pub fn append(&mut self, payloads: &[&[u8]]) -> Result<Position> {
+        self.append_encoded(payloads, |out, p| out.extend_from_slice(p))
+    }
+
+    /// [`Commitlog::append`] of one record per item, `encode` writing the item's payload
+    /// straight into the batch buffer: no allocation per record on the write path (the
+    /// buffer is kept between calls).
+    pub fn append_encoded<T>(
+        &mut self,
+        items: &[T],
+        mut encode: impl FnMut(&mut Vec<u8>, &T),
+    ) -> Result<Position> {
         self.check_poisoned()?;
-        let mut batch_bytes: u64 = 0;
-        for p in payloads {
-            let len_bytes = p.len() as u64;
-            if len_bytes == 0 || len_bytes > MAX_RECORD_BYTES {
-                return Err(Error::InvalidRequest(format!(
-                    "commitlog record of {len_bytes} bytes (must be 1..={MAX_RECORD_BYTES})"
-                )));
-            }
-            batch_bytes = batch_bytes.saturating_add(FRAME_HEADER_BYTES + len_bytes);
-        }
-        if payloads.is_empty() {
+        if items.is_empty() {
             return Ok(self.position());
         }
+        let mut buf = std::mem::take(&mut self.batch_buf);
+        buf.clear();
+        let mut starts = std::mem::take(&mut self.batch_frames);
+        starts.clear();
+        let result = (|| {
+            for item in items {
+                let start = buf.len();
+                buf.extend_from_slice(&[0u8; FRAME_HEADER_BYTES as usize]);
+                encode(&mut buf, item);
+                let len_bytes = (buf.len() - start) as u64 - FRAME_HEADER_BYTES;
+                if len_bytes == 0 || len_bytes > MAX_RECORD_BYTES {
+                    return Err(Error::InvalidRequest(format!(
+                        "commitlog record of {len_bytes} bytes (must be 1..={MAX_RECORD_BYTES})"
+                    )));
+                }
+                starts.push(start);
+            }
+            self.write_batch(&mut buf, &starts)
+        })();
+        // Keep the buffers for the next batch, unless one huge batch made them huge.
+        if buf.capacity() <= KEPT_BATCH_BUF_BYTES {
+            self.batch_buf = buf;
+        }
+        self.batch_frames = starts;
+        let records = items.len() as u64;
+        result.map(|()| {
+            self.stats.records_appended += records;
+            self.position()
+        })
+    }
+
+    /// Writes a batch of frames whose headers are still blank (`starts`: where each frame
+    /// begins in `buf`), rotating first if it does not fit in the active segment.
+    fn write_batch(&mut self, buf: &mut [u8], starts: &[usize]) -> Result<()> {
+        let batch_bytes = buf.len() as u64;
         if self.active.len_bytes > HEADER_BYTES
             && self.active.len_bytes.saturating_add(batch_bytes) > self.opts.segment_size_bytes
         {
             self.rotate()?;
         }
-        let mut buf = Vec::with_capacity(usize::try_from(batch_bytes).unwrap_or(0));
-        for p in payloads {
-            record::encode_record(&mut buf, self.active.id, p);
+        // The CRC covers the segment id, so headers are filled once the segment is known.
+        for (i, &start) in starts.iter().enumerate() {
+            let end = starts.get(i + 1).copied().unwrap_or(buf.len());
+            let frame = buf.get_mut(start..end).unwrap_or_default();
+            record::fill_header(frame, self.active.id);
         }
+        let buf = &*buf;
         let at = self.active.len_bytes;
         // Group commit syncs every batch: hand the write and its fsync over together (one
         // submission with io_uring). Periodic mode writes now and syncs when due.
         let group_commit = self.sync.mode() == SyncMode::GroupCommit;
         let written = if group_commit {
             self.io
-                .write_all_at_and_sync(&self.active.file, &buf, at, SyncKind::Data)
+                .write_all_at_and_sync(&self.active.file, buf, at, SyncKind::Data)
         } else {
-            self.io.write_all_at(&self.active.file, &buf, at)
+            self.io.write_all_at(&self.active.file, buf, at)
         };
         if let Err(e) = written {
             // Cut a partial batch back off so later batches do not land after garbage. If
@@ -168,8 +217,7 @@ impl Commitlog {
             self.stats.syncs += 1;
         }
         self.stats.bytes_appended += batch_bytes;
-        self.stats.records_appended += payloads.len() as u64;
-        Ok(self.position())
+        Ok(())
     }
 
     /// Call after an append: in `GroupCommit` mode syncs now, in `Periodic` mode only if the

@@ -23,6 +23,19 @@ pub fn record_crc(segment_id: u64, len_bytes: u32, payload: &[u8]) -> u32 {
     h.finalize()
 }
 
+/// Fills the blank header of `frame` (8 header bytes, then the payload) for segment
+/// `segment_id`. The payload must be non-empty and at most `MAX_RECORD_BYTES`.
+pub fn fill_header(frame: &mut [u8], segment_id: u64) {
+    let Some((header, payload)) = frame.split_at_mut_checked(FRAME_HEADER_BYTES as usize) else {
+        return;
+    };
+    let len_bytes = u32::try_from(payload.len()).unwrap_or(u32::MAX);
+    let crc = record_crc(segment_id, len_bytes, payload);
+    let (len_field, crc_field) = header.split_at_mut(4);
+    len_field.copy_from_slice(&len_bytes.to_le_bytes());
+    crc_field.copy_from_slice(&crc.to_le_bytes());
+}
+
 /// Appends the frame of `payload` to `out`. The caller has checked that the payload is
 /// non-empty and at most `MAX_RECORD_BYTES`, so the length fits a u32.
 pub fn encode_record(out: &mut Vec<u8>, segment_id: u64, payload: &[u8]) {

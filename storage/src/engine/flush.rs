@@ -8,7 +8,7 @@ use crate::engine::table::{sstable_path, table_dir};
 use crate::engine::{open_sstable, Engine};
 use crate::error::{Error, Result};
 use crate::model::TableId;
-use crate::sstable::{Sstable, SstableWriter};
+use crate::sstable::{Sstable, SstableWriter, SstableWriterOptions};
 
 impl Engine {
     /// Writes every non-empty memtable to a new SSTable, commits them in the manifest with
@@ -30,15 +30,21 @@ impl Engine {
             let mut writer = SstableWriter::create_with_io(
                 self.io.clone(),
                 &path,
-                self.opts.sstable.clone(),
+                SstableWriterOptions {
+                    zstd_level: self.opts.flush_zstd_level,
+                    ..self.opts.sstable.clone()
+                },
                 t.memtable.partition_count(),
             )?;
+            if let Some((_, newest)) = t.sstables.first() {
+                writer.reuse_dictionary(newest.dictionary_bytes())?;
+            }
             for (key, p) in t.memtable.partitions_from(None) {
-                writer.add_partition(
+                writer.add_partition_borrowed(
                     key,
                     p.deletion,
                     &p.range_tombstones,
-                    p.rows.values().cloned(),
+                    p.rows.values(),
                 )?;
             }
             writer.finish()?;

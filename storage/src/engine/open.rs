@@ -68,6 +68,7 @@ pub fn open(dir: &Path, opts: EngineOptions) -> Result<Engine> {
         memtable_bytes,
         stats: EngineStats::default(),
         replay,
+        compaction: Default::default(),
         block_cache,
         io,
     };

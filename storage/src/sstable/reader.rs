@@ -179,6 +179,11 @@ impl Sstable {
         self.blocks_read.load(Ordering::Relaxed)
     }
 
+    /// The zstd dictionary the blocks were compressed with (empty for none).
+    pub fn dictionary_bytes(&self) -> &[u8] {
+        self.section_bytes(&self.footer.dictionary)
+    }
+
     pub fn partition_count(&self) -> u64 {
         self.footer.partition_count
     }

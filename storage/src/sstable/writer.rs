@@ -6,6 +6,7 @@
 //! its temporary file.
 
 use bytes::Bytes;
+use std::borrow::Borrow;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
@@ -132,6 +133,28 @@ impl SstableWriter {
         range_tombstones: &[RangeTombstone],
         rows: impl IntoIterator<Item = Row>,
     ) -> Result<()> {
+        self.add_partition_rows(key, deletion, range_tombstones, rows)
+    }
+
+    /// [`SstableWriter::add_partition`] with borrowed rows: a flush writes the memtable's
+    /// rows without cloning them.
+    pub fn add_partition_borrowed<'r>(
+        &mut self,
+        key: &DecoratedKey,
+        deletion: Option<DeletionTime>,
+        range_tombstones: &[RangeTombstone],
+        rows: impl IntoIterator<Item = &'r Row>,
+    ) -> Result<()> {
+        self.add_partition_rows(key, deletion, range_tombstones, rows)
+    }
+
+    fn add_partition_rows<R: Borrow<Row>>(
+        &mut self,
+        key: &DecoratedKey,
+        deletion: Option<DeletionTime>,
+        range_tombstones: &[RangeTombstone],
+        rows: impl IntoIterator<Item = R>,
+    ) -> Result<()> {
         if self.last_key.as_ref().is_some_and(|last| last >= key) {
             return Err(Error::InvalidRequest(format!(
                 "SSTable partitions out of order: {key:?} after {:?}",
@@ -139,34 +162,44 @@ impl SstableWriter {
             )));
         }
         let mut spans: Vec<Span> = Vec::new();
-        let mut prev: Option<Bytes> = None;
-        for row in rows {
-            if prev.as_ref().is_some_and(|p| *p >= row.clustering) {
-                return Err(Error::InvalidRequest(format!(
-                    "SSTable rows out of order or duplicated in partition {key:?}"
-                )));
+        // The previous row: the order check, and the last key of a span when it closes
+        // (keys are cloned once per span, not once per row).
+        let mut prev: Option<R> = None;
+        for item in rows {
+            let row = item.borrow();
+            if let Some(p) = &prev {
+                if p.borrow().clustering >= row.clustering {
+                    return Err(Error::InvalidRequest(format!(
+                        "SSTable rows out of order or duplicated in partition {key:?}"
+                    )));
+                }
             }
-            self.stats.add_row(&row);
+            self.stats.add_row(row);
             let block_no = self.blocks_cut;
             let row_in_block = self.block.row_count() as u32;
-            self.block.add(&row)?;
+            self.block.add(row)?;
             match spans.last_mut() {
-                Some(s) if s.block == block_no => {
-                    s.row_count += 1;
-                    s.last_key = row.clustering.clone();
+                Some(s) if s.block == block_no => s.row_count += 1,
+                last => {
+                    if let (Some(s), Some(p)) = (last, &prev) {
+                        s.last_key = p.borrow().clustering.clone();
+                    }
+                    spans.push(Span {
+                        block: block_no,
+                        first_row: row_in_block,
+                        row_count: 1,
+                        first_key: row.clustering.clone(),
+                        last_key: Bytes::new(),
+                    });
                 }
-                _ => spans.push(Span {
-                    block: block_no,
-                    first_row: row_in_block,
-                    row_count: 1,
-                    first_key: row.clustering.clone(),
-                    last_key: row.clustering.clone(),
-                }),
             }
-            prev = Some(row.clustering);
+            prev = Some(item);
             if self.block.size_bytes() >= self.opts.block_size_bytes {
                 self.flush_block()?;
             }
+        }
+        if let (Some(s), Some(p)) = (spans.last_mut(), &prev) {
+            s.last_key = p.borrow().clustering.clone();
         }
         self.stats
             .add_partition(deletion.as_ref(), range_tombstones);
@@ -225,6 +258,26 @@ impl SstableWriter {
             return Ok(());
         }
         self.write_block(&raw)
+    }
+
+    /// Compresses with `dictionary` (the zstd dictionary of an earlier SSTable of the same
+    /// table) instead of training one: training costs about as much CPU as compressing a
+    /// few hundred blocks, and a table's vocabulary changes slowly, so a flush reuses the
+    /// dictionary of the table's newest SSTable. Must be called before the first row.
+    pub fn reuse_dictionary(&mut self, dictionary: &[u8]) -> Result<()> {
+        if self.blocks_cut > 0 || !self.block.is_empty() || self.compressor.is_some() {
+            return Err(Error::InvalidRequest(
+                "SSTable dictionary must be chosen before the first row".into(),
+            ));
+        }
+        if dictionary.is_empty() {
+            return Ok(());
+        }
+        let compressor = zstd::bulk::Compressor::with_dictionary(self.opts.zstd_level, dictionary)
+            .map_err(|e| Error::io(&self.tmp_path, e))?;
+        self.dictionary = dictionary.to_vec();
+        self.compressor = Some(compressor);
+        Ok(())
     }
 
     /// Trains the dictionary on the buffered blocks and writes them out.
