@@ -22,6 +22,7 @@ pub mod commitlog;
 pub mod engine;
 pub mod error;
 pub mod fuzz_targets;
+pub mod io;
 pub mod memtable;
 pub mod model;
 pub mod read;

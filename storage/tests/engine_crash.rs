@@ -11,13 +11,23 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use scrolldb_storage::commitlog::{CommitlogOptions, SyncMode};
 use scrolldb_storage::engine::{Engine, EngineOptions};
+use scrolldb_storage::io::IoMode;
 use scrolldb_storage::model::{Cell, Mutation, ReadQuery, Row};
 
 const CHILD_ENV: &str = "SCROLLDB_CRASH_CHILD_DIR";
+const MODE_ENV: &str = "SCROLLDB_CRASH_IO";
+
+fn mode_name(io: IoMode) -> &'static str {
+    match io {
+        IoMode::Uring => "uring",
+        _ => "plain",
+    }
+}
 const PARTITIONS: u64 = 16;
 
-fn options() -> EngineOptions {
+fn options(io: IoMode) -> EngineOptions {
     EngineOptions {
+        io,
         commitlog: CommitlogOptions {
             sync: SyncMode::GroupCommit,
             segment_size_bytes: 64 << 10,
@@ -42,8 +52,8 @@ fn mutation(id: u64) -> Mutation {
 }
 
 /// The child: writes ids from `start` on, in batches of 1-8, printing each acknowledged id.
-fn child(dir: &Path, start: u64) {
-    let mut engine = Engine::open(dir, options()).expect("child open");
+fn child(dir: &Path, start: u64, io: IoMode) {
+    let mut engine = Engine::open(dir, options(io)).expect("child open");
     let mut id = start;
     loop {
         let n = 1 + id % 8;
@@ -64,12 +74,29 @@ fn crash_child_entry() {
             .ok()
             .and_then(|s| s.parse().ok())
             .unwrap_or(0);
-        child(Path::new(&dir), start);
+        let io = match std::env::var(MODE_ENV).as_deref() {
+            Ok("uring") => IoMode::Uring,
+            _ => IoMode::Plain,
+        };
+        child(Path::new(&dir), start, io);
     }
 }
 
 #[test]
-fn acknowledged_writes_survive_sigkill() {
+fn acknowledged_writes_survive_sigkill_plain_io() {
+    acknowledged_writes_survive_sigkill(IoMode::Plain);
+}
+
+#[test]
+fn acknowledged_writes_survive_sigkill_io_uring() {
+    if !scrolldb_storage::io::uring_available() {
+        eprintln!("io_uring unavailable here: skipped");
+        return;
+    }
+    acknowledged_writes_survive_sigkill(IoMode::Uring);
+}
+
+fn acknowledged_writes_survive_sigkill(io: IoMode) {
     let dir = tempfile::tempdir().unwrap();
     let exe = std::env::current_exe().unwrap();
     let mut acked: Vec<u64> = Vec::new();
@@ -89,6 +116,7 @@ fn acknowledged_writes_survive_sigkill() {
             ])
             .env(CHILD_ENV, dir.path())
             .env("SCROLLDB_CRASH_START", next.to_string())
+            .env(MODE_ENV, mode_name(io))
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -116,7 +144,7 @@ fn acknowledged_writes_survive_sigkill() {
         }
         acked.extend(ids);
 
-        let mut engine = Engine::open(dir.path(), options())
+        let mut engine = Engine::open(dir.path(), options(io))
             .unwrap_or_else(|e| panic!("round {round}: reopen failed: {e}"));
         for p in 0..PARTITIONS {
             let rows = engine

@@ -23,14 +23,36 @@ pub fn put_bytes(out: &mut Vec<u8>, b: &[u8]) {
 
 /// A cursor over an encoded buffer. Every read is bounds-checked and fails with
 /// `Error::Malformed` instead of panicking, so it is safe on bytes from disk or network.
+/// Whether `part` lies inside `whole`'s memory.
+fn within(whole: &[u8], part: &[u8]) -> bool {
+    let (w, p) = (whole.as_ptr_range(), part.as_ptr_range());
+    w.start <= p.start && p.end <= w.end
+}
+
 pub struct Reader<'a> {
     buf: &'a [u8],
     pos: usize,
+    /// The buffer `buf` lies in, when it is shared: `bytes()` then hands out slices of it
+    /// instead of copies (a cell read from a cached SSTable block allocates nothing).
+    owner: Option<&'a Bytes>,
 }
 
 impl<'a> Reader<'a> {
     pub fn new(buf: &'a [u8]) -> Self {
-        Reader { buf, pos: 0 }
+        Reader {
+            buf,
+            pos: 0,
+            owner: None,
+        }
+    }
+
+    /// A reader of `buf`, a sub-slice of `owner`, whose `bytes()` share `owner`'s memory.
+    pub fn shared(owner: &'a Bytes, buf: &'a [u8]) -> Self {
+        Reader {
+            buf,
+            pos: 0,
+            owner: Some(owner),
+        }
     }
 
     pub fn position(&self) -> usize {
@@ -111,7 +133,13 @@ impl<'a> Reader<'a> {
 
     pub fn bytes(&mut self) -> Result<Bytes> {
         let n = self.len()?;
-        Ok(Bytes::copy_from_slice(self.slice(n)?))
+        let owner = self.owner;
+        let s = self.slice(n)?;
+        Ok(match owner {
+            // `slice_ref` panics on a slice outside `owner`: check rather than trust `shared`.
+            Some(o) if !s.is_empty() && within(o, s) => o.slice_ref(s),
+            _ => Bytes::copy_from_slice(s),
+        })
     }
 
     pub fn fixed_u32_le(&mut self) -> Result<u32> {

@@ -10,7 +10,6 @@
 
 use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
-use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
 use super::options::{CommitlogOptions, SyncMode};
@@ -20,6 +19,7 @@ use super::segment::{self, HEADER_BYTES};
 use super::sync::SyncPolicy;
 use super::{CommitlogStats, Position, ReplayReport};
 use crate::error::{Error, Result};
+use crate::io::{self, Io, SyncKind};
 
 /// The segment records are appended to.
 #[derive(Debug)]
@@ -41,6 +41,8 @@ struct ClosedSegment {
 #[derive(Debug)]
 pub struct Commitlog {
     dir: PathBuf,
+    /// Every append, fsync and segment creation goes through it.
+    io: Io,
     opts: CommitlogOptions,
     active: ActiveSegment,
     closed: BTreeMap<u64, ClosedSegment>,
@@ -54,9 +56,20 @@ pub struct Commitlog {
 impl Commitlog {
     /// Opens `dir` (creating it), replays every record of every segment in order through
     /// `on_record(end position, payload)`, repairs a torn tail, then starts a fresh segment.
+    /// Writes with plain file I/O; see [`Commitlog::open_with_io`].
     pub fn open(
         dir: &Path,
         opts: CommitlogOptions,
+        on_record: impl FnMut(Position, &[u8]) -> Result<()>,
+    ) -> Result<(Commitlog, ReplayReport)> {
+        Self::open_with_io(dir, opts, io::plain(), on_record)
+    }
+
+    /// [`Commitlog::open`] writing through the I/O backend `io`.
+    pub fn open_with_io(
+        dir: &Path,
+        opts: CommitlogOptions,
+        io: Io,
         mut on_record: impl FnMut(Position, &[u8]) -> Result<()>,
     ) -> Result<(Commitlog, ReplayReport)> {
         // Room for a header and at least one small record keeps rotation from looping.
@@ -75,14 +88,15 @@ impl Commitlog {
         for (i, (id, path)) in segments.into_iter().enumerate() {
             let is_last = i + 1 == count;
             if let Some(len_bytes) =
-                replay_one(&path, id, is_last, &opts, &mut on_record, &mut report)?
+                replay_one(&*io, &path, id, is_last, &opts, &mut on_record, &mut report)?
             {
                 closed.insert(id, ClosedSegment { path, len_bytes });
             }
         }
-        let (file, path) = segment::create(dir, next_id)?;
+        let (file, path) = segment::create(&*io, dir, next_id)?;
         let log = Commitlog {
             dir: dir.to_path_buf(),
+            io,
             opts,
             active: ActiveSegment {
                 id: next_id,
@@ -100,7 +114,8 @@ impl Commitlog {
 
     /// Appends `payloads` as one write to the OS, so that a process kill after this returns
     /// loses none of them; durability against power loss comes from the sync that follows
-    /// (`sync_if_due` / `sync`). The batch goes whole into one segment: the active one, or a
+    /// (`sync_if_due` / `sync`), except in `GroupCommit` mode, where the write and its
+    /// fdatasync go out together and the batch is durable when this returns. The batch goes whole into one segment: the active one, or a
     /// fresh one if it would not fit. Returns the position after the last record.
     ///
     /// Payloads must be non-empty and at most 64 MiB each (`InvalidRequest` otherwise).
@@ -129,15 +144,29 @@ impl Commitlog {
             record::encode_record(&mut buf, self.active.id, p);
         }
         let at = self.active.len_bytes;
-        if let Err(e) = self.active.file.write_all_at(&buf, at) {
-            // Cut a partial batch back off so later batches do not land after garbage.
-            if self.active.file.set_len(at).is_err() {
+        // Group commit syncs every batch: hand the write and its fsync over together (one
+        // submission with io_uring). Periodic mode writes now and syncs when due.
+        let group_commit = self.sync.mode() == SyncMode::GroupCommit;
+        let written = if group_commit {
+            self.io
+                .write_all_at_and_sync(&self.active.file, &buf, at, SyncKind::Data)
+        } else {
+            self.io.write_all_at(&self.active.file, &buf, at)
+        };
+        if let Err(e) = written {
+            // Cut a partial batch back off so later batches do not land after garbage. If
+            // the fsync was what failed, the page cache state is unknown: stop (see `sync`).
+            if group_commit || self.active.file.set_len(at).is_err() {
                 self.poisoned = true;
             }
             return Err(Error::io(&self.active.path, e));
         }
         self.active.len_bytes = at + batch_bytes;
         self.sync.appended();
+        if group_commit {
+            self.sync.synced();
+            self.stats.syncs += 1;
+        }
         self.stats.bytes_appended += batch_bytes;
         self.stats.records_appended += payloads.len() as u64;
         Ok(self.position())
@@ -162,7 +191,7 @@ impl Commitlog {
         if !self.sync.is_dirty() {
             return Ok(());
         }
-        if let Err(e) = self.active.file.sync_data() {
+        if let Err(e) = self.io.sync(&self.active.file, SyncKind::Data) {
             // After a failed fsync the kernel may have dropped the dirty pages: nothing
             // appended since the last good sync can be trusted, so stop accepting writes.
             self.poisoned = true;
@@ -194,6 +223,8 @@ impl Commitlog {
 
     /// Deletes every non-active segment all of whose records end at or before `pos` (their
     /// data is in flushed SSTables), oldest first so that a crash midway leaves no gap.
+    /// The caller must have made `pos` durable as its replay start (the engine's manifest)
+    /// first: the deletions themselves are not fsynced.
     pub fn discard_before(&mut self, pos: Position) -> Result<()> {
         let doomed: Vec<u64> = self
             .closed
@@ -213,9 +244,9 @@ impl Commitlog {
             }
             self.closed.remove(id);
         }
-        if !doomed.is_empty() {
-            segment::sync_dir(&self.dir)?;
-        }
+        // No directory fsync: a deletion a crash undoes brings back a segment whose records
+        // all end before the manifest's replay position, which replay skips and the next
+        // open deletes again.
         Ok(())
     }
 
@@ -230,13 +261,26 @@ impl Commitlog {
         self.sync.mode()
     }
 
-    /// Closes the active segment (durably) and starts the next one.
-    fn rotate(&mut self) -> Result<()> {
+    /// Closes the active segment (durably) and starts the next one, so that everything
+    /// appended so far sits in closed segments that [`Commitlog::discard_before`] can drop.
+    /// The engine calls it at flush: without it the active segment, which holds the records
+    /// just flushed, would stay on disk until it filled up. A no-op when the active segment
+    /// holds no record yet (repeated flushes do not make empty segments).
+    pub fn rotate(&mut self) -> Result<()> {
+        self.check_poisoned()?;
+        if self.active.len_bytes <= HEADER_BYTES {
+            return Ok(());
+        }
+        self.rotate_now()
+    }
+
+    /// Closes the active segment (durably) and starts the next one, even if it is empty.
+    fn rotate_now(&mut self) -> Result<()> {
         // The old segment must be complete on disk before the new one exists, or a power
         // loss could leave a torn non-last segment, which replay treats as corruption.
         self.sync()?;
         let next_id = self.active.id.saturating_add(1);
-        let (file, path) = segment::create(&self.dir, next_id)?;
+        let (file, path) = segment::create(&*self.io, &self.dir, next_id)?;
         let old = std::mem::replace(
             &mut self.active,
             ActiveSegment {
@@ -272,6 +316,7 @@ impl Commitlog {
 /// Replays one segment file into `report`, repairing it if it is the last one. Returns the
 /// file's length afterwards, or `None` if it was deleted as creation debris.
 fn replay_one(
+    io: &dyn io::FileIo,
     path: &Path,
     id: u64,
     is_last: bool,
@@ -289,7 +334,7 @@ fn replay_one(
         tracing::warn!(file = %path.display(), "commitlog: {reason}");
         std::fs::remove_file(path).map_err(|e| Error::io(path, e))?;
         if let Some(dir) = path.parent() {
-            segment::sync_dir(dir)?;
+            io.sync_dir(dir).map_err(|e| Error::io(dir, e))?;
         }
         report.truncated.push((path.to_path_buf(), 0, reason));
         return Ok(None);
@@ -321,7 +366,8 @@ fn replay_one(
         }
         // The last segment may hold data a killed process wrote but never synced; it becomes
         // a non-last segment now, and those must be complete on disk (see the module docs).
-        file.sync_all().map_err(|e| Error::io(path, e))?;
+        io.sync(&file, SyncKind::All)
+            .map_err(|e| Error::io(path, e))?;
     }
     Ok(Some(len_bytes))
 }

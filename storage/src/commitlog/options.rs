@@ -9,8 +9,8 @@ pub enum SyncMode {
     /// a power loss (not a process crash) may lose up to about `period_ms` of acknowledged
     /// writes. The owner must call [`super::Commitlog::tick`] when idle to bound that window.
     Periodic { period_ms: u64 },
-    /// Sync after every appended batch: a batch is durable when `sync_if_due` returns, and all
-    /// records of the batch share that one fsync.
+    /// Sync every appended batch: a batch is durable when `append` returns (its write and
+    /// fdatasync are one request to the I/O backend), and all its records share that fsync.
     GroupCommit,
 }
 

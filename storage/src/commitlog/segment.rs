@@ -8,10 +8,10 @@
 #![deny(clippy::indexing_slicing)]
 
 use std::fs::{File, OpenOptions};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
+use crate::io::{FileIo, SyncKind};
 
 pub const SEGMENT_MAGIC: [u8; 8] = *b"SCRLDBCL";
 pub const FORMAT_VERSION: u32 = 1;
@@ -112,31 +112,21 @@ pub fn is_creation_debris(data: &[u8], header: &Result<()>) -> bool {
 
 /// Creates segment `id` with its header written and fsynced and the directory fsynced, so
 /// that once this returns, the segment survives a crash and records may be acknowledged in it.
-pub fn create(dir: &Path, id: u64) -> Result<(File, PathBuf)> {
+pub fn create(io: &dyn FileIo, dir: &Path, id: u64) -> Result<(File, PathBuf)> {
     let path = dir.join(file_name(id));
-    let mut file = OpenOptions::new()
+    let file = OpenOptions::new()
         .read(true)
         .write(true)
         .create_new(true)
         .open(&path)
         .map_err(|e| Error::io(&path, e))?;
-    if let Err(e) = file
-        .write_all(&encode_header(id))
-        .and_then(|()| file.sync_all())
-    {
+    if let Err(e) = io.write_all_at_and_sync(&file, &encode_header(id), 0, SyncKind::All) {
         // Best effort: a half-made file would make every later attempt fail on create_new.
         let _ = std::fs::remove_file(&path);
         return Err(Error::io(&path, e));
     }
-    sync_dir(dir)?;
+    io.sync_dir(dir).map_err(|e| Error::io(dir, e))?;
     Ok((file, path))
-}
-
-/// Makes creations, deletions and renames in `dir` durable.
-pub fn sync_dir(dir: &Path) -> Result<()> {
-    File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(|e| Error::io(dir, e))
 }
 
 /// The segment files of `dir`, in id order. Other files are left alone.

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use crate::clock::now_secs;
 use crate::engine::table::sstable_path;
-use crate::engine::Engine;
+use crate::engine::{open_sstable, Engine};
 use crate::error::{Error, Result};
 use crate::model::{
     Cell, CellValue, DecoratedKey, DeletionTime, Direction, LocalSecs, Row, Slice, TableId,
@@ -41,8 +41,12 @@ impl Engine {
         let generation = self.manifest.next_generation;
         let path = sstable_path(&self.dir, table, generation);
         let expected: u64 = inputs.iter().map(|s| s.stats().partition_count).sum();
-        let mut writer =
-            SstableWriter::create(&path, self.opts.sstable.clone(), expected as usize)?;
+        let mut writer = SstableWriter::create_with_io(
+            self.io.clone(),
+            &path,
+            self.opts.sstable.clone(),
+            expected as usize,
+        )?;
         let mut written = 0u64;
         for key in merged_keys(&inputs)? {
             let mut readers = Vec::new();
@@ -82,7 +86,10 @@ impl Engine {
         }
         let new_set = if written > 0 {
             writer.finish()?;
-            vec![(generation, Sstable::open(&path)?)]
+            vec![(
+                generation,
+                open_sstable(self.block_cache.as_ref(), &path, generation)?,
+            )]
         } else {
             drop(writer);
             Vec::new()

@@ -5,14 +5,14 @@ use std::sync::Arc;
 
 use crate::engine::manifest::sync_dir;
 use crate::engine::table::{sstable_path, table_dir};
-use crate::engine::Engine;
+use crate::engine::{open_sstable, Engine};
 use crate::error::{Error, Result};
 use crate::model::TableId;
 use crate::sstable::{Sstable, SstableWriter};
 
 impl Engine {
     /// Writes every non-empty memtable to a new SSTable, commits them in the manifest with
-    /// the commitlog position they cover, then drops the commitlog segments before it.
+    /// the commitlog position they cover, then rotates the commitlog and drops the segments the flush covered.
     pub fn flush(&mut self) -> Result<()> {
         let covered = self.commitlog.position();
         let mut written: Vec<(TableId, u64, Arc<Sstable>)> = Vec::new();
@@ -27,7 +27,8 @@ impl Engine {
                 sync_dir(&self.dir.join("tables"))?;
             }
             let path = sstable_path(&self.dir, table, generation);
-            let mut writer = SstableWriter::create(
+            let mut writer = SstableWriter::create_with_io(
+                self.io.clone(),
                 &path,
                 self.opts.sstable.clone(),
                 t.memtable.partition_count(),
@@ -41,7 +42,11 @@ impl Engine {
                 )?;
             }
             writer.finish()?;
-            written.push((table, generation, Sstable::open(&path)?));
+            written.push((
+                table,
+                generation,
+                open_sstable(self.block_cache.as_ref(), &path, generation)?,
+            ));
         }
         self.manifest.next_generation += written.len() as u64;
         self.manifest.replay_from = covered;
@@ -60,6 +65,9 @@ impl Engine {
         }
         self.memtable_bytes = 0;
         self.stats.flushes += 1;
+        // Close the segment holding the flushed records so it can be deleted now, not once
+        // it fills up (a large segment would otherwise double the bytes on disk).
+        self.commitlog.rotate()?;
         self.commitlog.discard_before(covered)
     }
 }

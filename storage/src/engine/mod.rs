@@ -16,6 +16,7 @@ mod table;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 pub use options::{EngineOptions, TableOptions};
 pub use scan::{ScanPage, ScanPosition, ScanQuery};
@@ -23,8 +24,10 @@ pub use scan::{ScanPage, ScanPosition, ScanQuery};
 use crate::codec::encode_mutation;
 use crate::commitlog::{Commitlog, CommitlogStats, ReplayReport};
 use crate::error::{Error, Result};
+use crate::io::Io;
 use crate::model::{DecoratedKey, Mutation, ReadQuery, ReadResult, ReadStats, TableId};
 use crate::read::{read_partition, PartitionSource};
+use crate::sstable::{BlockCache, BlockCacheStats, Sstable};
 use manifest::Manifest;
 use table::Table;
 
@@ -43,6 +46,8 @@ pub struct EngineStats {
     pub tombstones_scanned: u64,
     pub reads_over_tombstone_warning: u64,
     pub commitlog: CommitlogStats,
+    /// Zero when the cache is off (`block_cache_bytes: 0`).
+    pub block_cache: BlockCacheStats,
 }
 
 /// One shard's storage engine. See the module documentation.
@@ -55,6 +60,10 @@ pub struct Engine {
     memtable_bytes: usize,
     stats: EngineStats,
     replay: ReplayReport,
+    /// Decompressed blocks shared by all SSTables of this engine; `None` when disabled.
+    block_cache: Option<Arc<BlockCache>>,
+    /// The I/O backend chosen at open; the commitlog holds a handle to it too.
+    io: Io,
 }
 
 impl Engine {
@@ -65,6 +74,11 @@ impl Engine {
 
     pub fn dir(&self) -> &Path {
         &self.dir
+    }
+
+    /// Name of the I/O backend in use (`"io_uring"` or `"plain"`).
+    pub fn io_backend(&self) -> &'static str {
+        self.io.name()
     }
 
     /// What commitlog replay found when the engine opened (truncated tails, skipped records).
@@ -202,6 +216,11 @@ impl Engine {
             .map(|(_, sst)| sst.file_size())
             .sum();
         s.commitlog = self.commitlog.stats();
+        s.block_cache = self
+            .block_cache
+            .as_ref()
+            .map(|c| c.stats())
+            .unwrap_or_default();
         s.disk_bytes = s.sstable_bytes + dir_size(&self.dir.join("commitlog"));
         s
     }
@@ -228,6 +247,18 @@ impl Engine {
     /// open restores the memtables.
     pub fn close(mut self) -> Result<()> {
         self.commitlog.sync()
+    }
+}
+
+/// Opens SSTable `generation` at `path`, sharing the engine's block cache if it has one.
+fn open_sstable(
+    cache: Option<&Arc<BlockCache>>,
+    path: &Path,
+    generation: u64,
+) -> Result<Arc<Sstable>> {
+    match cache {
+        Some(c) => Sstable::open_cached(path, c, generation),
+        None => Sstable::open(path),
     }
 }
 

@@ -10,20 +10,22 @@ use crate::commitlog::Commitlog;
 use crate::engine::manifest::Manifest;
 use crate::engine::options::EngineOptions;
 use crate::engine::table::{generation_of, sstable_path, table_dir, Table};
-use crate::engine::{Engine, EngineStats};
+use crate::engine::{open_sstable, Engine, EngineStats};
 use crate::error::{Error, Result};
 use crate::memtable::Memtable;
 use crate::model::TableId;
-use crate::sstable::Sstable;
+use crate::sstable::BlockCache;
 
 pub fn open(dir: &Path, opts: EngineOptions) -> Result<Engine> {
     fs::create_dir_all(dir.join("tables")).map_err(|e| Error::io(dir, e))?;
     let manifest = Manifest::load(dir)?;
+    let block_cache = (opts.block_cache_bytes > 0).then(|| BlockCache::new(opts.block_cache_bytes));
     let mut tables: BTreeMap<TableId, Table> = BTreeMap::new();
     for (&table, gens) in &manifest.tables {
         let t = tables.entry(table).or_default();
         for &generation in gens {
-            let sst = Sstable::open(&sstable_path(dir, table, generation))?;
+            let path = sstable_path(dir, table, generation);
+            let sst = open_sstable(block_cache.as_ref(), &path, generation)?;
             t.sstables.push((generation, sst));
         }
     }
@@ -36,22 +38,27 @@ pub fn open(dir: &Path, opts: EngineOptions) -> Result<Engine> {
     let replay_from = manifest.replay_from;
     let log_dir = dir.join("commitlog");
     // Positions are record ends: a record ending at or before `replay_from` is flushed.
-    let (commitlog, replay) = Commitlog::open(&log_dir, opts.commitlog.clone(), |pos, payload| {
-        if pos <= replay_from {
-            return Ok(());
-        }
-        let m = decode_mutation(payload)
-            .map_err(|e| e.at(log_dir.join(format!("segment {}", pos.segment)), pos.offset))?;
-        writes += 1;
-        memtable_bytes += memtables.entry(m.table).or_default().apply(m);
-        Ok(())
-    })?;
+    let io = crate::io::open_backend(opts.io, dir)?;
+    let (commitlog, replay) =
+        Commitlog::open_with_io(&log_dir, opts.commitlog, io.clone(), |pos, payload| {
+            if pos <= replay_from {
+                return Ok(());
+            }
+            let m = decode_mutation(payload)
+                .map_err(|e| e.at(log_dir.join(format!("segment {}", pos.segment)), pos.offset))?;
+            writes += 1;
+            memtable_bytes += memtables.entry(m.table).or_default().apply(m);
+            Ok(())
+        })?;
     if writes > 0 {
         tracing::info!(dir = %dir.display(), mutations = writes, "replayed the commitlog");
     }
     for (table, memtable) in memtables {
         tables.entry(table).or_default().memtable = memtable;
     }
+    // Segments a flush covered but a crash kept from being deleted.
+    let mut commitlog = commitlog;
+    commitlog.discard_before(replay_from)?;
     let mut engine = Engine {
         dir: dir.to_path_buf(),
         opts,
@@ -61,6 +68,8 @@ pub fn open(dir: &Path, opts: EngineOptions) -> Result<Engine> {
         memtable_bytes,
         stats: EngineStats::default(),
         replay,
+        block_cache,
+        io,
     };
     if engine.memtable_bytes >= engine.opts.memtable_flush_bytes {
         engine.flush()?;

@@ -1,6 +1,7 @@
 //! Engine configuration.
 
 use crate::commitlog::CommitlogOptions;
+use crate::io::IoMode;
 use crate::read::TombstoneThresholds;
 use crate::sstable::SstableWriterOptions;
 
@@ -12,6 +13,10 @@ pub struct EngineOptions {
     pub memtable_flush_bytes: usize,
     pub sstable: SstableWriterOptions,
     pub tombstones: TombstoneThresholds,
+    /// Bytes of decompressed SSTable blocks kept in memory for reads (0 = no cache).
+    pub block_cache_bytes: u64,
+    /// How commitlog and SSTable writes reach the disk (io_uring or std::fs).
+    pub io: IoMode,
 }
 
 impl Default for EngineOptions {
@@ -21,6 +26,8 @@ impl Default for EngineOptions {
             memtable_flush_bytes: 64 << 20,
             sstable: SstableWriterOptions::default(),
             tombstones: TombstoneThresholds::default(),
+            block_cache_bytes: 64 << 20,
+            io: IoMode::default(),
         }
     }
 }

@@ -84,7 +84,7 @@ pub struct ReadStats {
     pub tombstones_scanned: u64,
     /// Row versions taken from any source before reconciliation.
     pub rows_scanned: u64,
-    /// SSTable data blocks decompressed.
+    /// SSTable data blocks the read reached (from the block cache or decompressed).
     pub blocks_read: u64,
     /// SSTables whose partition index was consulted (bloom filter passed).
     pub sstables_read: u64,

@@ -9,6 +9,8 @@
 //! the frame and the length.
 
 use crate::codec::row::{put_row, read_row};
+use bytes::Bytes;
+
 use crate::codec::varint::Reader;
 use crate::error::{Error, Result};
 use crate::model::Row;
@@ -164,7 +166,8 @@ pub fn unframe(
 
 /// A decompressed block, with its row offsets validated.
 pub struct DecodedBlock {
-    data: Vec<u8>,
+    /// Shared so that rows read from the block borrow their values instead of copying them.
+    data: Bytes,
     /// End of the rows region (start of the offsets array).
     rows_end: usize,
     offsets: Vec<u32>,
@@ -172,6 +175,11 @@ pub struct DecodedBlock {
 }
 
 impl DecodedBlock {
+    /// Heap bytes this block holds, the weight the block cache charges for it.
+    pub fn memory_bytes(&self) -> usize {
+        self.data.len() + 4 * self.offsets.capacity() + std::mem::size_of::<Self>()
+    }
+
     pub fn parse(data: Vec<u8>) -> Result<Self> {
         let short = || Error::Malformed(format!("block of {} bytes too short", data.len()));
         let count_at = data.len().checked_sub(4).ok_or_else(short)?;
@@ -195,7 +203,7 @@ impl DecodedBlock {
             offsets.push(o);
         }
         Ok(DecodedBlock {
-            data,
+            data: Bytes::from(data),
             rows_end,
             offsets,
             base_ts,
@@ -231,7 +239,7 @@ impl DecodedBlock {
 
     pub fn row(&self, i: usize) -> Result<Row> {
         let bytes = self.row_bytes(i)?;
-        let mut r = Reader::new(bytes);
+        let mut r = Reader::shared(&self.data, bytes);
         let row = read_row(&mut r, self.base_ts)?;
         if !r.is_empty() {
             return Err(Error::Malformed(format!("trailing bytes after row {i}")));
@@ -264,7 +272,6 @@ impl DecodedBlock {
 mod tests {
     use super::*;
     use crate::model::Cell;
-    use bytes::Bytes;
 
     #[test]
     fn block_round_trip_and_corruption() {

@@ -9,6 +9,7 @@
 //! block by block forward or backward.
 
 mod block;
+mod block_cache;
 mod clustering_index;
 mod dictionary;
 mod filter;
@@ -19,6 +20,7 @@ mod row_iter;
 mod stats;
 mod writer;
 
+pub use block_cache::{BlockCache, BlockCacheStats};
 pub use footer::{FORMAT_VERSION, MAGIC};
 pub use reader::{PartitionIter, PartitionReader, Sstable};
 pub use row_iter::RowIter;

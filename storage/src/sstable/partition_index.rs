@@ -130,7 +130,9 @@ impl<'a> PartitionIndex<'a> {
         Ok(lo)
     }
 
-    /// Index of the entry for exactly `key`.
+    /// Index of the entry for exactly `key`, searching the map alone (the reference
+    /// [`PartitionIndex::find_in`] is tested against).
+    #[cfg(test)]
     pub fn find(&self, key: &DecoratedKey) -> Result<Option<usize>> {
         let i = self.lower_bound(key, true)?;
         if i >= self.len {
@@ -140,8 +142,82 @@ impl<'a> PartitionIndex<'a> {
         Ok((token == key.token && k == &key.key[..]).then_some(i))
     }
 
+    /// The token of every entry, in order: what [`PartitionIndex::find_in`] searches.
+    pub fn tokens(&self) -> Result<Vec<i64>> {
+        (0..self.len)
+            .map(|i| self.key_at(i).map(|(t, _)| t))
+            .collect()
+    }
+
+    /// [`PartitionIndex::find`] with the entries' tokens (from [`PartitionIndex::tokens`])
+    /// in memory: the binary search walks one dense array instead of touching the offsets
+    /// and an entry in the map at every step; only entries of an equal token are read.
+    pub fn find_in(&self, tokens: &[i64], key: &DecoratedKey) -> Result<Option<usize>> {
+        let mut i = tokens.partition_point(|&t| t < key.token);
+        while tokens.get(i) == Some(&key.token) {
+            let (_, k) = self.key_at(i)?;
+            match k.cmp(&key.key[..]) {
+                Ordering::Equal => return Ok(Some(i)),
+                Ordering::Greater => return Ok(None),
+                Ordering::Less => i += 1,
+            }
+        }
+        Ok(None)
+    }
+
     /// Partition key bytes of every entry, for building the bloom filter.
     pub fn keys(&self) -> impl Iterator<Item = Result<&'a [u8]>> + '_ {
         (0..self.len).map(|i| self.key_at(i).map(|(_, k)| k))
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod find_tests {
+    use super::*;
+
+    #[test]
+    fn find_in_agrees_with_find_across_token_collisions() {
+        // Tokens with several keys each (collisions), in (token, key) order.
+        let keys: Vec<DecoratedKey> = [(-5, "a"), (0, "a"), (0, "c"), (0, "e"), (7, "b")]
+            .iter()
+            .map(|(t, k)| DecoratedKey {
+                token: *t,
+                key: Bytes::from(k.as_bytes().to_vec()),
+            })
+            .collect();
+        let mut section = Vec::new();
+        let mut offsets = Vec::new();
+        for k in &keys {
+            offsets.push(section.len() as u64);
+            encode_entry(&mut section, k, None, &[], &[]);
+        }
+        for o in offsets {
+            section.extend_from_slice(&o.to_le_bytes());
+        }
+        let index = PartitionIndex::new(&section, keys.len() as u64).unwrap();
+        let tokens = index.tokens().unwrap();
+        assert_eq!(tokens, vec![-5, 0, 0, 0, 7]);
+        let probes = [
+            (-5, "a"),
+            (0, "a"),
+            (0, "b"),
+            (0, "c"),
+            (0, "e"),
+            (0, "f"),
+            (7, "b"),
+            (7, "a"),
+            (8, "a"),
+            (-9, "a"),
+        ];
+        for (t, k) in probes {
+            let key = DecoratedKey {
+                token: t,
+                key: Bytes::from(k.as_bytes().to_vec()),
+            };
+            let found = index.find_in(&tokens, &key).unwrap();
+            assert_eq!(found, index.find(&key).unwrap(), "{t} {k}");
+            assert_eq!(found.is_some(), keys.contains(&key), "{t} {k}");
+        }
     }
 }

@@ -14,6 +14,7 @@ use crate::error::{Error, Result};
 use crate::model::{DecoratedKey, DeletionTime, Direction, RangeTombstone, Slice};
 
 use super::block::{unframe, DecodedBlock};
+use super::block_cache::{BlockCache, BlockKey};
 use super::clustering_index::ClusteringIndex;
 use super::filter::{self, Filter};
 use super::footer::{check_header, read_u64, Footer, Section, FOOTER_BYTES, HEADER_BYTES};
@@ -30,6 +31,20 @@ pub struct Sstable {
     filter: Filter,
     dictionary: Option<zstd::dict::DecoderDictionary<'static>>,
     blocks_read: AtomicU64,
+    /// Token of every partition index entry, for a cache-friendly binary search.
+    tokens: Vec<i64>,
+    /// The engine's block cache and this table's generation, its key there.
+    cache: Option<(Arc<BlockCache>, u64)>,
+}
+
+impl Drop for Sstable {
+    fn drop(&mut self) {
+        // The last reference goes when a compaction or a table drop removes the table:
+        // its blocks must not take cache room any longer.
+        if let Some((cache, generation)) = &self.cache {
+            cache.evict_generation(*generation);
+        }
+    }
 }
 
 impl std::fmt::Debug for Sstable {
@@ -44,7 +59,22 @@ impl std::fmt::Debug for Sstable {
 
 impl Sstable {
     /// Checks magic, version, footer and section checksums; builds nothing large in memory.
+    /// Blocks are decompressed on every read (no cache); see [`Sstable::open_cached`].
     pub fn open(path: &Path) -> Result<Arc<Sstable>> {
+        Self::open_with(path, None)
+    }
+
+    /// Like [`Sstable::open`], keeping decompressed blocks in `cache` under `generation`,
+    /// which must be unique among the tables sharing the cache.
+    pub fn open_cached(
+        path: &Path,
+        cache: &Arc<BlockCache>,
+        generation: u64,
+    ) -> Result<Arc<Sstable>> {
+        Self::open_with(path, Some((Arc::clone(cache), generation)))
+    }
+
+    fn open_with(path: &Path, cache: Option<(Arc<BlockCache>, u64)>) -> Result<Arc<Sstable>> {
         let file = File::open(path).map_err(|e| Error::io(path, e))?;
         // SAFETY: SSTables are immutable once renamed into place and never truncated while
         // open; every byte read from the map is still bounds- and checksum-checked.
@@ -96,7 +126,8 @@ impl Sstable {
             ));
         }
         let index = section(&footer.partition_index, "partition index")?;
-        PartitionIndex::new(index, footer.partition_count)
+        let tokens = PartitionIndex::new(index, footer.partition_count)
+            .and_then(|index| index.tokens())
             .map_err(|e| e.at(path, footer.partition_index.offset))?;
         let filter = filter::load(section(&footer.filter, "filter")?)
             .map_err(|e| e.at(path, footer.filter.offset))?;
@@ -125,6 +156,8 @@ impl Sstable {
             filter,
             dictionary,
             blocks_read: AtomicU64::new(0),
+            tokens,
+            cache,
         }))
     }
 
@@ -140,7 +173,8 @@ impl Sstable {
         &self.stats
     }
 
-    /// Cumulative count of data blocks decompressed from this table.
+    /// Cumulative count of data blocks reads reached in this table, from the block cache or
+    /// decompressed: the measure of how much of the table a read touched.
     pub fn blocks_read(&self) -> u64 {
         self.blocks_read.load(Ordering::Relaxed)
     }
@@ -198,7 +232,7 @@ impl Sstable {
         }
         let index = self.index()?;
         match index
-            .find(key)
+            .find_in(&self.tokens, key)
             .map_err(|e| e.at(&self.path, self.footer.partition_index.offset))?
         {
             Some(i) => self.reader_at(&index, i).map(Some),
@@ -229,8 +263,39 @@ impl Sstable {
         }
     }
 
-    /// Reads, checks and decompresses data block `block`.
-    pub(crate) fn read_block(&self, block: u64) -> Result<DecodedBlock> {
+    /// Data block `block`: from the block cache, or read, checked and decompressed.
+    pub(crate) fn read_block(&self, block: u64) -> Result<Arc<DecodedBlock>> {
+        let (start, range) = self.block_bytes(block)?;
+        self.blocks_read.fetch_add(1, Ordering::Relaxed);
+        let key = self.cache.as_ref().map(|(cache, generation)| {
+            (
+                cache,
+                BlockKey {
+                    generation: *generation,
+                    offset: start,
+                },
+            )
+        });
+        if let Some((cache, key)) = &key {
+            if let Some(hit) = cache.get(key) {
+                return Ok(hit);
+            }
+        }
+        let raw = unframe(
+            range,
+            self.footer.max_block_uncompressed_bytes as usize,
+            self.dictionary.as_ref(),
+        )
+        .map_err(|e| e.at(&self.path, start))?;
+        let decoded = Arc::new(DecodedBlock::parse(raw).map_err(|e| e.at(&self.path, start))?);
+        if let Some((cache, key)) = key {
+            cache.insert(key, Arc::clone(&decoded));
+        }
+        Ok(decoded)
+    }
+
+    /// The file offset and on-disk bytes of data block `block`, bounds-checked.
+    fn block_bytes(&self, block: u64) -> Result<(u64, &[u8])> {
         let table = self.section_bytes(&self.footer.block_table);
         let bad = |offset: u64, why: String| Error::corruption(&self.path, offset, why);
         let at = usize::try_from(block)
@@ -253,14 +318,7 @@ impl Sstable {
                     format!("block {block} spans {start}..{end}, outside the data"),
                 )
             })?;
-        let raw = unframe(
-            range,
-            self.footer.max_block_uncompressed_bytes as usize,
-            self.dictionary.as_ref(),
-        )
-        .map_err(|e| e.at(&self.path, start))?;
-        self.blocks_read.fetch_add(1, Ordering::Relaxed);
-        DecodedBlock::parse(raw).map_err(|e| e.at(&self.path, start))
+        Ok((start, range))
     }
 
     /// Where a decode error with no better location is reported: the partition index.

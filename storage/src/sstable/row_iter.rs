@@ -7,6 +7,8 @@
 //! way. The next block is only decompressed when the walk reaches it and its index entry
 //! says it can still hold rows of the slice.
 
+use std::sync::Arc;
+
 use crate::error::{Error, Result};
 use crate::model::{Direction, Row, Slice};
 
@@ -30,7 +32,7 @@ pub struct RowIter<'a> {
 /// The rows `lo..hi` of a loaded block that are in the slice; `pos` is the next one to
 /// return (forward) or one past it (reverse).
 struct Cursor {
-    block: DecodedBlock,
+    block: Arc<DecodedBlock>,
     block_no: u64,
     lo: usize,
     hi: usize,

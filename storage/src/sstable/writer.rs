@@ -7,10 +7,10 @@
 
 use bytes::Bytes;
 use std::fs::File;
-use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
+use crate::io::{self, Io, SyncKind};
 use crate::model::{DecoratedKey, DeletionTime, RangeTombstone, Row};
 
 use super::block::{frame, BlockBuilder};
@@ -19,6 +19,9 @@ use super::footer::{encode_header, Footer, Section, HEADER_BYTES};
 use super::partition_index::{encode_entry, PartitionIndex};
 use super::stats::SstableStats;
 use super::{dictionary, filter};
+
+/// Bytes buffered before a write is handed to the I/O backend.
+const WRITE_BUFFER_BYTES: usize = 256 * 1024;
 
 /// How an SSTable is written.
 #[derive(Clone, Debug)]
@@ -33,7 +36,7 @@ pub struct SstableWriterOptions {
 impl Default for SstableWriterOptions {
     fn default() -> Self {
         SstableWriterOptions {
-            block_size_bytes: 16 * 1024,
+            block_size_bytes: 4 * 1024,
             zstd_level: 3,
             bloom_fp_rate: 0.01,
         }
@@ -44,7 +47,13 @@ impl Default for SstableWriterOptions {
 pub struct SstableWriter {
     path: PathBuf,
     tmp_path: PathBuf,
-    file: Option<BufWriter<File>>,
+    /// `None` once finished; the temporary file is removed on drop while it is `Some`.
+    file: Option<File>,
+    io: Io,
+    /// Bytes not yet handed to `io`; written out in `WRITE_BUFFER_BYTES` pieces.
+    pending: Vec<u8>,
+    /// File offset where `pending` starts.
+    pending_at: u64,
     opts: SstableWriterOptions,
     offset_bytes: u64,
     block: BlockBuilder,
@@ -69,20 +78,33 @@ pub struct SstableWriter {
 
 impl SstableWriter {
     /// Writes to a temporary name beside `path`; nothing appears at `path` until finish.
+    /// Writes with plain file I/O; see [`SstableWriter::create_with_io`].
     pub fn create(
         path: &Path,
         opts: SstableWriterOptions,
         expected_partitions: usize,
     ) -> Result<Self> {
+        Self::create_with_io(io::plain(), path, opts, expected_partitions)
+    }
+
+    /// [`SstableWriter::create`] writing (and fsyncing) through the I/O backend `io`.
+    pub fn create_with_io(
+        io: Io,
+        path: &Path,
+        opts: SstableWriterOptions,
+        expected_partitions: usize,
+    ) -> Result<Self> {
         let tmp_path = temp_path(path);
-        let f = File::create(&tmp_path).map_err(|e| Error::io(&tmp_path, e))?;
-        let mut file = BufWriter::with_capacity(256 * 1024, f);
-        file.write_all(&encode_header())
-            .map_err(|e| Error::io(&tmp_path, e))?;
+        let file = File::create(&tmp_path).map_err(|e| Error::io(&tmp_path, e))?;
+        let mut pending = Vec::with_capacity(WRITE_BUFFER_BYTES + opts.block_size_bytes);
+        pending.extend_from_slice(&encode_header());
         Ok(SstableWriter {
             path: path.to_path_buf(),
             tmp_path,
             file: Some(file),
+            io,
+            pending,
+            pending_at: 0,
             block: BlockBuilder::new(opts.block_size_bytes),
             opts,
             offset_bytes: HEADER_BYTES as u64,
@@ -163,13 +185,25 @@ impl SstableWriter {
     }
 
     fn write(&mut self, bytes: &[u8]) -> Result<()> {
+        self.pending.extend_from_slice(bytes);
+        self.offset_bytes += bytes.len() as u64;
+        if self.pending.len() >= WRITE_BUFFER_BYTES {
+            self.write_pending()?;
+        }
+        Ok(())
+    }
+
+    /// Hands the buffered bytes to the I/O backend.
+    fn write_pending(&mut self) -> Result<()> {
         let file = self
             .file
-            .as_mut()
+            .as_ref()
             .ok_or_else(|| Error::InvalidRequest("SSTable writer already finished".into()))?;
-        file.write_all(bytes)
+        self.io
+            .write_all_at(file, &self.pending, self.pending_at)
             .map_err(|e| Error::io(&self.tmp_path, e))?;
-        self.offset_bytes += bytes.len() as u64;
+        self.pending_at += self.pending.len() as u64;
+        self.pending.clear();
         Ok(())
     }
 
@@ -274,24 +308,27 @@ impl SstableWriter {
             max_token: self.max_token,
         };
         self.write(&footer.encode())?;
-
+        // The last bytes go out with the fsync (one linked submission with io_uring).
         let file = self
             .file
             .take()
             .ok_or_else(|| Error::InvalidRequest("SSTable writer already finished".into()))?;
         // From here the writer no longer owns the file: clean up the temporary by hand.
-        let published = file
-            .into_inner()
-            .map_err(|e| Error::io(&self.tmp_path, e.into_error()))
-            .and_then(|f| f.sync_all().map_err(|e| Error::io(&self.tmp_path, e)))
+        let published = self
+            .io
+            .write_all_at_and_sync(&file, &self.pending, self.pending_at, SyncKind::All)
+            .map_err(|e| Error::io(&self.tmp_path, e))
             .and_then(|()| {
+                drop(file);
                 std::fs::rename(&self.tmp_path, &self.path).map_err(|e| Error::io(&self.path, e))
             });
         if let Err(e) = published {
             let _ = std::fs::remove_file(&self.tmp_path);
             return Err(e);
         }
-        sync_dir(&self.path)?;
+        self.pending = Vec::new();
+        let dir = parent_dir(&self.path);
+        self.io.sync_dir(dir).map_err(|e| Error::io(dir, e))?;
         Ok(std::mem::take(&mut self.stats))
     }
 }
@@ -314,11 +351,10 @@ fn temp_path(path: &Path) -> PathBuf {
     path.with_file_name(name)
 }
 
-fn sync_dir(path: &Path) -> Result<()> {
-    let dir = match path.parent() {
+/// The directory holding `path` (`.` for a bare file name).
+fn parent_dir(path: &Path) -> &Path {
+    match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
-    };
-    let d = File::open(dir).map_err(|e| Error::io(dir, e))?;
-    d.sync_all().map_err(|e| Error::io(dir, e))
+    }
 }

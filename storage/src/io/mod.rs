@@ -1,0 +1,221 @@
+//! The I/O backend: the file operations whose cost or durability matters, behind one small
+//! trait so that an engine picks how they are done once, at open.
+//!
+//! Commitlog appends and fsyncs, segment creation, and SSTable writes (with their fsync and
+//! directory fsync) go through a [`FileIo`]. Two backends exist: [`PlainIo`] (std::fs,
+//! one syscall per operation) and, on Linux, `UringIo` (an io_uring owned by the engine:
+//! a write or fsync is a submission followed by a wait for its completion). [`IoMode`] in
+//! the engine options chooses; `Auto` tries io_uring and falls back to plain I/O where the
+//! kernel or a seccomp filter refuses `io_uring_setup`.
+//!
+//! SSTable reads do not go through here: they stay on the memory map (see
+//! `docs/ARCHITECTURE.md`). Namespace operations (create, rename, remove) stay on std::fs in
+//! both backends; what makes them durable (the directory fsync) goes through the backend.
+//!
+//! The trait is also the seam for what wraps I/O later: mirroring every write to a second
+//! disk, or injecting faults in tests.
+
+mod plain;
+#[cfg(target_os = "linux")]
+mod uring;
+
+use std::fs::File;
+use std::path::Path;
+use std::sync::{Arc, Once};
+
+pub use plain::PlainIo;
+#[cfg(target_os = "linux")]
+pub use uring::UringIo;
+
+use crate::error::{Error, Result};
+
+/// Which backend an engine uses.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum IoMode {
+    /// io_uring where the kernel allows it, plain I/O otherwise.
+    #[default]
+    Auto,
+    /// io_uring, or fail to open.
+    Uring,
+    /// std::fs: positional writes, fdatasync, fsync.
+    Plain,
+}
+
+/// What makes a file's written data durable.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SyncKind {
+    /// The data and what is needed to read it back (fdatasync): enough for appends to a
+    /// file whose size change is then also made durable.
+    Data,
+    /// Data and all metadata (fsync).
+    All,
+}
+
+/// File operations of a backend. Every method blocks until the operation completed.
+pub trait FileIo: Send + Sync + std::fmt::Debug {
+    /// Which backend this is, for logs and tests.
+    fn name(&self) -> &'static str;
+
+    /// Writes all of `buf` at `offset` of `file` (retrying short writes).
+    fn write_all_at(&self, file: &File, buf: &[u8], offset: u64) -> std::io::Result<()>;
+
+    /// Makes what was written to `file` durable.
+    fn sync(&self, file: &File, kind: SyncKind) -> std::io::Result<()>;
+
+    /// Writes `buf` at `offset` and then syncs, as one request where the backend can:
+    /// io_uring links the two so they cost one submission.
+    fn write_all_at_and_sync(
+        &self,
+        file: &File,
+        buf: &[u8],
+        offset: u64,
+        kind: SyncKind,
+    ) -> std::io::Result<()> {
+        self.write_all_at(file, buf, offset)?;
+        self.sync(file, kind)
+    }
+
+    /// Makes creations, renames and removals of entries in `dir` durable.
+    fn sync_dir(&self, dir: &Path) -> std::io::Result<()> {
+        let d = File::open(dir)?;
+        self.sync(&d, SyncKind::All)
+    }
+}
+
+/// A backend shared by everything one engine writes.
+pub type Io = Arc<dyn FileIo>;
+
+/// The plain std::fs backend, for callers that do not choose.
+pub fn plain() -> Io {
+    Arc::new(PlainIo)
+}
+
+/// Whether this process may use io_uring (tries to set up a small ring).
+pub fn uring_available() -> bool {
+    #[cfg(target_os = "linux")]
+    {
+        UringIo::new().is_ok()
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        false
+    }
+}
+
+static LOG_CHOICE: Once = Once::new();
+
+/// Opens the backend `mode` asks for; `dir` names the engine in errors and logs. The choice
+/// is logged once per process (every shard makes the same one).
+pub fn open_backend(mode: IoMode, dir: &Path) -> Result<Io> {
+    let io: Io = match mode {
+        IoMode::Plain => plain(),
+        IoMode::Uring => open_uring().map_err(|e| {
+            Error::io(
+                dir,
+                std::io::Error::new(e.kind(), format!("io_uring backend unavailable: {e}")),
+            )
+        })?,
+        IoMode::Auto => match open_uring() {
+            Ok(io) => io,
+            Err(e) => {
+                LOG_CHOICE.call_once(|| {
+                    tracing::info!(
+                        error = %e,
+                        "io_uring unavailable (old kernel or seccomp?): using plain file I/O"
+                    );
+                });
+                plain()
+            }
+        },
+    };
+    LOG_CHOICE.call_once(|| tracing::info!(backend = io.name(), ?mode, "storage I/O backend"));
+    Ok(io)
+}
+
+#[cfg(target_os = "linux")]
+fn open_uring() -> std::io::Result<Io> {
+    Ok(Arc::new(UringIo::new()?))
+}
+
+#[cfg(not(target_os = "linux"))]
+fn open_uring() -> std::io::Result<Io> {
+    Err(std::io::Error::new(
+        std::io::ErrorKind::Unsupported,
+        "io_uring exists only on Linux",
+    ))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::FileExt;
+
+    fn backends() -> Vec<Io> {
+        let mut v = vec![plain()];
+        if uring_available() {
+            v.push(open_backend(IoMode::Uring, Path::new(".")).unwrap());
+        } else {
+            eprintln!("io_uring unavailable here: only the plain backend is tested");
+        }
+        v
+    }
+
+    #[test]
+    fn writes_land_where_asked_and_sync() {
+        for io in backends() {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("f");
+            let file = std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create_new(true)
+                .open(&path)
+                .unwrap();
+            // Larger than one kernel write chunk would need, to exercise the loop a little.
+            let big: Vec<u8> = (0..300_000u32).map(|i| (i % 251) as u8).collect();
+            io.write_all_at(&file, &big, 10).unwrap();
+            io.write_all_at_and_sync(&file, b"head", 2, SyncKind::Data)
+                .unwrap();
+            io.sync(&file, SyncKind::All).unwrap();
+            io.sync_dir(dir.path()).unwrap();
+            let mut got = vec![0u8; 10 + big.len()];
+            file.read_exact_at(&mut got, 0).unwrap();
+            assert_eq!(&got[2..6], b"head", "{}", io.name());
+            assert_eq!(&got[10..], &big[..], "{}", io.name());
+            assert_eq!(&got[..2], &[0, 0]);
+        }
+    }
+
+    #[test]
+    fn errors_come_back_as_errors() {
+        for io in backends() {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("ro");
+            std::fs::write(&path, b"x").unwrap();
+            let read_only = File::open(&path).unwrap();
+            let err = io.write_all_at(&read_only, b"y", 0).unwrap_err();
+            assert_eq!(
+                err.raw_os_error(),
+                Some(9),
+                "EBADF from {}: {err}",
+                io.name()
+            );
+        }
+    }
+
+    #[test]
+    fn auto_picks_a_backend_and_uring_mode_fails_cleanly_without_it() {
+        let io = open_backend(IoMode::Auto, Path::new(".")).unwrap();
+        let want = if uring_available() {
+            "io_uring"
+        } else {
+            "plain"
+        };
+        assert_eq!(io.name(), want);
+        assert_eq!(
+            open_backend(IoMode::Uring, Path::new(".")).is_ok(),
+            uring_available()
+        );
+    }
+}
