@@ -25,6 +25,9 @@ use tokio::sync::{broadcast, mpsc, oneshot, watch, Semaphore};
 /// Requests one connection may have in flight; past this the reader waits, which pushes back
 /// on the client through TCP.
 pub const MAX_IN_FLIGHT_PER_CONNECTION: usize = 1024;
+/// Request body bytes one connection may have in flight: room for one frame of the maximum
+/// size, so a client cannot make the server hold more than this much of its requests.
+pub const MAX_IN_FLIGHT_BYTES_PER_CONNECTION: usize = crate::protocol::MAX_BODY_BYTES;
 /// Encoded responses queued for the writer.
 const WRITE_QUEUE_FRAMES: usize = 1024;
 /// The CQL version we report in SUPPORTED and accept in STARTUP.
@@ -57,6 +60,8 @@ struct Conn<H: Handler> {
     /// The keyspace set by `USE`, read by every request when it opens its session.
     keyspace: Arc<Mutex<Option<String>>>,
     in_flight: Arc<Semaphore>,
+    /// Permits are body bytes of the requests in flight.
+    in_flight_bytes: Arc<Semaphore>,
     /// Set once REGISTERed for schema changes; dropping it (when the connection ends) stops
     /// the task that forwards events, so it does not keep the writer alive.
     events_guard: Option<oneshot::Sender<()>>,
@@ -75,6 +80,7 @@ pub async fn serve<H: Handler>(stream: TcpStream, shared: Arc<Shared<H>>) {
         phase: Phase::Startup,
         keyspace: Arc::new(Mutex::new(None)),
         in_flight: Arc::new(Semaphore::new(MAX_IN_FLIGHT_PER_CONNECTION)),
+        in_flight_bytes: Arc::new(Semaphore::new(MAX_IN_FLIGHT_BYTES_PER_CONNECTION)),
         events_guard: None,
     };
     conn.read_loop(read).await;
@@ -179,6 +185,7 @@ impl<H: Handler> Conn<H> {
     /// Handles one frame; false ends the connection.
     async fn on_frame(&mut self, header: Header, body: Bytes) -> bool {
         let stream = header.stream;
+        let body_len = header.body_len();
         let opcode = match header.check() {
             Ok(op) => op,
             Err(_) => return false,
@@ -228,7 +235,7 @@ impl<H: Handler> Conn<H> {
                 | Request::Prepare(_)
                 | Request::Execute { .. }
                 | Request::Batch(_)),
-            ) => self.spawn_request(stream, request).await,
+            ) => self.spawn_request(stream, request, body_len).await,
             (phase, request) => {
                 let expecting = match phase {
                     Phase::Startup => "STARTUP",
@@ -325,8 +332,14 @@ impl<H: Handler> Conn<H> {
         self.send(stream, Response::Ready, self.compression).await;
     }
 
-    async fn spawn_request(&mut self, stream: i16, request: Request) {
+    async fn spawn_request(&mut self, stream: i16, request: Request, body_len: usize) {
         let Ok(permit) = self.in_flight.clone().acquire_owned().await else {
+            return;
+        };
+        // The header check bounds body_len by the budget, so this cannot wait forever.
+        let cost = u32::try_from(body_len.clamp(1, MAX_IN_FLIGHT_BYTES_PER_CONNECTION))
+            .unwrap_or(u32::MAX);
+        let Ok(bytes) = self.in_flight_bytes.clone().acquire_many_owned(cost).await else {
             return;
         };
         let shared = self.shared.clone();
@@ -346,7 +359,7 @@ impl<H: Handler> Conn<H> {
                     ))
                 });
             let _ = out.send(response.encode_frame(stream, compression)).await;
-            drop(permit);
+            drop((permit, bytes));
         });
     }
 }
