@@ -228,7 +228,7 @@ async fn scylla_driver_with_compression_and_authentication() {
         .user("alice", "wrong")
         .build()
         .await;
-    let err = refused.err().expect("a wrong password is refused");
+    let err = refused.expect_err("a wrong password is refused");
     assert!(format!("{err:?}").contains("incorrect"), "{err:?}");
     let (status, _) = served.stop();
     assert!(status.success());
