@@ -120,7 +120,20 @@ enum Read {
 
 async fn read_frame(r: &mut OwnedReadHalf) -> Read {
     let mut head = [0u8; HEADER_LEN];
-    if r.read_exact(&mut head).await.is_err() {
+    let Some((first, rest)) = head.split_first_mut() else {
+        return Read::Closed;
+    };
+    if r.read_exact(std::slice::from_mut(first)).await.is_err() {
+        return Read::Closed;
+    }
+    // Protocol v1 and v2 headers are 8 bytes (one-byte stream): read only that much, so an
+    // old client gets its version error instead of a server waiting for a ninth byte.
+    let old = (*first & 0x7f) < 3;
+    let rest_len = if old { HEADER_LEN - 2 } else { HEADER_LEN - 1 };
+    if r.read_exact(rest.get_mut(..rest_len).unwrap_or_default())
+        .await
+        .is_err()
+    {
         return Read::Closed;
     }
     let header = Header::parse(&head);
