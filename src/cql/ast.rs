@@ -162,6 +162,8 @@ pub struct BatchStmt {
 pub enum SelectorKind {
     Column(String),
     WriteTime(String),
+    /// `token(pk1, pk2)`: the partition's Murmur3 token, a bigint.
+    Token(Vec<String>),
     Ttl(String),
 }
 

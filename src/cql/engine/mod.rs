@@ -3,11 +3,13 @@
 //!
 //! Each statement kind has its own file: [`ddl`], [`write`] (INSERT / UPDATE / DELETE),
 //! [`select`], [`system_query`] (the virtual `system*` tables); [`restrict`] checks WHERE
-//! clauses, [`bind`] resolves literals and bound values, [`paging`] owns the paging state
-//! format, [`store`] is the async-or-blocking access to the database.
+//! clauses, [`bind`] resolves literals and bound values, [`lookup`] finds tables and marker
+//! types, [`paging`] owns the paging state format, [`store`] is the async-or-blocking access
+//! to the database.
 
 mod bind;
 mod ddl;
+mod lookup;
 mod paging;
 mod restrict;
 mod select;
@@ -15,8 +17,8 @@ mod store;
 mod system_query;
 mod write;
 
-use crate::catalog::{Catalog, TableSchema};
-use crate::cql::ast::{Parsed, QualifiedName, Statement};
+use crate::catalog::Catalog;
+use crate::cql::ast::{Parsed, Statement};
 use crate::cql::node::NodeInfo;
 use crate::cql::parser::parse;
 use crate::cql::result::{
@@ -26,8 +28,9 @@ use crate::cql::result::{
 use crate::storage::model::Mutation;
 use crate::storage::types::Value;
 use crate::Db;
-use bind::{Binder, SpecCollector};
+use bind::Binder;
 use bytes::Bytes;
+use lookup::{marker_specs, names, pk_indexes, resolve, resolve_user, system_rows};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, RwLock};
@@ -595,112 +598,6 @@ fn statement_has_timestamp(st: &Statement) -> bool {
     }
 }
 
-/// (keyspace, table) of a name, using the session keyspace when it has none.
-fn names(ks: Option<&str>, name: &QualifiedName) -> Result<(String, String), CqlError> {
-    let keyspace = name.keyspace.as_deref().or(ks).ok_or_else(|| {
-        CqlError::invalid(
-            "No keyspace has been specified. USE a keyspace, or explicitly specify keyspace.tablename",
-        )
-    })?;
-    Ok((keyspace.to_string(), name.name.clone()))
-}
-
-fn resolve(
-    catalog: &Catalog,
-    ks: Option<&str>,
-    name: &QualifiedName,
-) -> Result<Arc<TableSchema>, CqlError> {
-    let (keyspace, table) = names(ks, name)?;
-    if catalog.keyspace(&keyspace).is_none() && !VIRTUAL_KEYSPACES.contains(&keyspace.as_str()) {
-        return Err(CqlError::invalid(format!(
-            "Keyspace '{keyspace}' does not exist"
-        )));
-    }
-    catalog
-        .table(&keyspace, &table)
-        .cloned()
-        .ok_or_else(|| CqlError::invalid(format!("unconfigured table {table}")))
-}
-
-/// A table writes may go to: not a system one.
-fn resolve_user(
-    catalog: &Catalog,
-    ks: Option<&str>,
-    name: &QualifiedName,
-) -> Result<Arc<TableSchema>, CqlError> {
-    let (keyspace, _) = names(ks, name)?;
-    ddl::check_user_keyspace(&keyspace)?;
-    resolve(catalog, ks, name)
-}
-
-/// The spec of every bind marker of a statement.
-fn marker_specs(
-    catalog: &Catalog,
-    node: &NodeInfo,
-    ks: Option<&str>,
-    parsed: &Parsed,
-) -> Result<Vec<ColumnSpec>, CqlError> {
-    let n = parsed.markers.len();
-    if n == 0 {
-        return Ok(Vec::new());
-    }
-    let mut c = SpecCollector::new(n);
-    match &parsed.statement {
-        Statement::Select(sel) => {
-            let (keyspace, table) = names(ks, &sel.table)?;
-            if VIRTUAL_KEYSPACES.contains(&keyspace.as_str()) {
-                let (specs, _) = system_rows(catalog, node, &keyspace, &table)?;
-                return system_query::marker_specs(&specs, sel, n);
-            }
-            c.statement(
-                resolve(catalog, ks, &sel.table)?.as_ref(),
-                &parsed.statement,
-            )?;
-        }
-        Statement::Insert(i) => {
-            c.statement(resolve(catalog, ks, &i.table)?.as_ref(), &parsed.statement)?
-        }
-        Statement::Update(u) => {
-            c.statement(resolve(catalog, ks, &u.table)?.as_ref(), &parsed.statement)?
-        }
-        Statement::Delete(d) => {
-            c.statement(resolve(catalog, ks, &d.table)?.as_ref(), &parsed.statement)?
-        }
-        Statement::Batch(b) => {
-            let mut first = None;
-            for st in &b.statements {
-                let name = match st {
-                    Statement::Insert(i) => &i.table,
-                    Statement::Update(u) => &u.table,
-                    Statement::Delete(d) => &d.table,
-                    _ => continue,
-                };
-                let t = resolve(catalog, ks, name)?;
-                c.statement(&t, st)?;
-                first.get_or_insert(t);
-            }
-            if let Some(t) = first {
-                c.batch_using(&t, &b.using);
-            }
-        }
-        _ => {}
-    }
-    c.finish()
-}
-
-/// Indexes of the bind markers holding the partition key columns, in key order (what
-/// token-aware drivers route by); empty unless every partition key column is bound.
-fn pk_indexes(t: &TableSchema, specs: &[ColumnSpec]) -> Vec<u16> {
-    let mut out = Vec::new();
-    for c in t.partition_key() {
-        match specs.iter().position(|s| s.name == c.name && s.ty == c.ty) {
-            Some(i) => out.push(i as u16),
-            None => return Vec::new(),
-        }
-    }
-    out
-}
-
 /// A stable 16-byte id of a statement text in a keyspace.
 fn statement_id(ks: Option<&str>, cql: &str) -> [u8; 16] {
     let mut data = Vec::with_capacity(cql.len() + 32);
@@ -716,21 +613,6 @@ fn statement_id(ks: Option<&str>, cql: &str) -> [u8; 16] {
 
 fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
-}
-
-type SystemRows = (Vec<ColumnSpec>, Vec<Vec<Option<Bytes>>>);
-
-/// All rows of a virtual system table, or Cassandra's error for an unknown one.
-fn system_rows(
-    catalog: &Catalog,
-    node: &NodeInfo,
-    keyspace: &str,
-    table: &str,
-) -> Result<SystemRows, CqlError> {
-    match crate::cql::system::system_table(catalog, node, keyspace, table) {
-        Some(r) => r,
-        None => Err(CqlError::invalid(format!("unconfigured table {table}"))),
-    }
 }
 
 #[cfg(test)]

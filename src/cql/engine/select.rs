@@ -30,6 +30,7 @@ enum Output {
     Clustering(usize),
     Cell(ColumnId),
     WriteTime(ColumnId),
+    Token,
     Ttl(ColumnId),
 }
 
@@ -97,6 +98,20 @@ fn outputs(t: &TableSchema, sel: &Selection) -> Result<(Vec<Output>, Vec<ColumnS
                     SelectorKind::Column(c) => {
                         let (o, ty) = source(c)?;
                         (o, c.clone(), ty)
+                    }
+                    SelectorKind::Token(cols) => {
+                        let names: Vec<&str> = t.partition_key().map(|c| c.name.as_str()).collect();
+                        if cols.iter().map(String::as_str).ne(names.iter().copied()) {
+                            return Err(CqlError::invalid(format!(
+                                "The token function arguments must be in the partition key order: {}",
+                                names.join(", ")
+                            )));
+                        }
+                        (
+                            Output::Token,
+                            format!("system.token({})", names.join(", ")),
+                            CqlType::BigInt,
+                        )
                     }
                     SelectorKind::WriteTime(c) | SelectorKind::Ttl(c) => {
                         let ttl = matches!(s.kind, SelectorKind::Ttl(_));
@@ -547,6 +562,9 @@ impl SelectPlan {
                     Output::PartitionKey(i) => pk.get(*i).cloned(),
                     Output::Clustering(i) => ck.get(*i).cloned(),
                     Output::Cell(id) => cell(*id).and_then(|c| c.bytes().cloned()),
+                    Output::Token => {
+                        Some(Value::BigInt(crate::storage::token::token_of(&key)).serialize())
+                    }
                     Output::WriteTime(id) => {
                         cell(*id).map(|c| Value::BigInt(c.timestamp).serialize())
                     }

@@ -84,7 +84,15 @@ impl Parser {
         }
         let mut items = Vec::new();
         loop {
-            let kind = if (self.is_kw("writetime") || self.is_kw("ttl"))
+            let kind = if self.is_kw("token") && matches!(self.peek_tok(1), Tok::Sym("(")) {
+                self.pos += 2;
+                let mut cols = vec![self.ident()?];
+                while self.eat_sym(",") {
+                    cols.push(self.ident()?);
+                }
+                self.expect_sym(")")?;
+                SelectorKind::Token(cols)
+            } else if (self.is_kw("writetime") || self.is_kw("ttl"))
                 && matches!(self.peek_tok(1), Tok::Sym("("))
             {
                 let ttl = self.is_kw("ttl");
