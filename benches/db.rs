@@ -1,11 +1,13 @@
-//! Db shards benchmark: the message workload's ingest and open-channel (newest 50) phases
-//! through `scrolldb::Db`, with 1 shard and with more, from several client threads.
+//! Db shards benchmark: the message workload's ingest, open-channel (newest 50),
+//! scroll-back and mixed (90% reads, 10% inserts) phases through `scrolldb::Db`, with 1
+//! shard and with more, from several client threads.
 //!
 //!     cargo bench --bench db -- --scale 0.02 --shards 1,2 --clients 4 --runs 3 [--no-pin]
 //!
 //! The data is WORKLOAD.md's (the workload harness's own generator, included by path).
 //! Each run opens a fresh database, ingests every message (one `Db::apply` per message,
-//! the clients splitting the stream), flushes, then runs the reads. Throughput is over the
+//! the clients splitting the stream), flushes, then runs the reads (scroll-back does half as
+//! many as open-channel) and the mixed phase for `--mixed-secs`. Throughput is over the
 //! phase's wall time; latency per operation. With several runs, the median run (by
 //! throughput) of each phase is reported. With no arguments (as `cargo test --all-targets`
 //! runs it) it does a tiny smoke run that checks what it reads.
@@ -21,11 +23,12 @@ mod snowflake;
 mod vocabulary;
 
 use generator::{MessageStream, Workload, MESSAGES_AT_SCALE_1};
+use rand::Rng;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use scrolldb::catalog::{ColumnDef, ColumnKind, KeyspaceDef, TableParams, TableSchema};
-use scrolldb::storage::model::{Mutation, ReadQuery};
-use scrolldb::storage::types::{serialize_partition_key, CqlType, Order, Value};
+use scrolldb::storage::model::{Bound, Mutation, ReadQuery, Slice, TableId};
+use scrolldb::storage::types::{encode_clustering, serialize_partition_key, CqlType, Order, Value};
 use scrolldb::{Db, Options, WriteOptions};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -38,6 +41,7 @@ struct Config {
     clients: usize,
     runs: usize,
     reads: u64,
+    mixed_secs: f64,
     pin: bool,
     smoke: bool,
 }
@@ -52,6 +56,7 @@ fn parse_args() -> Result<Config, String> {
         clients: 4,
         runs: if smoke { 1 } else { 3 },
         reads: if smoke { 500 } else { 40_000 },
+        mixed_secs: if smoke { 0.3 } else { 5.0 },
         pin: true,
         smoke,
     };
@@ -62,6 +67,7 @@ fn parse_args() -> Result<Config, String> {
         match a.as_str() {
             "--bench" => {}
             "--no-pin" => c.pin = false,
+            "--mixed-secs" => c.mixed_secs = value()?.parse().map_err(|e| bad(&e))?,
             "--scale" => c.scale = value()?.parse().map_err(|e| bad(&e))?,
             "--seed" => c.seed = value()?.parse().map_err(|e| bad(&e))?,
             "--clients" => c.clients = value()?.parse().map_err(|e| bad(&e))?,
@@ -79,31 +85,43 @@ fn parse_args() -> Result<Config, String> {
     Ok(c)
 }
 
-/// Per channel rank: the buckets it has messages in (lowest, highest).
-type ChannelBuckets = BTreeMap<usize, (i32, i32)>;
+/// What the read phases need to know of one channel.
+struct Channel {
+    id: i64,
+    /// Its lowest and highest bucket.
+    low: i32,
+    high: i32,
+    /// Every message (bucket, id), in send order.
+    ids: Vec<(i32, i64)>,
+}
 
 struct Data {
     workload: Arc<Workload>,
     messages: Vec<generator::Message>,
-    buckets: ChannelBuckets,
+    /// By popularity rank - 1; only channels with messages.
+    channels: BTreeMap<usize, Channel>,
 }
 
 fn generate(c: &Config) -> Data {
     let workload = Workload::new(c.seed);
     let count = ((MESSAGES_AT_SCALE_1 as f64) * c.scale).max(1.0) as u64;
     let messages: Vec<_> = MessageStream::main(Arc::clone(&workload), count).collect();
-    let mut buckets = ChannelBuckets::new();
+    let mut channels = BTreeMap::new();
     for m in &messages {
-        let e = buckets
-            .entry(m.channel_rank)
-            .or_insert((m.bucket, m.bucket));
-        e.0 = e.0.min(m.bucket);
-        e.1 = e.1.max(m.bucket);
+        let ch = channels.entry(m.channel_rank).or_insert(Channel {
+            id: m.channel_id,
+            low: m.bucket,
+            high: m.bucket,
+            ids: Vec::new(),
+        });
+        ch.low = ch.low.min(m.bucket);
+        ch.high = ch.high.max(m.bucket);
+        ch.ids.push((m.bucket, m.message_id));
     }
     Data {
         workload,
         messages,
-        buckets,
+        channels,
     }
 }
 
@@ -230,54 +248,166 @@ fn ingest(db: &Db, data: &Data, clients: usize) -> Figures {
     figures(mutations.len(), wall, lat)
 }
 
-/// Newest 50 of a channel picked by popularity: newest bucket first, then older ones.
-fn open_channel(db: &Db, data: &Data, c: &Config, check: bool) -> Figures {
-    let table = db.catalog().table("chat", "messages").expect("table").id;
-    let per_client = c.reads / c.clients as u64;
+/// Up to 50 messages of `channel`, newest first, older than `before` (a bucket and a
+/// message id) or the newest: that bucket first, then older buckets down to `low`.
+fn page_of_50(
+    db: &Db,
+    table: TableId,
+    channel: i64,
+    low: i32,
+    before: (i32, Option<i64>),
+) -> usize {
+    let (high, before_id) = before;
+    let mut rows = 0;
+    for bucket in (low..=high).rev() {
+        let key = serialize_partition_key(&[
+            Value::BigInt(channel).serialize(),
+            Value::Int(bucket).serialize(),
+        ])
+        .expect("key");
+        let mut q = ReadQuery::partition(table, key).limit(50 - rows);
+        if let (Some(id), true) = (before_id, bucket == high) {
+            // message_id is DESC: "older than id" comes after it in clustering order.
+            let ck = encode_clustering(&[(CqlType::BigInt, Order::Desc)], &[Value::BigInt(id)])
+                .expect("clustering");
+            q = q.slice(Slice::new(Bound::Excluded(ck), Bound::Unbounded));
+        }
+        rows += db.read(q).expect("read").rows.len();
+        if rows >= 50 {
+            break;
+        }
+    }
+    rows
+}
+
+/// Reads from `clients` threads: each picks `per_client` channels by popularity (among
+/// those with messages) and runs `read(rng, rank)`.
+fn read_phase(
+    data: &Data,
+    c: &Config,
+    reads: u64,
+    read: impl Fn(&mut ChaCha8Rng, usize) + Sync,
+) -> Figures {
+    let per_client = reads / c.clients as u64;
     let (wall, lat) = run_clients(c.clients, |client| {
         let mut rng = ChaCha8Rng::seed_from_u64(c.seed ^ (client as u64 + 1));
         let mut lat = Vec::new();
-        let mut done = 0;
-        while done < per_client {
+        while (lat.len() as u64) < per_client {
             let rank = data.workload.pick_channel_rank(&mut rng);
-            let Some(&(low, high)) = data.buckets.get(&rank) else {
+            if !data.channels.contains_key(&rank) {
                 continue;
-            };
-            let channel = data.workload.channels[rank];
+            }
             let t = Instant::now();
-            let mut rows = 0;
-            for bucket in (low..=high).rev() {
-                let key = serialize_partition_key(&[
-                    Value::BigInt(channel).serialize(),
-                    Value::Int(bucket).serialize(),
-                ])
-                .expect("key");
-                let q = ReadQuery::partition(table, key).limit(50 - rows);
-                rows += db.read(q).expect("read").rows.len();
-                if rows >= 50 {
-                    break;
-                }
-            }
+            read(&mut rng, rank);
             lat.push(t.elapsed().as_nanos() as u64);
-            if check {
-                let expected = data
-                    .messages
-                    .iter()
-                    .filter(|m| m.channel_rank == rank)
-                    .count();
-                assert_eq!(rows, expected.min(50), "channel rank {rank}");
-            }
-            done += 1;
         }
         lat
     });
     figures(per_client as usize * c.clients, wall, lat)
 }
 
+/// Phase 2: the newest 50 of a channel picked by popularity.
+fn open_channel(db: &Db, data: &Data, c: &Config) -> Figures {
+    let table = db.catalog().table("chat", "messages").expect("table").id;
+    read_phase(data, c, c.reads, |_, rank| {
+        let ch = &data.channels[&rank];
+        let rows = page_of_50(db, table, ch.id, ch.low, (ch.high, None));
+        if c.smoke {
+            assert_eq!(rows, ch.ids.len().min(50), "channel rank {rank}");
+        }
+    })
+}
+
+/// Phase 3: the 50 messages older than a random message of a channel picked by popularity.
+fn scroll_back(db: &Db, data: &Data, c: &Config) -> Figures {
+    let table = db.catalog().table("chat", "messages").expect("table").id;
+    read_phase(data, c, c.reads / 2, |rng, rank| {
+        let ch = &data.channels[&rank];
+        let i = rng.random_range(0..ch.ids.len());
+        let (bucket, id) = ch.ids[i];
+        let rows = page_of_50(db, table, ch.id, ch.low, (bucket, Some(id)));
+        if c.smoke {
+            // ids are in send order: i messages are older than the i-th.
+            assert_eq!(rows, i.min(50), "channel rank {rank}");
+        }
+    })
+}
+
+/// Phase 5: 90% open-channel reads and 10% inserts of new messages, for `mixed_secs`.
+fn mixed(db: &Db, data: &Data, c: &Config) -> (Figures, Figures) {
+    let table = db.catalog().table("chat", "messages").expect("table").id;
+    let last_id = data.messages.last().map_or(0, |m| m.message_id);
+    let next_id = std::sync::atomic::AtomicI64::new(last_id + 1);
+    let deadline = Instant::now() + Duration::from_secs_f64(c.mixed_secs);
+    let start = Instant::now();
+    let per_client: Vec<(Vec<u64>, Vec<u64>)> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..c.clients)
+            .map(|client| {
+                let next_id = &next_id;
+                s.spawn(move || {
+                    let mut rng =
+                        ChaCha8Rng::seed_from_u64(c.seed ^ 0x006d_6978_6564 ^ client as u64);
+                    let (mut reads, mut writes) = (Vec::new(), Vec::new());
+                    while Instant::now() < deadline {
+                        let rank = data.workload.pick_channel_rank(&mut rng);
+                        let Some(ch) = data.channels.get(&rank) else {
+                            continue;
+                        };
+                        let t = Instant::now();
+                        if rng.random_range(0..10) == 0 {
+                            let id = next_id.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                            let m = db
+                                .insert_mutation(
+                                    "chat",
+                                    "messages",
+                                    &[
+                                        ("channel_id", Value::BigInt(ch.id)),
+                                        ("bucket", Value::Int(ch.high)),
+                                        ("message_id", Value::BigInt(id)),
+                                        ("author_id", Value::BigInt(7)),
+                                        ("content", Value::Text("a mixed-phase message".into())),
+                                    ],
+                                    WriteOptions::default(),
+                                )
+                                .expect("mutation");
+                            db.apply(vec![m]).expect("apply");
+                            writes.push(t.elapsed().as_nanos() as u64);
+                        } else {
+                            page_of_50(db, table, ch.id, ch.low, (ch.high, None));
+                            reads.push(t.elapsed().as_nanos() as u64);
+                        }
+                    }
+                    (reads, writes)
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("client"))
+            .collect()
+    });
+    let wall = start.elapsed();
+    let (reads, writes): (Vec<_>, Vec<_>) = per_client.into_iter().unzip();
+    let reads: Vec<u64> = reads.into_iter().flatten().collect();
+    let writes: Vec<u64> = writes.into_iter().flatten().collect();
+    (
+        figures(reads.len(), wall, reads),
+        figures(writes.len(), wall, writes),
+    )
+}
+
 fn median_run(mut runs: Vec<Figures>) -> Figures {
     runs.sort_by(|a, b| a.ops_per_sec.total_cmp(&b.ops_per_sec));
     runs[runs.len() / 2].clone()
 }
+
+const PHASES: [&str; 5] = [
+    "ingest",
+    "open-channel",
+    "scroll-back",
+    "mixed-read",
+    "mixed-insert",
+];
 
 fn main() {
     let c = match parse_args() {
@@ -298,10 +428,9 @@ fn main() {
     );
     println!("| shards | phase | ops/s | p50 µs | p99 µs |");
     println!("|---|---|---|---|---|");
-    let mut baseline: Option<(f64, f64)> = None;
+    let mut baseline: Option<Vec<f64>> = None;
     for &shards in &c.shards {
-        let mut ingests = Vec::new();
-        let mut reads = Vec::new();
+        let mut runs: Vec<Vec<Figures>> = vec![Vec::new(); PHASES.len()];
         for _ in 0..c.runs.max(1) {
             let opts = Options {
                 pin_threads: c.pin,
@@ -309,26 +438,37 @@ fn main() {
             };
             let db = Db::temporary_with(opts).expect("open");
             create_table(&db);
-            ingests.push(ingest(&db, &data, c.clients));
+            runs[0].push(ingest(&db, &data, c.clients));
             db.flush().expect("flush");
-            reads.push(open_channel(&db, &data, &c, c.smoke));
+            runs[1].push(open_channel(&db, &data, &c));
+            runs[2].push(scroll_back(&db, &data, &c));
+            let (r, w) = mixed(&db, &data, &c);
+            runs[3].push(r);
+            runs[4].push(w);
             db.close().expect("close");
         }
-        let (i, r) = (median_run(ingests), median_run(reads));
-        for (phase, f) in [("ingest", &i), ("open-channel", &r)] {
+        let medians: Vec<Figures> = runs.into_iter().map(median_run).collect();
+        for (phase, f) in PHASES.iter().zip(&medians) {
             println!(
                 "| {shards} | {phase} | {:.0} | {:.1} | {:.1} |",
                 f.ops_per_sec, f.p50_us, f.p99_us
             );
         }
-        match baseline {
-            None => baseline = Some((i.ops_per_sec, r.ops_per_sec)),
-            Some((bi, br)) => println!(
-                "| {shards} vs {} | speed-up | ingest {:.2}x | open-channel {:.2}x | |",
-                c.shards[0],
-                i.ops_per_sec / bi,
-                r.ops_per_sec / br
-            ),
+        let ops: Vec<f64> = medians.iter().map(|f| f.ops_per_sec).collect();
+        match &baseline {
+            None => baseline = Some(ops),
+            Some(base) => {
+                let ratios: Vec<String> = PHASES
+                    .iter()
+                    .zip(ops.iter().zip(base))
+                    .map(|(p, (o, b))| format!("{p} {:.2}x", o / b))
+                    .collect();
+                println!(
+                    "| {shards} vs {} | speed-up | {} | | |",
+                    c.shards[0],
+                    ratios.join(", ")
+                );
+            }
         }
     }
 }

@@ -185,6 +185,15 @@ fn an_interrupted_reshard_is_finished_or_undone_on_open() {
     let db = Db::open(dir.path(), opts(2)).unwrap();
     check(&db, &expected);
     assert!(!moved.exists());
+    drop(db);
+
+    // Crash while removing the old directories after the copy committed: a partial
+    // `reshard.done` is just removed, and the new shards are kept.
+    let done = dir.path().join("reshard.done");
+    std::fs::create_dir_all(done.join("shard-3")).unwrap();
+    let db = Db::open(dir.path(), opts(2)).unwrap();
+    check(&db, &expected);
+    assert!(!done.exists());
 }
 
 /// Every (partition, row) a full scan returns, page by page.
@@ -431,4 +440,71 @@ fn async_callers_wait_for_room_without_a_timer() {
     for channel in 0..16 {
         assert_eq!(channel_ids(&db, channel).len(), 20);
     }
+}
+
+/// Both I/O paths: io_uring where the kernel allows it, and plain file I/O.
+#[test]
+fn both_io_paths_write_reopen_and_reshard() {
+    use scrolldb::IoMode;
+    let uring = scrolldb::storage::io::uring_available();
+    let mut modes = vec![(IoMode::Plain, "plain")];
+    if uring {
+        modes.push((IoMode::Uring, "io_uring"));
+    } else {
+        eprintln!("io_uring unavailable here: only the plain path runs");
+    }
+    for (mode, name) in modes {
+        let dir = tempfile::tempdir().unwrap();
+        let o = |shards| Options {
+            io: mode,
+            ..opts(shards)
+        };
+        let db = Db::open(dir.path(), o(2)).unwrap();
+        assert_eq!(db.io_backend(), name);
+        assert!(db
+            .stats()
+            .unwrap()
+            .shards
+            .iter()
+            .all(|s| s.io_backend == name));
+        let expected = fill(&db);
+        drop(db);
+        let db = Db::open(dir.path(), o(3)).unwrap();
+        check(&db, &expected);
+    }
+}
+
+/// The last handle may be dropped (and `close` called) on a runtime thread.
+#[test]
+fn closing_and_dropping_inside_a_runtime_does_not_panic() {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let db = Db::temporary_with(opts(2)).unwrap();
+    create_messages(&db);
+    let dir = db.dir().to_path_buf();
+    rt.block_on(async move {
+        let m = db
+            .insert_mutation(
+                "chat",
+                "messages",
+                &[
+                    ("channel_id", Value::BigInt(1)),
+                    ("bucket", Value::Int(0)),
+                    ("message_id", Value::BigInt(1)),
+                ],
+                WriteOptions::default(),
+            )
+            .unwrap();
+        db.apply_async(vec![m]).await.unwrap();
+        let other = db.clone();
+        db.close().unwrap();
+        assert!(matches!(
+            other.apply_async(vec![]).await,
+            Err(Error::Closed)
+        ));
+        drop(other);
+        drop(db);
+    });
+    assert!(!dir.exists(), "the temporary directory is removed");
 }

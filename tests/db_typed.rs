@@ -294,3 +294,40 @@ fn ttl_truncate_and_drop() {
     assert!(db.drop_keyspace("chat", false).unwrap());
     assert!(db.catalog().keyspaces.is_empty());
 }
+
+#[test]
+fn bad_selects_are_invalid_not_panics() {
+    let db = setup(2);
+    send(&db, 1, 1, "x");
+    let bad_state = Select::new("chat", "messages", key(1))
+        .limit(1)
+        .page(Some(bytes::Bytes::from_static(b"\x09garbage")));
+    assert!(matches!(db.select(&bad_state), Err(Error::Invalid(_))));
+    let empty_state = Select::new("chat", "messages", key(1)).page(Some(bytes::Bytes::new()));
+    assert!(matches!(db.select(&empty_state), Err(Error::Invalid(_))));
+    let unknown = Select::new("chat", "messages", key(1)).columns(&["nope"]);
+    assert!(matches!(db.select(&unknown), Err(Error::Invalid(_))));
+    let short_key = Select::new("chat", "messages", vec![Value::BigInt(1)]);
+    assert!(matches!(db.select(&short_key), Err(Error::Invalid(_))));
+    let wrong_type = Select::new("chat", "messages", vec![Value::Int(1), Value::Int(0)]);
+    assert!(matches!(db.select(&wrong_type), Err(Error::Invalid(_))));
+    let bad_bound = Select::new("chat", "messages", key(1)).range(
+        KeyBound::Included(vec![Value::Text("x".into())]),
+        KeyBound::Unbounded,
+    );
+    assert!(matches!(db.select(&bad_bound), Err(Error::Invalid(_))));
+    // An empty slice reads nothing.
+    let empty = Select::new("chat", "messages", key(1)).range(
+        KeyBound::Included(vec![Value::BigInt(0)]),
+        KeyBound::Included(vec![Value::BigInt(5)]),
+    );
+    assert!(db.select(&empty).unwrap().rows.is_empty());
+    assert_eq!(
+        Error::AlreadyExists {
+            keyspace: "chat".into(),
+            table: String::new()
+        }
+        .to_string(),
+        "keyspace chat already exists"
+    );
+}

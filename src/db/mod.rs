@@ -11,6 +11,43 @@
 //! - [`Db::insert`], [`Db::update`], [`Db::delete`], [`Db::select`]: typed access by column
 //!   name with [`Value`](crate::storage::types::Value)s (module `typed`);
 //! - DDL (`create_keyspace`, `create_table`, ...) in module `ddl`.
+//!
+//! ```
+//! use scrolldb::catalog::{ColumnDef, ColumnKind, KeyspaceDef, TableParams, TableSchema};
+//! use scrolldb::storage::types::{CqlType, Order, Value};
+//! use scrolldb::{Db, Select};
+//!
+//! let db = Db::temporary()?;
+//! db.create_keyspace(KeyspaceDef {
+//!     name: "chat".into(),
+//!     replication: Default::default(),
+//!     durable_writes: true,
+//! }, false)?;
+//! let col = |name: &str, ty, kind| ColumnDef { name: name.into(), ty, id: 0, kind };
+//! db.create_table(TableSchema {
+//!     keyspace: "chat".into(),
+//!     name: "messages".into(),
+//!     id: 0,
+//!     uuid: [0; 16],
+//!     columns: vec![
+//!         col("channel_id", CqlType::BigInt, ColumnKind::PartitionKey { position: 0 }),
+//!         col("message_id", CqlType::BigInt, ColumnKind::Clustering { position: 0, order: Order::Desc }),
+//!         col("content", CqlType::Text, ColumnKind::Regular),
+//!     ],
+//!     params: TableParams::default(),
+//! }, false)?;
+//! for id in 1..=3 {
+//!     db.insert("chat", "messages", &[
+//!         ("channel_id", Value::BigInt(7)),
+//!         ("message_id", Value::BigInt(id)),
+//!         ("content", Value::Text(format!("hello {id}"))),
+//!     ])?;
+//! }
+//! let newest = db.select(&Select::new("chat", "messages", vec![Value::BigInt(7)]).limit(2))?;
+//! assert_eq!(newest.rows[0].get("content"), Some(&Value::Text("hello 3".into())));
+//! assert!(newest.paging_state.is_some());
+//! # Ok::<(), scrolldb::Error>(())
+//! ```
 
 mod data;
 mod ddl;
@@ -22,7 +59,7 @@ pub mod stats;
 pub mod typed;
 
 use crate::catalog::store::{self, StoredCatalog};
-use crate::catalog::{Catalog, TableParams};
+use crate::catalog::{Catalog, TableParams, TableSchema};
 use crate::error::{Error, Result};
 use crate::shard::{pin, Shard};
 use crate::storage::engine::TableOptions;
@@ -56,6 +93,16 @@ struct Inner {
     _lock: std::fs::File,
     /// Declared last: removed only after the shards have stopped (see `Drop`).
     _temp: Option<tempfile::TempDir>,
+}
+
+impl std::fmt::Debug for Db {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Db")
+            .field("dir", &self.inner.dir)
+            .field("shards", &self.inner.shards.len())
+            .field("closed", &self.is_closed())
+            .finish()
+    }
 }
 
 impl Drop for Inner {
@@ -111,7 +158,9 @@ impl Db {
                 "{shard_count} shards requested; at most {MAX_SHARDS}"
             )));
         }
-        let mut engines = reshard::open_engines(dir, shard_count, &stored.catalog, &opts.engine)?;
+        let mut engine_opts = opts.engine.clone();
+        engine_opts.io = opts.io;
+        let mut engines = reshard::open_engines(dir, shard_count, &stored.catalog, &engine_opts)?;
         let table_options: Vec<_> = stored
             .catalog
             .tables
@@ -157,6 +206,11 @@ impl Db {
         &self.inner.opts
     }
 
+    /// The I/O backend the shards' engines use (`"io_uring"` or `"plain"`).
+    pub fn io_backend(&self) -> &'static str {
+        self.inner.shards.first().map_or("none", |s| s.io_backend())
+    }
+
     pub fn shard_count(&self) -> usize {
         self.inner.shards.len()
     }
@@ -169,6 +223,15 @@ impl Db {
     /// The current catalog snapshot (it never changes; DDL makes a new one).
     pub fn catalog(&self) -> Arc<Catalog> {
         Arc::clone(&self.inner.catalog.read())
+    }
+
+    /// The table's schema, or `NotFound`.
+    pub fn table(&self, keyspace: &str, table: &str) -> Result<Arc<TableSchema>> {
+        self.check_open()?;
+        self.catalog()
+            .table(keyspace, table)
+            .cloned()
+            .ok_or_else(|| Error::NotFound(format!("table {keyspace}.{table}")))
     }
 
     /// Syncs every shard's commitlog and stops the shard threads. Nothing is flushed:

@@ -13,21 +13,10 @@ pub enum Backpressure {
     Fail,
 }
 
-/// Which disk I/O path the shards use.
-///
-/// Plumbed through to every shard; the storage engine's I/O backend choice (io_uring vs
-/// plain file I/O) is selected from it once the engine offers one (see the report in
-/// `docs/ARCHITECTURE.md`, "Shards").
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum IoMode {
-    /// io_uring where `io_uring_setup` succeeds, plain file I/O otherwise (decided once).
-    #[default]
-    Auto,
-    /// io_uring, failing to open if the kernel refuses it.
-    Uring,
-    /// Plain blocking file I/O.
-    Plain,
-}
+/// Which disk I/O path the shards use: io_uring (`Uring`), std::fs (`Plain`), or io_uring
+/// where the kernel allows it (`Auto`, decided once and logged). The storage engine's own
+/// choice; `Options::io` overrides `Options::engine.io` for every shard.
+pub use crate::storage::io::IoMode;
 
 /// Options of [`crate::Db::open`]. `Default` gives one shard per usable CPU.
 #[derive(Clone, Debug)]

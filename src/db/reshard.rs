@@ -14,8 +14,12 @@
 //!    and apply its live rows to the new owner. Rows keep their cells' write timestamps and
 //!    TTL expiry, so the copy is exact; tombstones need not be copied because everything
 //!    they shadowed is merged away in the same read. Then flush and sync the new engines.
-//! 3. Record N in `shards.json`, then remove `reshard/`. A crash between the two redoes
-//!    step 2, which is idempotent (same cells, same timestamps).
+//! 3. Record N in `shards.json` (the copy's commit point), rename `reshard/` to
+//!    `reshard.done/`, then remove that. A crash before the rename redoes step 2, which is
+//!    idempotent (same cells, same timestamps); a crash while removing leaves a
+//!    `reshard.done/` that the next open just removes. (Removing `reshard/` in place would
+//!    be wrong: a crash halfway would leave a partial `reshard/` that the next open would
+//!    take for the whole old data and copy over the complete new shards.)
 
 use super::layout::{shard_dir, shard_dirs, store_shard_count, stored_shard_count};
 use crate::catalog::store::sync_dir;
@@ -29,6 +33,7 @@ use std::path::Path;
 
 const RESHARD_DIR: &str = "reshard";
 const RESHARD_TMP_DIR: &str = "reshard.tmp";
+const RESHARD_DONE_DIR: &str = "reshard.done";
 /// Rows per page read from an old engine while re-routing.
 const COPY_PAGE_ROWS: usize = 4096;
 
@@ -39,6 +44,7 @@ pub fn open_engines(
     catalog: &Catalog,
     opts: &EngineOptions,
 ) -> Result<Vec<Engine>> {
+    remove_dir_if_present(root, &root.join(RESHARD_DONE_DIR))?;
     undo_interrupted_move(root)?;
     let existing = shard_dirs(root)?;
     let stored = stored_shard_count(root)?.or_else(|| existing.last().map(|(i, _)| i + 1));
@@ -56,12 +62,22 @@ pub fn open_engines(
     if stored != Some(shards) || stored_shard_count(root)?.is_none() {
         store_shard_count(root, shards)?;
     }
-    let leftover = root.join(RESHARD_DIR);
-    if leftover.exists() {
-        fs::remove_dir_all(&leftover).map_err(|e| Error::io(&leftover, e))?;
+    let old = root.join(RESHARD_DIR);
+    if old.exists() {
+        let done = root.join(RESHARD_DONE_DIR);
+        fs::rename(&old, &done).map_err(|e| Error::io(&done, e))?;
         sync_dir(root)?;
+        remove_dir_if_present(root, &done)?;
     }
     Ok(engines)
+}
+
+fn remove_dir_if_present(root: &Path, dir: &Path) -> Result<()> {
+    if !dir.exists() {
+        return Ok(());
+    }
+    fs::remove_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    sync_dir(root)
 }
 
 /// Step 1 crashed: put the shard directories back where they were.

@@ -6,11 +6,13 @@ use crate::shard::{wait, Request};
 use crate::storage::engine::EngineStats;
 
 /// One shard's counters.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct ShardStats {
     pub shard: usize,
     /// Requests waiting in the shard's queue when the stats were taken.
     pub queue_depth: usize,
+    /// `"io_uring"` or `"plain"`.
+    pub io_backend: &'static str,
     /// Memtable bytes, SSTable count, disk bytes, tombstones scanned, commitlog...
     pub engine: EngineStats,
 }
@@ -60,14 +62,15 @@ impl Db {
         let mut pending = Vec::with_capacity(self.shard_count());
         let mut depths = Vec::with_capacity(self.shard_count());
         for shard in self.shards() {
-            depths.push(shard.queue_depth());
+            depths.push((shard.queue_depth(), shard.io_backend()));
             pending.push(shard.submit(Request::Stats, super::Backpressure::Wait)?);
         }
         let mut stats = DbStats::default();
-        for (shard, (p, queue_depth)) in pending.into_iter().zip(depths).enumerate() {
+        for (shard, (p, (queue_depth, io_backend))) in pending.into_iter().zip(depths).enumerate() {
             stats.shards.push(ShardStats {
                 shard,
                 queue_depth,
+                io_backend,
                 engine: wait(p)?,
             });
         }

@@ -32,6 +32,7 @@ pub struct Shard {
     thread: Mutex<Option<JoinHandle<()>>>,
     /// Wakes async callers waiting for room in a full queue.
     room: Arc<QueueRoom>,
+    io_backend: &'static str,
 }
 
 /// How the shard thread tells async callers that its queue has room again, without them
@@ -63,6 +64,7 @@ impl Shard {
         cpu: Option<usize>,
     ) -> Result<Shard> {
         let (tx, rx) = crossbeam_channel::bounded(opts.queue_capacity.max(1));
+        let io_backend = engine.io_backend();
         let room = Arc::new(QueueRoom::default());
         let config = worker::WorkerConfig {
             index,
@@ -84,11 +86,17 @@ impl Shard {
             tx,
             thread: Mutex::new(Some(thread)),
             room,
+            io_backend,
         })
     }
 
     pub fn index(&self) -> usize {
         self.index
+    }
+
+    /// The engine's I/O backend (`"io_uring"` or `"plain"`).
+    pub fn io_backend(&self) -> &'static str {
+        self.io_backend
     }
 
     /// Requests waiting in this shard's queue.
@@ -169,19 +177,26 @@ impl Shard {
     }
 
     /// Asks the shard to close and waits for its thread to end. Idempotent.
+    ///
+    /// Joins the thread instead of waiting on the reply channel, so it is safe anywhere,
+    /// including in the `Drop` of the last `Db` handle on a tokio runtime thread.
     pub fn shutdown(&self) -> Result<()> {
         let Some(thread) = self.thread.lock().take() else {
             return Ok(());
         };
-        let result = match self.submit(Request::Close, Backpressure::Wait) {
-            Ok(pending) => wait(pending),
-            // The thread already stopped.
-            Err(_) => Ok(()),
-        };
+        let pending = self.submit(Request::Close, Backpressure::Wait);
         if thread.join().is_err() {
             tracing::error!(shard = self.index, "the shard thread panicked");
         }
-        result
+        match pending {
+            // The thread has ended, so the reply (if any) is already there.
+            Ok(mut pending) => match pending.try_recv() {
+                Ok(result) => result.map_err(Error::Storage),
+                Err(_) => Ok(()),
+            },
+            // The thread had already stopped.
+            Err(_) => Ok(()),
+        }
     }
 }
 

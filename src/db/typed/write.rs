@@ -9,7 +9,6 @@ use crate::storage::clock::{now_micros, now_secs};
 use crate::storage::model::{Cell, DeletionTime, Mutation, RangeTombstone, Row};
 use crate::storage::types::Value;
 use bytes::Bytes;
-use std::sync::Arc;
 
 impl Db {
     /// Inserts a row: every partition key and clustering column, plus the regular columns
@@ -87,15 +86,6 @@ impl Db {
     ) -> Result<()> {
         let m = self.delete_mutation(keyspace, table, what, opts)?;
         self.apply_async(vec![m]).await
-    }
-
-    /// The table's schema, or `NotFound`.
-    pub fn table(&self, keyspace: &str, table: &str) -> Result<Arc<TableSchema>> {
-        self.check_open()?;
-        self.catalog()
-            .table(keyspace, table)
-            .cloned()
-            .ok_or_else(|| Error::NotFound(format!("table {keyspace}.{table}")))
     }
 
     /// The mutation [`Db::insert_with`] applies (for batching several into one `apply`).
