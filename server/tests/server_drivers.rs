@@ -313,6 +313,12 @@ fn cqlsh_session() {
         out.contains("second note") && out.contains("(1 rows)"),
         "{out}"
     );
+    // System tables are in the driver's metadata, so cqlsh can select from them too.
+    let out = cqlsh(&[
+        "-e",
+        "SELECT cluster_name, release_version FROM system.local",
+    ]);
+    assert!(out.contains("scrolldb") && out.contains("3.0.8"), "{out}");
     let (status, _) = served.stop();
     assert!(status.success());
 }
