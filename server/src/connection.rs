@@ -7,13 +7,14 @@
 //! touch another connection.
 
 use crate::auth::{PasswordAuthenticator, AUTHENTICATOR_CLASS};
+use crate::dispatch::{request_name, run_request};
 use crate::handler::Handler;
 use crate::protocol::frame::{unsupported_version_message, HeaderError};
 use crate::protocol::request::decode_request;
 use crate::protocol::{Compression, Header, Request, Response, HEADER_LEN};
 use bytes::{Bytes, BytesMut};
 use futures_util::FutureExt;
-use scrolldb::cql::result::{CqlError, ErrorKind, QueryResult, SchemaChange};
+use scrolldb::cql::result::{CqlError, ErrorKind, SchemaChange};
 use std::collections::BTreeMap;
 use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, Mutex};
@@ -374,89 +375,5 @@ impl<H: Handler> Conn<H> {
             let _ = out.send(response.encode_frame(stream, compression)).await;
             drop((permit, bytes));
         });
-    }
-}
-
-/// Runs one QUERY, PREPARE, EXECUTE or BATCH through the handler.
-async fn run_request<H: Handler>(
-    shared: &Shared<H>,
-    keyspace: &Mutex<Option<String>>,
-    request: Request,
-) -> Response {
-    let current = keyspace.lock().map(|k| k.clone()).unwrap_or_default();
-    let mut session = shared.handler.session(current.as_deref());
-    let h = &shared.handler;
-    let (outcome, skip_metadata, consistency) = match request {
-        Request::Query {
-            cql,
-            params,
-            skip_metadata,
-        } => {
-            let cl = params.consistency;
-            (h.query(&mut session, &cql, params).await, skip_metadata, cl)
-        }
-        Request::Prepare(cql) => (
-            h.prepare(&session, &cql).map(QueryResult::Prepared),
-            false,
-            1,
-        ),
-        Request::Execute {
-            id,
-            params,
-            skip_metadata,
-        } => {
-            let cl = params.consistency;
-            (
-                h.execute(&mut session, &id, params).await,
-                skip_metadata,
-                cl,
-            )
-        }
-        Request::Batch(batch) => {
-            let cl = batch.consistency;
-            (h.batch(&mut session, batch).await, false, cl)
-        }
-        other => (
-            Err(CqlError::new(
-                ErrorKind::Protocol,
-                format!("Unexpected message {}", request_name(&other)),
-            )),
-            false,
-            1,
-        ),
-    };
-    match outcome {
-        Ok(result) => {
-            match &result {
-                QueryResult::SetKeyspace(ks) => {
-                    if let Ok(mut k) = keyspace.lock() {
-                        *k = Some(ks.clone());
-                    }
-                }
-                QueryResult::SchemaChange(change) => {
-                    // No receivers is fine: nobody registered.
-                    let _ = shared.events.send(change.clone());
-                }
-                _ => {}
-            }
-            Response::Result {
-                result,
-                skip_metadata,
-            }
-        }
-        Err(error) => Response::Error { error, consistency },
-    }
-}
-
-fn request_name(r: &Request) -> &'static str {
-    match r {
-        Request::Startup(_) => "STARTUP",
-        Request::Options => "OPTIONS",
-        Request::Query { .. } => "QUERY",
-        Request::Prepare(_) => "PREPARE",
-        Request::Execute { .. } => "EXECUTE",
-        Request::Batch(_) => "BATCH",
-        Request::Register(_) => "REGISTER",
-        Request::AuthResponse(_) => "AUTH_RESPONSE",
     }
 }
