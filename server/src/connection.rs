@@ -7,13 +7,14 @@
 //! touch another connection.
 
 use crate::auth::{PasswordAuthenticator, AUTHENTICATOR_CLASS};
+use crate::dispatch::{request_name, run_request};
 use crate::handler::Handler;
 use crate::protocol::frame::{unsupported_version_message, HeaderError};
 use crate::protocol::request::decode_request;
 use crate::protocol::{Compression, Header, Request, Response, HEADER_LEN};
 use bytes::{Bytes, BytesMut};
 use futures_util::FutureExt;
-use scrolldb::cql::result::{CqlError, ErrorKind, QueryResult, SchemaChange};
+use scrolldb::cql::result::{CqlError, ErrorKind, SchemaChange};
 use std::collections::BTreeMap;
 use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, Mutex};
@@ -25,6 +26,9 @@ use tokio::sync::{broadcast, mpsc, oneshot, watch, Semaphore};
 /// Requests one connection may have in flight; past this the reader waits, which pushes back
 /// on the client through TCP.
 pub const MAX_IN_FLIGHT_PER_CONNECTION: usize = 1024;
+/// Request body bytes one connection may have in flight: room for one frame of the maximum
+/// size, so a client cannot make the server hold more than this much of its requests.
+pub const MAX_IN_FLIGHT_BYTES_PER_CONNECTION: usize = crate::protocol::MAX_BODY_BYTES;
 /// Encoded responses queued for the writer.
 const WRITE_QUEUE_FRAMES: usize = 1024;
 /// The CQL version we report in SUPPORTED and accept in STARTUP.
@@ -57,6 +61,8 @@ struct Conn<H: Handler> {
     /// The keyspace set by `USE`, read by every request when it opens its session.
     keyspace: Arc<Mutex<Option<String>>>,
     in_flight: Arc<Semaphore>,
+    /// Permits are body bytes of the requests in flight.
+    in_flight_bytes: Arc<Semaphore>,
     /// Set once REGISTERed for schema changes; dropping it (when the connection ends) stops
     /// the task that forwards events, so it does not keep the writer alive.
     events_guard: Option<oneshot::Sender<()>>,
@@ -75,6 +81,7 @@ pub async fn serve<H: Handler>(stream: TcpStream, shared: Arc<Shared<H>>) {
         phase: Phase::Startup,
         keyspace: Arc::new(Mutex::new(None)),
         in_flight: Arc::new(Semaphore::new(MAX_IN_FLIGHT_PER_CONNECTION)),
+        in_flight_bytes: Arc::new(Semaphore::new(MAX_IN_FLIGHT_BYTES_PER_CONNECTION)),
         events_guard: None,
     };
     conn.read_loop(read).await;
@@ -114,7 +121,20 @@ enum Read {
 
 async fn read_frame(r: &mut OwnedReadHalf) -> Read {
     let mut head = [0u8; HEADER_LEN];
-    if r.read_exact(&mut head).await.is_err() {
+    let Some((first, rest)) = head.split_first_mut() else {
+        return Read::Closed;
+    };
+    if r.read_exact(std::slice::from_mut(first)).await.is_err() {
+        return Read::Closed;
+    }
+    // Protocol v1 and v2 headers are 8 bytes (one-byte stream): read only that much, so an
+    // old client gets its version error instead of a server waiting for a ninth byte.
+    let old = (*first & 0x7f) < 3;
+    let rest_len = if old { HEADER_LEN - 2 } else { HEADER_LEN - 1 };
+    if r.read_exact(rest.get_mut(..rest_len).unwrap_or_default())
+        .await
+        .is_err()
+    {
         return Read::Closed;
     }
     let header = Header::parse(&head);
@@ -179,6 +199,7 @@ impl<H: Handler> Conn<H> {
     /// Handles one frame; false ends the connection.
     async fn on_frame(&mut self, header: Header, body: Bytes) -> bool {
         let stream = header.stream;
+        let body_len = header.body_len();
         let opcode = match header.check() {
             Ok(op) => op,
             Err(_) => return false,
@@ -228,7 +249,7 @@ impl<H: Handler> Conn<H> {
                 | Request::Prepare(_)
                 | Request::Execute { .. }
                 | Request::Batch(_)),
-            ) => self.spawn_request(stream, request).await,
+            ) => self.spawn_request(stream, request, body_len).await,
             (phase, request) => {
                 let expecting = match phase {
                     Phase::Startup => "STARTUP",
@@ -325,8 +346,14 @@ impl<H: Handler> Conn<H> {
         self.send(stream, Response::Ready, self.compression).await;
     }
 
-    async fn spawn_request(&mut self, stream: i16, request: Request) {
+    async fn spawn_request(&mut self, stream: i16, request: Request, body_len: usize) {
         let Ok(permit) = self.in_flight.clone().acquire_owned().await else {
+            return;
+        };
+        // The header check bounds body_len by the budget, so this cannot wait forever.
+        let cost = u32::try_from(body_len.clamp(1, MAX_IN_FLIGHT_BYTES_PER_CONNECTION))
+            .unwrap_or(u32::MAX);
+        let Ok(bytes) = self.in_flight_bytes.clone().acquire_many_owned(cost).await else {
             return;
         };
         let shared = self.shared.clone();
@@ -346,91 +373,7 @@ impl<H: Handler> Conn<H> {
                     ))
                 });
             let _ = out.send(response.encode_frame(stream, compression)).await;
-            drop(permit);
+            drop((permit, bytes));
         });
-    }
-}
-
-/// Runs one QUERY, PREPARE, EXECUTE or BATCH through the handler.
-async fn run_request<H: Handler>(
-    shared: &Shared<H>,
-    keyspace: &Mutex<Option<String>>,
-    request: Request,
-) -> Response {
-    let current = keyspace.lock().map(|k| k.clone()).unwrap_or_default();
-    let mut session = shared.handler.session(current.as_deref());
-    let h = &shared.handler;
-    let (outcome, skip_metadata, consistency) = match request {
-        Request::Query {
-            cql,
-            params,
-            skip_metadata,
-        } => {
-            let cl = params.consistency;
-            (h.query(&mut session, &cql, params).await, skip_metadata, cl)
-        }
-        Request::Prepare(cql) => (
-            h.prepare(&session, &cql).map(QueryResult::Prepared),
-            false,
-            1,
-        ),
-        Request::Execute {
-            id,
-            params,
-            skip_metadata,
-        } => {
-            let cl = params.consistency;
-            (
-                h.execute(&mut session, &id, params).await,
-                skip_metadata,
-                cl,
-            )
-        }
-        Request::Batch(batch) => {
-            let cl = batch.consistency;
-            (h.batch(&mut session, batch).await, false, cl)
-        }
-        other => (
-            Err(CqlError::new(
-                ErrorKind::Protocol,
-                format!("Unexpected message {}", request_name(&other)),
-            )),
-            false,
-            1,
-        ),
-    };
-    match outcome {
-        Ok(result) => {
-            match &result {
-                QueryResult::SetKeyspace(ks) => {
-                    if let Ok(mut k) = keyspace.lock() {
-                        *k = Some(ks.clone());
-                    }
-                }
-                QueryResult::SchemaChange(change) => {
-                    // No receivers is fine: nobody registered.
-                    let _ = shared.events.send(change.clone());
-                }
-                _ => {}
-            }
-            Response::Result {
-                result,
-                skip_metadata,
-            }
-        }
-        Err(error) => Response::Error { error, consistency },
-    }
-}
-
-fn request_name(r: &Request) -> &'static str {
-    match r {
-        Request::Startup(_) => "STARTUP",
-        Request::Options => "OPTIONS",
-        Request::Query { .. } => "QUERY",
-        Request::Prepare(_) => "PREPARE",
-        Request::Execute { .. } => "EXECUTE",
-        Request::Batch(_) => "BATCH",
-        Request::Register(_) => "REGISTER",
-        Request::AuthResponse(_) => "AUTH_RESPONSE",
     }
 }

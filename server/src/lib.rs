@@ -1,7 +1,7 @@
 //! `scrolldb-server`: the CQL native protocol v4 frontend and the `scrolldb` program.
 //!
 //! - [`protocol`]: frames, body notations, requests and responses (no I/O);
-//! - [`connection`]: one client's socket, a reader and a writer task;
+//! - [`connection`]: one client's socket, a reader and a writer task; `dispatch` runs a request;
 //! - [`server`]: the listener, shutdown and the SCHEMA_CHANGE event bus;
 //! - [`handler`]: what a connection asks of the CQL layer;
 //! - [`auth`]: the optional `PasswordAuthenticator`;
@@ -13,6 +13,7 @@
 
 pub mod auth;
 pub mod connection;
+mod dispatch;
 mod engine;
 pub mod fuzz_targets;
 pub mod handler;

@@ -213,6 +213,20 @@ fn unsupported_versions_get_the_negotiation_error() {
 }
 
 #[test]
+fn a_v2_client_gets_the_error_on_its_eight_byte_header() {
+    let s = ToyServer::start(None);
+    let mut c = RawClient::connect(s.addr);
+    // v2 OPTIONS: version, flags, one-byte stream, opcode, length.
+    c.send_raw(&[0x02, 0, 5, OPTIONS, 0, 0, 0, 0]);
+    let r = c.recv().expect("an error frame");
+    assert_eq!(
+        (r.version, r.stream, r.error_code()),
+        (0x84, 5, Some(0x000A))
+    );
+    assert!(r.error_message().contains("protocol version (2)"));
+}
+
+#[test]
 fn malformed_frames_get_a_protocol_error_and_do_not_affect_others() {
     let s = ToyServer::start(None);
     let mut good = RawClient::connect(s.addr);

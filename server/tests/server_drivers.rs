@@ -9,6 +9,7 @@ use futures_util::TryStreamExt;
 use scylla::client::session::Session;
 use scylla::client::session_builder::SessionBuilder;
 use scylla::cluster::metadata::ColumnKind;
+use scylla::frame::Compression;
 use scylla::statement::batch::{Batch, BatchType};
 use scylla::statement::Statement;
 use std::path::PathBuf;
@@ -168,6 +169,71 @@ async fn scylla_driver() {
     assert!(format!("{err:?}").contains("SyntaxError"), "{err:?}");
 }
 
+/// lz4 and snappy frames, and PasswordAuthenticator logins, as the scylla driver does them,
+/// against the `scrolldb serve` binary.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scylla_driver_with_compression_and_authentication() {
+    let dir = tempfile::tempdir().unwrap();
+    let users = dir.path().join("users");
+    std::fs::write(&users, "# test users\nalice:s3cret\n").unwrap();
+    let served = Served::start_with(
+        &dir.path().join("data"),
+        &["--auth-file", users.to_str().unwrap()],
+    );
+    let long_text = "a compressible message body ".repeat(200);
+    for (i, compression) in [Compression::Lz4, Compression::Snappy]
+        .into_iter()
+        .enumerate()
+    {
+        let session = SessionBuilder::new()
+            .known_node(served.addr.to_string())
+            .compression(Some(compression))
+            .user("alice", "s3cret")
+            .build()
+            .await
+            .unwrap_or_else(|e| panic!("{compression:?}: {e}"));
+        session
+            .query_unpaged(
+                "CREATE KEYSPACE IF NOT EXISTS z WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}",
+                &[],
+            )
+            .await
+            .unwrap();
+        session
+            .query_unpaged(
+                "CREATE TABLE IF NOT EXISTS z.t (k int PRIMARY KEY, v text)",
+                &[],
+            )
+            .await
+            .unwrap();
+        session
+            .query_unpaged(
+                "INSERT INTO z.t (k, v) VALUES (?, ?)",
+                (i as i32, long_text.as_str()),
+            )
+            .await
+            .unwrap();
+        let (v,): (String,) = session
+            .query_unpaged("SELECT v FROM z.t WHERE k = ?", (i as i32,))
+            .await
+            .unwrap()
+            .into_rows_result()
+            .unwrap()
+            .single_row()
+            .unwrap();
+        assert_eq!(v, long_text);
+    }
+    let refused = SessionBuilder::new()
+        .known_node(served.addr.to_string())
+        .user("alice", "wrong")
+        .build()
+        .await;
+    let err = refused.expect_err("a wrong password is refused");
+    assert!(format!("{err:?}").contains("incorrect"), "{err:?}");
+    let (status, _) = served.stop();
+    assert!(status.success());
+}
+
 /// The venv with cassandra-driver and cqlsh, or `None` (after a loud message) when python3
 /// is missing altogether.
 fn driver_venv() -> Option<PathBuf> {
@@ -247,6 +313,12 @@ fn cqlsh_session() {
         out.contains("second note") && out.contains("(1 rows)"),
         "{out}"
     );
+    // System tables are in the driver's metadata, so cqlsh can select from them too.
+    let out = cqlsh(&[
+        "-e",
+        "SELECT cluster_name, release_version FROM system.local",
+    ]);
+    assert!(out.contains("scrolldb") && out.contains("3.0.8"), "{out}");
     let (status, _) = served.stop();
     assert!(status.success());
 }

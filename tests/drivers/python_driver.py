@@ -10,7 +10,7 @@ from cassandra import InvalidRequest, AlreadyExists
 from cassandra.cluster import Cluster
 from cassandra.query import BatchStatement, SimpleStatement
 
-ROWS = 3000
+ROWS = 10000
 
 
 def check(cond, what):

@@ -22,6 +22,11 @@ pub fn scrolldb() -> Command {
 
 impl Served {
     pub fn start(data: &Path) -> Served {
+        Served::start_with(data, &[])
+    }
+
+    /// Starts with more `serve` options.
+    pub fn start_with(data: &Path, extra: &[&str]) -> Served {
         let mut child = scrolldb()
             .args([
                 "serve",
@@ -32,6 +37,7 @@ impl Served {
                 "--data",
             ])
             .arg(data)
+            .args(extra)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()

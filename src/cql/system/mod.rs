@@ -45,6 +45,57 @@ pub fn system_table(
     Some(Ok(rows))
 }
 
+/// A virtual table as `system_schema` describes it (so that drivers and cqlsh have metadata
+/// for it): its leading `partition_key` columns form the partition key, the next
+/// `clustering` columns the clustering key, as in Cassandra.
+pub struct VirtualTable {
+    pub keyspace: &'static str,
+    pub table: &'static str,
+    pub partition_key: usize,
+    pub clustering: usize,
+}
+
+const fn vt(
+    keyspace: &'static str,
+    table: &'static str,
+    partition_key: usize,
+    clustering: usize,
+) -> VirtualTable {
+    VirtualTable {
+        keyspace,
+        table,
+        partition_key,
+        clustering,
+    }
+}
+
+pub const VIRTUAL_TABLES: &[VirtualTable] = &[
+    vt("system", "local", 1, 0),
+    vt("system", "peers", 1, 0),
+    vt("system", "peers_v2", 2, 0),
+    vt("system_schema", "keyspaces", 1, 0),
+    vt("system_schema", "tables", 1, 1),
+    vt("system_schema", "columns", 1, 2),
+    vt("system_schema", "types", 1, 1),
+    vt("system_schema", "functions", 1, 2),
+    vt("system_schema", "aggregates", 1, 2),
+    vt("system_schema", "triggers", 1, 2),
+    vt("system_schema", "indexes", 1, 2),
+    vt("system_schema", "views", 1, 1),
+    vt("system_schema", "dropped_columns", 1, 2),
+];
+
+/// The columns of a virtual table, without building its rows from a real catalog.
+fn layout(keyspace: &str, table: &str) -> Option<Vec<ColumnSpec>> {
+    match (keyspace, table) {
+        ("system_schema", "tables") => Some(schema::tables_layout()),
+        ("system_schema", "columns") => Some(schema::columns_layout()),
+        _ => system_table(&Catalog::default(), &NodeInfo::default(), keyspace, table)
+            .and_then(Result::ok)
+            .map(|(columns, _)| columns),
+    }
+}
+
 /// Column specs of one table from `(name, type)` pairs.
 fn specs(keyspace: &str, table: &str, columns: &[(&str, CqlType)]) -> Vec<ColumnSpec> {
     columns

@@ -7,7 +7,9 @@ use super::{
     boolean, cell, double, frozen_map, frozen_set, int, specs, text, text_map, text_set, uuid,
     SystemRows,
 };
-use crate::catalog::{Catalog, ColumnKind, TableSchema};
+use super::{VirtualTable, VIRTUAL_TABLES};
+use crate::catalog::{Catalog, ColumnKind, TableParams};
+use crate::cql::result::ColumnSpec;
 use crate::storage::types::{CqlType, Order, Value};
 use std::collections::BTreeMap;
 
@@ -100,23 +102,58 @@ pub(super) fn option_columns() -> Vec<(&'static str, CqlType)> {
     ]
 }
 
-pub fn tables(catalog: &Catalog) -> SystemRows {
+pub fn tables_layout() -> Vec<ColumnSpec> {
     let mut layout = vec![
         ("keyspace_name", CqlType::Text),
         ("table_name", CqlType::Text),
     ];
     layout.extend(option_columns());
-    let columns = specs("system_schema", "tables", &layout);
-    let rows = catalog.tables.values().map(|t| table_row(t)).collect();
-    (columns, rows)
+    specs("system_schema", "tables", &layout)
 }
 
-fn table_row(t: &TableSchema) -> Vec<Option<bytes::Bytes>> {
-    let p = &t.params;
+pub fn tables(catalog: &Catalog) -> SystemRows {
+    let mut rows: Vec<_> = VIRTUAL_TABLES
+        .iter()
+        .map(|v| {
+            let params = TableParams {
+                comment: format!("virtual table {}.{}", v.keyspace, v.table),
+                ..TableParams::default()
+            };
+            table_row(v.keyspace, v.table, &params, virtual_table_uuid(v))
+        })
+        .collect();
+    rows.extend(
+        catalog
+            .tables
+            .values()
+            .map(|t| table_row(&t.keyspace, &t.name, &t.params, t.uuid)),
+    );
+    (tables_layout(), rows)
+}
+
+/// A stable id for a virtual table, derived from its name.
+fn virtual_table_uuid(v: &VirtualTable) -> [u8; 16] {
+    let name = format!("{}.{}", v.keyspace, v.table);
+    let (a, b) = crate::storage::token::murmur3_x64_128(name.as_bytes());
+    let mut id = [0u8; 16];
+    let (hi, lo) = id.split_at_mut(8);
+    hi.copy_from_slice(&a.to_be_bytes());
+    lo.copy_from_slice(&b.to_be_bytes());
+    id[6] = (id[6] & 0x0f) | 0x40;
+    id[8] = (id[8] & 0x3f) | 0x80;
+    id
+}
+
+fn table_row(
+    keyspace: &str,
+    name: &str,
+    p: &TableParams,
+    id: [u8; 16],
+) -> Vec<Option<bytes::Bytes>> {
     let gc_grace = i32::try_from(p.gc_grace_seconds).unwrap_or(i32::MAX);
     vec![
-        text(&t.keyspace),
-        text(&t.name),
+        text(keyspace),
+        text(name),
         double(0.01),
         text_map([("keys", "ALL"), ("rows_per_partition", "NONE")]),
         text(&p.comment),
@@ -129,7 +166,7 @@ fn table_row(t: &TableSchema) -> Vec<Option<bytes::Bytes>> {
         // Every scrolldb table is a CQL3 table: neither dense nor super.
         text_set(["compound"]),
         int(gc_grace),
-        uuid(t.uuid),
+        uuid(id),
         int(2048),
         int(0),
         int(128),
@@ -138,8 +175,8 @@ fn table_row(t: &TableSchema) -> Vec<Option<bytes::Bytes>> {
     ]
 }
 
-pub fn columns(catalog: &Catalog) -> SystemRows {
-    let columns = specs(
+pub fn columns_layout() -> Vec<ColumnSpec> {
+    specs(
         "system_schema",
         "columns",
         &[
@@ -152,34 +189,62 @@ pub fn columns(catalog: &Catalog) -> SystemRows {
             ("position", CqlType::Int),
             ("type", CqlType::Text),
         ],
-    );
+    )
+}
+
+fn column_row(
+    keyspace: &str,
+    table: &str,
+    name: &str,
+    kind: ColumnKind,
+    ty: &CqlType,
+) -> Vec<Option<bytes::Bytes>> {
+    let (kind, position, order) = match kind {
+        ColumnKind::PartitionKey { position } => ("partition_key", i32::from(position), "none"),
+        ColumnKind::Clustering { position, order } => (
+            "clustering",
+            i32::from(position),
+            if order == Order::Desc { "desc" } else { "asc" },
+        ),
+        ColumnKind::Regular => ("regular", -1, "none"),
+    };
+    vec![
+        text(keyspace),
+        text(table),
+        text(name),
+        text(order),
+        cell(Value::Blob(bytes::Bytes::copy_from_slice(name.as_bytes()))),
+        text(kind),
+        int(position),
+        text(&ty.to_string()),
+    ]
+}
+
+pub fn columns(catalog: &Catalog) -> SystemRows {
     let mut rows = Vec::new();
-    for t in catalog.tables.values() {
-        for c in &t.columns {
-            let (kind, position, order) = match c.kind {
-                ColumnKind::PartitionKey { position } => {
-                    ("partition_key", i32::from(position), "none")
+    for v in VIRTUAL_TABLES {
+        let Some(layout) = super::layout(v.keyspace, v.table) else {
+            continue;
+        };
+        for (i, c) in layout.iter().enumerate() {
+            let position = u16::try_from(i).unwrap_or(u16::MAX);
+            let kind = if i < v.partition_key {
+                ColumnKind::PartitionKey { position }
+            } else if i < v.partition_key + v.clustering {
+                ColumnKind::Clustering {
+                    position: position.saturating_sub(v.partition_key as u16),
+                    order: Order::Asc,
                 }
-                ColumnKind::Clustering { position, order } => (
-                    "clustering",
-                    i32::from(position),
-                    if order == Order::Desc { "desc" } else { "asc" },
-                ),
-                ColumnKind::Regular => ("regular", -1, "none"),
+            } else {
+                ColumnKind::Regular
             };
-            rows.push(vec![
-                text(&t.keyspace),
-                text(&t.name),
-                text(&c.name),
-                text(order),
-                cell(Value::Blob(bytes::Bytes::copy_from_slice(
-                    c.name.as_bytes(),
-                ))),
-                text(kind),
-                int(position),
-                text(&c.ty.to_string()),
-            ]);
+            rows.push(column_row(v.keyspace, v.table, &c.name, kind, &c.ty));
         }
     }
-    (columns, rows)
+    for t in catalog.tables.values() {
+        for c in &t.columns {
+            rows.push(column_row(&t.keyspace, &t.name, &c.name, c.kind, &c.ty));
+        }
+    }
+    (columns_layout(), rows)
 }

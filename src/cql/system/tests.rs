@@ -183,15 +183,17 @@ fn keyspaces_include_the_system_ones_with_full_class_names() {
 #[test]
 fn tables_and_columns_describe_the_catalog() {
     let t = rows("system_schema", "tables");
-    assert_eq!(t.1.len(), 1);
-    assert_eq!(text_of(get(&t, 0, "table_name")), "messages");
+    let user: Vec<usize> = in_keyspace(&t, "chat");
+    assert_eq!(user.len(), 1);
+    let r = user[0];
+    assert_eq!(text_of(get(&t, r, "table_name")), "messages");
     assert_eq!(
-        get(&t, 0, "flags"),
+        get(&t, r, "flags"),
         Some(Value::Set(vec![Value::Text("compound".into())]))
     );
-    assert_eq!(get(&t, 0, "gc_grace_seconds"), Some(Value::Int(864_000)));
-    assert_eq!(get(&t, 0, "id"), Some(Value::Uuid([9; 16])));
-    let Some(Value::Map(compaction)) = get(&t, 0, "compaction") else {
+    assert_eq!(get(&t, r, "gc_grace_seconds"), Some(Value::Int(864_000)));
+    assert_eq!(get(&t, r, "id"), Some(Value::Uuid([9; 16])));
+    let Some(Value::Map(compaction)) = get(&t, r, "compaction") else {
         panic!("compaction")
     };
     assert!(compaction.contains(&(
@@ -200,7 +202,8 @@ fn tables_and_columns_describe_the_catalog() {
     )));
 
     let c = rows("system_schema", "columns");
-    let described: Vec<(String, String, i32, String, String)> = (0..c.1.len())
+    let described: Vec<(String, String, i32, String, String)> = in_keyspace(&c, "chat")
+        .into_iter()
         .map(|i| {
             let Some(Value::Int(p)) = get(&c, i, "position") else {
                 panic!("position")
@@ -233,4 +236,55 @@ fn tables_and_columns_describe_the_catalog() {
         })
         .collect();
     assert_eq!(described, want);
+}
+
+/// The rows of `t` whose `keyspace_name` is `ks`.
+fn in_keyspace(t: &SystemRows, ks: &str) -> Vec<usize> {
+    (0..t.1.len())
+        .filter(|&i| text_of(get(t, i, "keyspace_name")) == ks)
+        .collect()
+}
+
+/// cqlsh and the Python driver only SELECT from tables their metadata knows, so every virtual
+/// table is described in `system_schema.tables` and `columns`, keys included.
+#[test]
+fn virtual_tables_describe_themselves() {
+    let t = rows("system_schema", "tables");
+    let c = rows("system_schema", "columns");
+    for v in VIRTUAL_TABLES {
+        let listed = (0..t.1.len()).any(|i| {
+            text_of(get(&t, i, "keyspace_name")) == v.keyspace
+                && text_of(get(&t, i, "table_name")) == v.table
+        });
+        assert!(
+            listed,
+            "{}.{} missing from system_schema.tables",
+            v.keyspace, v.table
+        );
+        let (layout, _) = rows(v.keyspace, v.table);
+        let described: Vec<(String, String)> = (0..c.1.len())
+            .filter(|&i| {
+                text_of(get(&c, i, "keyspace_name")) == v.keyspace
+                    && text_of(get(&c, i, "table_name")) == v.table
+            })
+            .map(|i| {
+                (
+                    text_of(get(&c, i, "column_name")),
+                    text_of(get(&c, i, "kind")),
+                )
+            })
+            .collect();
+        assert_eq!(described.len(), layout.len(), "{}.{}", v.keyspace, v.table);
+        for (i, (spec, (name, kind))) in layout.iter().zip(&described).enumerate() {
+            assert_eq!(&spec.name, name);
+            let want = if i < v.partition_key {
+                "partition_key"
+            } else if i < v.partition_key + v.clustering {
+                "clustering"
+            } else {
+                "regular"
+            };
+            assert_eq!(kind, want, "{}.{}.{}", v.keyspace, v.table, name);
+        }
+    }
 }
