@@ -5,6 +5,7 @@ use super::schema::{ColumnKind, KeyspaceDef, TableSchema};
 use super::store::StoredCatalog;
 use super::uuid::random_v4;
 use crate::error::{Error, Result};
+use crate::storage::compaction::CompactionConfig;
 use crate::storage::model::TableId;
 use crate::storage::types::{check_clustering_type, CqlType};
 use std::sync::Arc;
@@ -88,6 +89,10 @@ pub fn create_table(
             "gc_grace_seconds and default_time_to_live must not be negative",
         ));
     }
+    CompactionConfig::parse(&schema.params.compaction).map_err(|e| match e {
+        crate::storage::Error::InvalidRequest(m) => Error::Invalid(m),
+        other => Error::Invalid(other.to_string()),
+    })?;
     schema
         .columns
         .sort_by(|a, b| order_key(&a.kind, &a.name).cmp(&order_key(&b.kind, &b.name)));

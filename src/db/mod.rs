@@ -62,6 +62,7 @@ use crate::catalog::store::{self, StoredCatalog};
 use crate::catalog::{Catalog, TableParams, TableSchema};
 use crate::error::{Error, Result};
 use crate::shard::{pin, Shard};
+use crate::storage::compaction::{CompactionConfig, CompactionMode};
 use crate::storage::engine::TableOptions;
 use parking_lot::{Mutex, RwLock};
 use std::path::{Path, PathBuf};
@@ -160,6 +161,8 @@ impl Db {
         }
         let mut engine_opts = opts.engine.clone();
         engine_opts.io = opts.io;
+        // Shards run background compaction on their own compaction threads.
+        engine_opts.compaction_mode = CompactionMode::External;
         let mut engines = reshard::open_engines(dir, shard_count, &stored.catalog, &engine_opts)?;
         let table_options: Vec<_> = stored
             .catalog
@@ -262,12 +265,19 @@ impl Db {
     }
 }
 
-/// The per-table engine options a table's CQL parameters imply.
-// The struct update keeps this compiling as the engine grows table options.
-#[allow(clippy::needless_update)]
+/// The per-table engine options a table's CQL parameters imply. CREATE TABLE has already
+/// refused a compaction map that does not parse; one that stopped parsing (a catalog written
+/// by another version) falls back to the default strategy, loudly.
 pub fn table_options(params: &TableParams) -> TableOptions {
+    let compaction = CompactionConfig::parse(&params.compaction).unwrap_or_else(|e| {
+        tracing::warn!(
+            "compaction options {:?}: {e}; using the default strategy",
+            params.compaction
+        );
+        CompactionConfig::default()
+    });
     TableOptions {
         gc_grace_secs: params.gc_grace_seconds,
-        ..TableOptions::default()
+        compaction,
     }
 }

@@ -6,6 +6,7 @@
 //! per [`Backpressure`]) and waits for the reply: `blocking_recv` on a plain thread, `.await`
 //! in async code. No lock is shared between shards on the read or write path.
 
+mod compactor;
 pub mod pin;
 pub mod request;
 pub mod routing;
@@ -15,6 +16,7 @@ use crate::db::options::{Backpressure, Options};
 use crate::error::{Error, Result};
 use crate::storage;
 use crate::storage::engine::Engine;
+use compactor::Compactor;
 use crossbeam_channel::{Sender, TrySendError};
 use parking_lot::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -72,13 +74,14 @@ impl Shard {
             tick_interval: opts.tick_interval.max(Duration::from_micros(100)),
             max_batch_requests: opts.max_batch_requests,
         };
+        let compactor = Compactor::spawn(index)?;
         let thread = std::thread::Builder::new()
             .name(format!("scrolldb-shard-{index}"))
             .spawn(move || {
                 if let Some(cpu) = cpu {
                     pin::pin_current_thread(cpu);
                 }
-                worker::run(engine, rx, config);
+                worker::run(engine, rx, config, compactor);
             })
             .map_err(|e| Error::io(format!("shard-{index} thread"), e))?;
         Ok(Shard {

@@ -4,9 +4,12 @@
 //! least every `tick_interval` when idle) the loop calls `Engine::tick`, which runs the
 //! commitlog's periodic sync and any time-based engine work. Consecutive write requests
 //! waiting in the queue are merged into one commitlog batch, so callers writing at the same
-//! time share one fsync (group commit across callers).
+//! time share one fsync (group commit across callers). Background compaction jobs are picked
+//! and installed here at tick time and run on the shard's compaction thread
+//! ([`Compactor`]).
 
 use crate::error::duplicate_storage_error;
+use crate::shard::compactor::Compactor;
 use crate::shard::request::{Reply, Request};
 use crate::storage;
 use crate::storage::engine::Engine;
@@ -22,7 +25,12 @@ pub struct WorkerConfig {
 }
 
 /// Runs the shard until a `Close` request or until every sender is gone.
-pub fn run(mut engine: Engine, rx: Receiver<Request>, config: WorkerConfig) {
+pub fn run(
+    mut engine: Engine,
+    rx: Receiver<Request>,
+    config: WorkerConfig,
+    mut compactor: Compactor,
+) {
     let mut last_tick = Instant::now();
     let mut pending: Option<Request> = None;
     loop {
@@ -33,6 +41,7 @@ pub fn run(mut engine: Engine, rx: Receiver<Request>, config: WorkerConfig) {
         config.room.made_room();
         match next {
             Ok(Request::Close(reply)) => {
+                compactor.stop(&mut engine);
                 let _ = reply.send(engine.close());
                 return;
             }
@@ -42,6 +51,7 @@ pub fn run(mut engine: Engine, rx: Receiver<Request>, config: WorkerConfig) {
             Ok(other) => serve(&mut engine, other),
             Err(RecvTimeoutError::Timeout) => {}
             Err(RecvTimeoutError::Disconnected) => {
+                compactor.stop(&mut engine);
                 if let Err(e) = engine.close() {
                     tracing::error!(shard = config.index, error = %e, "closing the shard's engine failed");
                 }
@@ -52,6 +62,7 @@ pub fn run(mut engine: Engine, rx: Receiver<Request>, config: WorkerConfig) {
             if let Err(e) = engine.tick() {
                 tracing::error!(shard = config.index, error = %e, "shard tick failed");
             }
+            compactor.poll(&mut engine);
             last_tick = Instant::now();
         }
     }
