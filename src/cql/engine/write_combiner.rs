@@ -27,9 +27,10 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 use tokio::sync::oneshot;
 
-/// Rounds on their way to the shards at once: two lets one round gather writes while the
-/// other is applied.
-pub(crate) const MAX_ROUNDS_IN_FLIGHT: usize = 2;
+/// Rounds on their way to the shards at once. One round gathers the most writes per shard
+/// wake-up; measured against two (`docs/BENCHMARKS.md`, "CQL load") it inserted as fast at
+/// 32 requests in flight and faster at 128. A round waits for its slowest shard either way.
+pub(crate) const MAX_ROUNDS_IN_FLIGHT: usize = 1;
 /// Writes (statements) one round carries at most.
 pub(crate) const MAX_WRITES_PER_ROUND: usize = 256;
 /// Writes that may queue for a round; past this a write goes to the shards on its own (and
