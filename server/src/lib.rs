@@ -5,6 +5,7 @@
 //! - [`server`]: the listener, shutdown and the SCHEMA_CHANGE event bus;
 //! - [`handler`]: what a connection asks of the CQL layer;
 //! - [`auth`]: the optional `PasswordAuthenticator`;
+//! - [`bench`]: `scrolldb bench`, the CQL load generator;
 //! - [`program`]: the `scrolldb` command line; [`TestServer`]: an in-process server for tests;
 //! - [`fuzz_targets`]: the decoder fuzz target bodies.
 //!
@@ -12,6 +13,7 @@
 //! moves its requests and results over the wire.
 
 pub mod auth;
+pub mod bench;
 pub mod connection;
 mod dispatch;
 mod engine;

@@ -26,6 +26,8 @@ pub struct Cli {
 pub enum Command {
     /// Serve a database over the CQL native protocol until SIGINT or SIGTERM.
     Serve(ServeArgs),
+    /// Load a CQL server with the message workload and report throughput and latency.
+    Bench(crate::bench::BenchArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -85,6 +87,7 @@ pub fn main_with(cli: Cli) -> i32 {
                 1
             }
         },
+        Command::Bench(args) => crate::bench::main(&args),
     }
 }
 
@@ -209,7 +212,9 @@ mod tests {
             "2",
         ])
         .unwrap();
-        let Command::Serve(a) = cli.command;
+        let Command::Serve(a) = cli.command else {
+            panic!("not serve");
+        };
         assert_eq!(a.data, Some(PathBuf::from("/tmp/x")));
         assert_eq!(a.listen.port(), 9999);
         assert_eq!(a.shards, 2);

@@ -5,7 +5,7 @@
 //! [`select`], [`system_query`] (the virtual `system*` tables); [`restrict`] checks WHERE
 //! clauses, [`bind`] resolves literals and bound values, [`lookup`] finds tables and marker
 //! types, [`paging`] owns the paging state format, [`store`] is the async-or-blocking access
-//! to the database.
+//! to the database, and [`write_combiner`] lets concurrent writes share trips to the shards.
 
 mod bind;
 mod ddl;
@@ -16,6 +16,7 @@ mod select;
 mod store;
 mod system_query;
 mod write;
+mod write_combiner;
 
 use crate::catalog::Catalog;
 use crate::cql::ast::{Parsed, Statement};
@@ -75,6 +76,7 @@ struct Inner {
     node: NodeInfo,
     prepared: RwLock<HashMap<[u8; 16], Arc<Prepared>>>,
     last_timestamp_us: AtomicI64,
+    writes: Arc<write_combiner::WriteCombiner>,
 }
 
 /// The CQL engine of one database; cheap to clone, shared by every connection.
@@ -100,6 +102,7 @@ impl CqlEngine {
                 node,
                 prepared: RwLock::new(HashMap::new()),
                 last_timestamp_us: AtomicI64::new(0),
+                writes: Arc::default(),
             }),
         }
     }
@@ -147,7 +150,7 @@ impl CqlEngine {
             paging_state: p.paging_state.as_ref(),
             timestamp: p.timestamp,
         };
-        let store = AsyncStore(&self.inner.db);
+        let store = AsyncStore(&self.inner.db, &self.inner.writes);
         self.run(&store, s, &parsed, ks.as_deref(), None, &run)
             .await
     }
@@ -250,7 +253,7 @@ impl CqlEngine {
             timestamp: p.timestamp,
         };
         let ks = prepared.keyspace.clone().or_else(|| s.keyspace.clone());
-        let store = AsyncStore(&self.inner.db);
+        let store = AsyncStore(&self.inner.db, &self.inner.writes);
         self.run(
             &store,
             s,
@@ -264,7 +267,7 @@ impl CqlEngine {
 
     /// BATCH: every statement's mutations are applied together.
     pub async fn batch(&self, s: &mut Session, b: Batch) -> Result<QueryResult, CqlError> {
-        let store = AsyncStore(&self.inner.db);
+        let store = AsyncStore(&self.inner.db, &self.inner.writes);
         self.run_batch(&store, s, &b).await
     }
 
