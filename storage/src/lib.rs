@@ -11,6 +11,10 @@
 //! ([`token`]), rows by a byte-comparable clustering key ([`types`]). Reads walk a partition
 //! forward or backward natively, block by block.
 //!
+//! Everything it writes (commitlog, SSTables) goes through one I/O backend per engine
+//! ([`io`]: io_uring or std::fs); SSTables are read through memory maps, with a bounded
+//! cache of decompressed blocks per engine.
+//!
 //! It does not own the schema (the `scrolldb` crate's catalog does), the CQL language, the
 //! network, or the shard threads.
 
