@@ -1,9 +1,9 @@
 //! `scrolldb-storage`: the LSM engine of one scrolldb shard.
 //!
-//! One [`Engine`] owns one directory: a commitlog, one memtable per table and the immutable
+//! One [`Engine`](engine::Engine) owns one directory: a commitlog, one memtable per table and the immutable
 //! SSTables flushed from them. It is driven by a single thread (the shard's) and starts no
 //! threads of its own; time-based work such as the periodic commitlog sync happens when the
-//! owner calls [`Engine::tick`].
+//! owner calls [`Engine::tick`](engine::Engine::tick).
 //!
 //! What it stores is described in [`model`]: mutations of one partition (rows, cells with
 //! write timestamps and TTLs, and row, range and partition tombstones), reconciled
