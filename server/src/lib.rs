@@ -1,4 +1,26 @@
 //! `scrolldb-server`: the CQL native protocol v4 frontend and the `scrolldb` program.
 //!
-//! Not yet built: the protocol, the connection handling and request coalescing arrive with
-//! the CQL server issue. Today this crate only holds the command-line entry point.
+//! - [`protocol`]: frames, body notations, requests and responses (no I/O);
+//! - [`connection`]: one client's socket, a reader and a writer task; `dispatch` runs a request;
+//! - [`server`]: the listener, shutdown and the SCHEMA_CHANGE event bus;
+//! - [`handler`]: what a connection asks of the CQL layer;
+//! - [`auth`]: the optional `PasswordAuthenticator`;
+//! - [`program`]: the `scrolldb` command line; [`TestServer`]: an in-process server for tests;
+//! - [`fuzz_targets`]: the decoder fuzz target bodies.
+//!
+//! The CQL language itself (parsing, planning, executing) is `scrolldb::cql`; this crate only
+//! moves its requests and results over the wire.
+
+pub mod auth;
+pub mod connection;
+mod dispatch;
+mod engine;
+pub mod fuzz_targets;
+pub mod handler;
+pub mod program;
+pub mod protocol;
+pub mod server;
+mod test_server;
+
+pub use server::Server;
+pub use test_server::TestServer;

@@ -1,4 +1,8 @@
+//! `scrolldb serve`: see `scrolldb --help` and `scrolldb_server::program`.
+
+use clap::Parser;
+
 fn main() {
-    eprintln!("scrolldb: the CQL server is not built yet; see the open issues");
-    std::process::exit(2);
+    let cli = scrolldb_server::program::Cli::parse();
+    std::process::exit(scrolldb_server::program::main_with(cli));
 }

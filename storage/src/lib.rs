@@ -3,7 +3,8 @@
 //! One [`Engine`](engine::Engine) owns one directory: a commitlog, one memtable per table and the immutable
 //! SSTables flushed from them. It is driven by a single thread (the shard's) and starts no
 //! threads of its own; time-based work such as the periodic commitlog sync happens when the
-//! owner calls [`Engine::tick`](engine::Engine::tick).
+//! owner calls [`Engine::tick`](engine::Engine::tick). Background [`compaction`] runs inline
+//! from `tick`, or as `Send` jobs the owner runs on a thread of its choice.
 //!
 //! What it stores is described in [`model`]: mutations of one partition (rows, cells with
 //! write timestamps and TTLs, and row, range and partition tombstones), reconciled
@@ -23,6 +24,7 @@
 pub mod clock;
 pub mod codec;
 pub mod commitlog;
+pub mod compaction;
 pub mod engine;
 pub mod error;
 pub mod fuzz_targets;

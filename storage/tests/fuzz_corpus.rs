@@ -34,3 +34,19 @@ fn sstable_block_corpus() {
         scrolldb_storage::fuzz_targets::sstable_block::run,
     );
 }
+
+#[test]
+fn compaction_corpus() {
+    replay(
+        "compaction",
+        scrolldb_storage::fuzz_targets::compaction::run,
+    );
+}
+
+#[test]
+fn compaction_picker_corpus() {
+    replay(
+        "compaction_picker",
+        scrolldb_storage::fuzz_targets::compaction::picker::run,
+    );
+}

@@ -23,6 +23,7 @@ pub use scan::{ScanPage, ScanPosition, ScanQuery};
 
 use crate::codec::encode_mutation_into;
 use crate::commitlog::{Commitlog, CommitlogStats, ReplayReport};
+use crate::compaction::{CompactionStats, Tracker};
 use crate::error::{Error, Result};
 use crate::io::Io;
 use crate::model::{DecoratedKey, Mutation, ReadQuery, ReadResult, ReadStats, TableId};
@@ -45,7 +46,12 @@ pub struct EngineStats {
     pub compactions: u64,
     pub tombstones_scanned: u64,
     pub reads_over_tombstone_warning: u64,
+    /// Reads that failed on the tombstone failure threshold.
+    pub reads_failed_on_tombstones: u64,
+    /// The thresholds in force (`EngineOptions::tombstones`).
+    pub tombstone_thresholds: crate::read::TombstoneThresholds,
     pub commitlog: CommitlogStats,
+    pub compaction: CompactionStats,
     /// Zero when the cache is off (`block_cache_bytes: 0`).
     pub block_cache: BlockCacheStats,
 }
@@ -60,6 +66,7 @@ pub struct Engine {
     memtable_bytes: usize,
     stats: EngineStats,
     replay: ReplayReport,
+    compaction: Tracker,
     /// Decompressed blocks shared by all SSTables of this engine; `None` when disabled.
     block_cache: Option<Arc<BlockCache>>,
     /// The I/O backend chosen at open; the commitlog holds a handle to it too.
@@ -145,7 +152,8 @@ impl Engine {
                 }
             }
             Err(Error::TombstoneOverwhelm { scanned, .. }) => {
-                self.stats.tombstones_scanned += scanned
+                self.stats.tombstones_scanned += scanned;
+                self.stats.reads_failed_on_tombstones += 1;
             }
             Err(_) => {}
         }
@@ -153,51 +161,75 @@ impl Engine {
     }
 
     fn read_inner(&self, query: &ReadQuery) -> Result<ReadResult> {
-        let Some(table) = self.tables.get(&query.table) else {
-            return Ok(ReadResult::default());
-        };
         if query.slice.is_empty() || query.limit == Some(0) {
             return Ok(ReadResult::default());
         }
         let key = DecoratedKey::new(query.partition_key.clone());
+        let Some((sources, stats, sstables)) =
+            self.partition_sources(query.table, &key, &query.slice, query.direction)?
+        else {
+            return Ok(ReadResult::default());
+        };
+        let blocks_before: u64 = sstables.iter().map(|s| s.blocks_read()).sum();
+        let mut result = read_partition(sources, query, self.opts.tombstones, stats)?;
+        let blocks_after: u64 = sstables.iter().map(|s| s.blocks_read()).sum();
+        result.stats.blocks_read = blocks_after - blocks_before;
+        Ok(result)
+    }
+
+    /// The sources of one partition (memtable first, then the SSTables the bloom filter
+    /// does not rule out), restricted to `slice` in `direction`; `None` for an unknown table.
+    /// Also returns the SSTables that hold the partition, for block accounting.
+    #[allow(clippy::type_complexity)]
+    pub(crate) fn partition_sources(
+        &self,
+        table: TableId,
+        key: &DecoratedKey,
+        slice: &crate::model::Slice,
+        direction: crate::model::Direction,
+    ) -> Result<
+        Option<(
+            Vec<PartitionSource<'_>>,
+            ReadStats,
+            Vec<&crate::sstable::Sstable>,
+        )>,
+    > {
+        let Some(table) = self.tables.get(&table) else {
+            return Ok(None);
+        };
         let mut stats = ReadStats::default();
-        let mut readers = Vec::new();
-        for (_, sst) in &table.sstables {
-            if !sst.may_contain(&key) {
-                continue;
-            }
-            stats.sstables_read += 1;
-            if let Some(p) = sst.partition(&key)? {
-                readers.push((sst, p));
-            }
-        }
-        let blocks_before: u64 = readers.iter().map(|(s, _)| s.blocks_read()).sum();
-        let mut sources = Vec::with_capacity(readers.len() + 1);
-        if let Some(p) = table.memtable.get(&key) {
+        let mut sources = Vec::with_capacity(table.sstables.len() + 1);
+        if let Some(p) = table.memtable.get(key) {
             sources.push(PartitionSource {
                 deletion: p.deletion,
                 range_tombstones: p.range_tombstones.clone(),
-                rows: Box::new(p.rows(&query.slice, query.direction).cloned().map(Ok)),
+                rows: Box::new(p.rows(slice, direction).cloned().map(Ok)),
             });
         }
-        for (_, p) in &readers {
-            sources.push(PartitionSource {
-                deletion: p.deletion(),
-                range_tombstones: p.range_tombstones().to_vec(),
-                rows: Box::new(p.rows(&query.slice, query.direction)),
-            });
+        let mut holders = Vec::new();
+        for (_, sst) in &table.sstables {
+            if !sst.may_contain(key) {
+                continue;
+            }
+            stats.sstables_read += 1;
+            if let Some(p) = sst.partition(key)? {
+                holders.push(&**sst);
+                sources.push(PartitionSource {
+                    deletion: p.deletion(),
+                    range_tombstones: p.range_tombstones().to_vec(),
+                    rows: Box::new(p.rows(slice, direction)),
+                });
+            }
         }
-        let mut result = read_partition(sources, query, self.opts.tombstones, stats)?;
-        let blocks_after: u64 = readers.iter().map(|(s, _)| s.blocks_read()).sum();
-        result.stats.blocks_read = blocks_after - blocks_before;
-        Ok(result)
+        Ok(Some((sources, stats, holders)))
     }
 
     /// Does time-based work: the periodic commitlog sync. The owning thread calls it
     /// regularly (every few milliseconds) so acknowledged writes are never at risk longer
     /// than the sync period, even when no new write arrives.
     pub fn tick(&mut self) -> Result<()> {
-        self.commitlog.tick()
+        self.commitlog.tick()?;
+        self.compact_on_tick()
     }
 
     /// Forces an fsync of the commitlog now.
@@ -221,6 +253,9 @@ impl Engine {
             .map(|(_, sst)| sst.file_size())
             .sum();
         s.commitlog = self.commitlog.stats();
+        s.compaction = self.compaction.stats.clone();
+        s.tombstone_thresholds = self.opts.tombstones;
+        s.compaction.running = self.compaction.running.len() as u64;
         s.block_cache = self
             .block_cache
             .as_ref()

@@ -72,6 +72,7 @@ pub fn open(dir: &Path, opts: EngineOptions, io: Option<Io>) -> Result<Engine> {
         memtable_bytes,
         stats: EngineStats::default(),
         replay,
+        compaction: Default::default(),
         block_cache,
         io,
     };

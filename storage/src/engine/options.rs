@@ -1,6 +1,7 @@
 //! Engine configuration.
 
 use crate::commitlog::CommitlogOptions;
+use crate::compaction::{CompactionConfig, CompactionMode};
 use crate::io::IoMode;
 use crate::read::TombstoneThresholds;
 use crate::sstable::SstableWriterOptions;
@@ -19,6 +20,8 @@ pub struct EngineOptions {
     /// instead of 0.51 bytes per user byte until compaction (workload bench, scale 0.05).
     pub flush_zstd_level: i32,
     pub tombstones: TombstoneThresholds,
+    /// Who runs background compaction (by default `tick` does, inline).
+    pub compaction_mode: CompactionMode,
     /// Bytes of decompressed SSTable blocks kept in memory for reads (0 = no cache).
     pub block_cache_bytes: u64,
     /// How commitlog and SSTable writes reach the disk (io_uring or std::fs).
@@ -33,6 +36,7 @@ impl Default for EngineOptions {
             sstable: SstableWriterOptions::default(),
             flush_zstd_level: 1,
             tombstones: TombstoneThresholds::default(),
+            compaction_mode: CompactionMode::default(),
             block_cache_bytes: 64 << 20,
             io: IoMode::default(),
         }
@@ -40,16 +44,19 @@ impl Default for EngineOptions {
 }
 
 /// Per-table settings the catalog pushes into every shard's engine.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub struct TableOptions {
     /// Tombstones younger than this are kept by compaction (CQL `gc_grace_seconds`).
     pub gc_grace_secs: i64,
+    /// CQL `compaction`, parsed with [`CompactionConfig::parse`].
+    pub compaction: CompactionConfig,
 }
 
 impl Default for TableOptions {
     fn default() -> Self {
         TableOptions {
             gc_grace_secs: 864_000,
+            compaction: CompactionConfig::default(),
         }
     }
 }

@@ -2,14 +2,18 @@
 //!
 //! Used for full-table export and `token()` range queries: partitions come in ring order
 //! (token, then key), rows in clustering order. A page stops after `page_rows` live rows or
-//! after visiting `max_partitions` partitions, whichever comes first, so a range full of
-//! deleted partitions still returns (possibly empty) pages with a position to resume from.
+//! after visiting `max_partitions` partitions, or after stepping over the tombstone warning
+//! threshold's worth of deleted rows and cells (`EngineOptions::tombstones.warn`), whichever
+//! comes first. So a range full of deleted partitions, or one partition full of deleted rows,
+//! still returns (possibly empty) pages with a position to resume from, and a scan never
+//! fails on the tombstone failure threshold.
 
 use bytes::Bytes;
 
 use crate::engine::Engine;
 use crate::error::Result;
-use crate::model::{Bound, ColumnFilter, DecoratedKey, Direction, ReadQuery, Row, Slice, TableId};
+use crate::model::{Bound, ColumnFilter, DecoratedKey, Direction, Row, Slice, TableId};
+use crate::read::MergedRows;
 
 /// Where a scan resumes: at partition `key` (partitions before it are done), after the row
 /// `after_clustering` in it, or from its first row when that is `None`.
@@ -50,6 +54,14 @@ impl ScanQuery {
     }
 }
 
+/// What one partition contributed to a scan page.
+#[derive(Default)]
+struct PartitionPage {
+    rows: Vec<Row>,
+    tombstones: u64,
+    stopped_after: Option<Bytes>,
+}
+
 /// One page of partitions with their live rows, and where to resume (`None`: the range is done).
 #[derive(Clone, Debug, Default)]
 pub struct ScanPage {
@@ -63,6 +75,7 @@ impl Engine {
         let keys = self.keys_from(q)?;
         let mut page = ScanPage::default();
         let mut rows_left = q.page_rows.max(1);
+        let mut tombstones = 0u64;
         for (visited, key) in keys.into_iter().enumerate() {
             if visited >= q.max_partitions.max(1) {
                 page.resume = Some(ScanPosition {
@@ -78,30 +91,66 @@ impl Engine {
                 }) if *k == key => Bound::Excluded(c.clone()),
                 _ => Bound::Unbounded,
             };
-            let read = ReadQuery {
-                table: q.table,
-                partition_key: key.key.clone(),
-                slice: Slice::new(start, Bound::Unbounded),
-                direction: Direction::Forward,
-                limit: Some(rows_left),
-                columns: q.columns.clone(),
-                now: q.now,
-            };
-            let rows = self.read(&read)?.rows;
-            rows_left -= rows.len();
-            let last = rows.last().map(|r| r.clustering.clone());
-            if !rows.is_empty() {
-                page.partitions.push((key.key.clone(), rows));
+            let slice = Slice::new(start, Bound::Unbounded);
+            let budget = self.opts.tombstones.warn.saturating_sub(tombstones).max(1);
+            let part = self.scan_partition(q, &key, slice, rows_left, budget)?;
+            tombstones += part.tombstones;
+            rows_left -= part.rows.len();
+            if !part.rows.is_empty() {
+                page.partitions.push((key.key.clone(), part.rows));
             }
-            if rows_left == 0 {
+            if rows_left == 0 || part.stopped_after.is_some() {
                 page.resume = Some(ScanPosition {
                     key,
-                    after_clustering: last,
+                    after_clustering: part.stopped_after,
                 });
                 return Ok(page);
             }
         }
         Ok(page)
+    }
+
+    /// Reads live rows of one partition from `slice` on, up to `limit` rows, stepping over
+    /// at most about `tombstone_budget` row and cell tombstones. `stopped_after` is the last
+    /// clustering visited when the page must resume inside this partition (limit or budget
+    /// reached with rows possibly left), `None` when the partition is done.
+    fn scan_partition(
+        &mut self,
+        q: &ScanQuery,
+        key: &DecoratedKey,
+        slice: Slice,
+        limit: usize,
+        tombstone_budget: u64,
+    ) -> Result<PartitionPage> {
+        let mut out = PartitionPage::default();
+        let Some((sources, _, _)) =
+            self.partition_sources(q.table, key, &slice, Direction::Forward)?
+        else {
+            return Ok(out);
+        };
+        let mut merged = MergedRows::new(sources, Direction::Forward, |rt| !rt.slice.is_empty());
+        for row in &mut merged {
+            let mut row = row?;
+            out.tombstones += row.tombstone_count(q.now);
+            let clustering = row.clustering.clone();
+            if row.is_live(q.now) {
+                row.deletion = None;
+                row.cells
+                    .retain(|(c, cell)| q.columns.includes(*c) && cell.is_live(q.now));
+                if row.marker.as_ref().is_some_and(|m| !m.is_live(q.now)) {
+                    row.marker = None;
+                }
+                out.rows.push(row);
+            }
+            if out.rows.len() >= limit || out.tombstones >= tombstone_budget {
+                out.stopped_after = Some(clustering);
+                break;
+            }
+        }
+        drop(merged);
+        self.stats.reads += 1;
+        self.stats.tombstones_scanned += out.tombstones;
+        Ok(out)
     }
 
     /// The partition keys of the range, in ring order, from the resume position on.

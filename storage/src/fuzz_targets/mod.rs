@@ -3,4 +3,5 @@
 //! Each must never panic, whatever its input.
 
 pub mod commitlog_replay;
+pub mod compaction;
 pub mod sstable_block;

@@ -1,0 +1,474 @@
+//! Db shards benchmark: the message workload's ingest, open-channel (newest 50),
+//! scroll-back and mixed (90% reads, 10% inserts) phases through `scrolldb::Db`, with 1
+//! shard and with more, from several client threads.
+//!
+//!     cargo bench --bench db -- --scale 0.02 --shards 1,2 --clients 4 --runs 3 [--no-pin]
+//!
+//! The data is WORKLOAD.md's (the workload harness's own generator, included by path).
+//! Each run opens a fresh database, ingests every message (one `Db::apply` per message,
+//! the clients splitting the stream), flushes, then runs the reads (scroll-back does half as
+//! many as open-channel) and the mixed phase for `--mixed-secs`. Throughput is over the
+//! phase's wall time; latency per operation. With several runs, the median run (by
+//! throughput) of each phase is reported. With no arguments (as `cargo test --all-targets`
+//! runs it) it does a tiny smoke run that checks what it reads.
+
+#[allow(dead_code)]
+#[path = "workload/generator.rs"]
+mod generator;
+#[allow(dead_code)]
+#[path = "workload/snowflake.rs"]
+mod snowflake;
+#[allow(dead_code)]
+#[path = "workload/vocabulary.rs"]
+mod vocabulary;
+
+use generator::{MessageStream, Workload, MESSAGES_AT_SCALE_1};
+use rand::Rng;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use scrolldb::catalog::{ColumnDef, ColumnKind, KeyspaceDef, TableParams, TableSchema};
+use scrolldb::storage::model::{Bound, Mutation, ReadQuery, Slice, TableId};
+use scrolldb::storage::types::{encode_clustering, serialize_partition_key, CqlType, Order, Value};
+use scrolldb::{Db, Options, WriteOptions};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+struct Config {
+    scale: f64,
+    seed: u64,
+    shards: Vec<usize>,
+    clients: usize,
+    runs: usize,
+    reads: u64,
+    mixed_secs: f64,
+    pin: bool,
+    smoke: bool,
+}
+
+fn parse_args() -> Result<Config, String> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let smoke = !args.iter().any(|a| a == "--bench");
+    let mut c = Config {
+        scale: if smoke { 0.0005 } else { 0.02 },
+        seed: 42,
+        shards: vec![1, 2],
+        clients: 4,
+        runs: if smoke { 1 } else { 3 },
+        reads: if smoke { 500 } else { 40_000 },
+        mixed_secs: if smoke { 0.3 } else { 5.0 },
+        pin: true,
+        smoke,
+    };
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        let mut value = || it.next().cloned().ok_or(format!("{a} needs a value"));
+        let bad = |e: &dyn std::fmt::Display| format!("{a}: {e}");
+        match a.as_str() {
+            "--bench" => {}
+            "--no-pin" => c.pin = false,
+            "--mixed-secs" => c.mixed_secs = value()?.parse().map_err(|e| bad(&e))?,
+            "--scale" => c.scale = value()?.parse().map_err(|e| bad(&e))?,
+            "--seed" => c.seed = value()?.parse().map_err(|e| bad(&e))?,
+            "--clients" => c.clients = value()?.parse().map_err(|e| bad(&e))?,
+            "--runs" => c.runs = value()?.parse().map_err(|e| bad(&e))?,
+            "--reads" => c.reads = value()?.parse().map_err(|e| bad(&e))?,
+            "--shards" => {
+                c.shards = value()?
+                    .split(',')
+                    .map(|s| s.parse().map_err(|e| bad(&e)))
+                    .collect::<Result<_, _>>()?
+            }
+            other => return Err(format!("unknown argument {other}")),
+        }
+    }
+    Ok(c)
+}
+
+/// What the read phases need to know of one channel.
+struct Channel {
+    id: i64,
+    /// Its lowest and highest bucket.
+    low: i32,
+    high: i32,
+    /// Every message (bucket, id), in send order.
+    ids: Vec<(i32, i64)>,
+}
+
+struct Data {
+    workload: Arc<Workload>,
+    messages: Vec<generator::Message>,
+    /// By popularity rank - 1; only channels with messages.
+    channels: BTreeMap<usize, Channel>,
+}
+
+fn generate(c: &Config) -> Data {
+    let workload = Workload::new(c.seed);
+    let count = ((MESSAGES_AT_SCALE_1 as f64) * c.scale).max(1.0) as u64;
+    let messages: Vec<_> = MessageStream::main(Arc::clone(&workload), count).collect();
+    let mut channels = BTreeMap::new();
+    for m in &messages {
+        let ch = channels.entry(m.channel_rank).or_insert(Channel {
+            id: m.channel_id,
+            low: m.bucket,
+            high: m.bucket,
+            ids: Vec::new(),
+        });
+        ch.low = ch.low.min(m.bucket);
+        ch.high = ch.high.max(m.bucket);
+        ch.ids.push((m.bucket, m.message_id));
+    }
+    Data {
+        workload,
+        messages,
+        channels,
+    }
+}
+
+fn create_table(db: &Db) {
+    let col = |name: &str, ty, kind| ColumnDef {
+        name: name.into(),
+        ty,
+        id: 0,
+        kind,
+    };
+    db.create_keyspace(
+        KeyspaceDef {
+            name: "chat".into(),
+            replication: BTreeMap::new(),
+            durable_writes: true,
+        },
+        true,
+    )
+    .expect("create keyspace");
+    db.create_table(
+        TableSchema {
+            keyspace: "chat".into(),
+            name: "messages".into(),
+            id: 0,
+            uuid: [0; 16],
+            columns: vec![
+                col(
+                    "channel_id",
+                    CqlType::BigInt,
+                    ColumnKind::PartitionKey { position: 0 },
+                ),
+                col(
+                    "bucket",
+                    CqlType::Int,
+                    ColumnKind::PartitionKey { position: 1 },
+                ),
+                col(
+                    "message_id",
+                    CqlType::BigInt,
+                    ColumnKind::Clustering {
+                        position: 0,
+                        order: Order::Desc,
+                    },
+                ),
+                col("author_id", CqlType::BigInt, ColumnKind::Regular),
+                col("content", CqlType::Text, ColumnKind::Regular),
+            ],
+            params: TableParams::default(),
+        },
+        true,
+    )
+    .expect("create table");
+}
+
+/// What one phase of one run measured.
+#[derive(Clone, Debug)]
+struct Figures {
+    ops_per_sec: f64,
+    p50_us: f64,
+    p99_us: f64,
+}
+
+fn figures(ops: usize, wall: Duration, mut latencies_ns: Vec<u64>) -> Figures {
+    latencies_ns.sort_unstable();
+    let at = |q: f64| {
+        let i = ((latencies_ns.len() as f64 - 1.0) * q).round() as usize;
+        latencies_ns.get(i).copied().unwrap_or(0) as f64 / 1000.0
+    };
+    Figures {
+        ops_per_sec: ops as f64 / wall.as_secs_f64(),
+        p50_us: at(0.5),
+        p99_us: at(0.99),
+    }
+}
+
+/// Runs `clients` threads, each doing `work(client)`, and returns the wall time and every
+/// operation latency.
+fn run_clients(clients: usize, work: impl Fn(usize) -> Vec<u64> + Sync) -> (Duration, Vec<u64>) {
+    let start = Instant::now();
+    let latencies = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..clients)
+            .map(|i| {
+                let work = &work;
+                s.spawn(move || work(i))
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("client thread"))
+            .collect::<Vec<u64>>()
+    });
+    (start.elapsed(), latencies)
+}
+
+fn ingest(db: &Db, data: &Data, clients: usize) -> Figures {
+    let mutations: Vec<Mutation> = data
+        .messages
+        .iter()
+        .map(|m| {
+            db.insert_mutation(
+                "chat",
+                "messages",
+                &[
+                    ("channel_id", Value::BigInt(m.channel_id)),
+                    ("bucket", Value::Int(m.bucket)),
+                    ("message_id", Value::BigInt(m.message_id)),
+                    ("author_id", Value::BigInt(m.author_id)),
+                    ("content", Value::Text(m.content.clone())),
+                ],
+                WriteOptions::default(),
+            )
+            .expect("mutation")
+        })
+        .collect();
+    let (wall, lat) = run_clients(clients, |client| {
+        let mut lat = Vec::new();
+        for m in mutations.iter().skip(client).step_by(clients) {
+            let t = Instant::now();
+            db.apply(vec![m.clone()]).expect("apply");
+            lat.push(t.elapsed().as_nanos() as u64);
+        }
+        lat
+    });
+    figures(mutations.len(), wall, lat)
+}
+
+/// Up to 50 messages of `channel`, newest first, older than `before` (a bucket and a
+/// message id) or the newest: that bucket first, then older buckets down to `low`.
+fn page_of_50(
+    db: &Db,
+    table: TableId,
+    channel: i64,
+    low: i32,
+    before: (i32, Option<i64>),
+) -> usize {
+    let (high, before_id) = before;
+    let mut rows = 0;
+    for bucket in (low..=high).rev() {
+        let key = serialize_partition_key(&[
+            Value::BigInt(channel).serialize(),
+            Value::Int(bucket).serialize(),
+        ])
+        .expect("key");
+        let mut q = ReadQuery::partition(table, key).limit(50 - rows);
+        if let (Some(id), true) = (before_id, bucket == high) {
+            // message_id is DESC: "older than id" comes after it in clustering order.
+            let ck = encode_clustering(&[(CqlType::BigInt, Order::Desc)], &[Value::BigInt(id)])
+                .expect("clustering");
+            q = q.slice(Slice::new(Bound::Excluded(ck), Bound::Unbounded));
+        }
+        rows += db.read(q).expect("read").rows.len();
+        if rows >= 50 {
+            break;
+        }
+    }
+    rows
+}
+
+/// Reads from `clients` threads: each picks `per_client` channels by popularity (among
+/// those with messages) and runs `read(rng, rank)`.
+fn read_phase(
+    data: &Data,
+    c: &Config,
+    reads: u64,
+    read: impl Fn(&mut ChaCha8Rng, usize) + Sync,
+) -> Figures {
+    let per_client = reads / c.clients as u64;
+    let (wall, lat) = run_clients(c.clients, |client| {
+        let mut rng = ChaCha8Rng::seed_from_u64(c.seed ^ (client as u64 + 1));
+        let mut lat = Vec::new();
+        while (lat.len() as u64) < per_client {
+            let rank = data.workload.pick_channel_rank(&mut rng);
+            if !data.channels.contains_key(&rank) {
+                continue;
+            }
+            let t = Instant::now();
+            read(&mut rng, rank);
+            lat.push(t.elapsed().as_nanos() as u64);
+        }
+        lat
+    });
+    figures(per_client as usize * c.clients, wall, lat)
+}
+
+/// Phase 2: the newest 50 of a channel picked by popularity.
+fn open_channel(db: &Db, data: &Data, c: &Config) -> Figures {
+    let table = db.catalog().table("chat", "messages").expect("table").id;
+    read_phase(data, c, c.reads, |_, rank| {
+        let ch = &data.channels[&rank];
+        let rows = page_of_50(db, table, ch.id, ch.low, (ch.high, None));
+        if c.smoke {
+            assert_eq!(rows, ch.ids.len().min(50), "channel rank {rank}");
+        }
+    })
+}
+
+/// Phase 3: the 50 messages older than a random message of a channel picked by popularity.
+fn scroll_back(db: &Db, data: &Data, c: &Config) -> Figures {
+    let table = db.catalog().table("chat", "messages").expect("table").id;
+    read_phase(data, c, c.reads / 2, |rng, rank| {
+        let ch = &data.channels[&rank];
+        let i = rng.random_range(0..ch.ids.len());
+        let (bucket, id) = ch.ids[i];
+        let rows = page_of_50(db, table, ch.id, ch.low, (bucket, Some(id)));
+        if c.smoke {
+            // ids are in send order: i messages are older than the i-th.
+            assert_eq!(rows, i.min(50), "channel rank {rank}");
+        }
+    })
+}
+
+/// Phase 5: 90% open-channel reads and 10% inserts of new messages, for `mixed_secs`.
+fn mixed(db: &Db, data: &Data, c: &Config) -> (Figures, Figures) {
+    let table = db.catalog().table("chat", "messages").expect("table").id;
+    let last_id = data.messages.last().map_or(0, |m| m.message_id);
+    let next_id = std::sync::atomic::AtomicI64::new(last_id + 1);
+    let deadline = Instant::now() + Duration::from_secs_f64(c.mixed_secs);
+    let start = Instant::now();
+    let per_client: Vec<(Vec<u64>, Vec<u64>)> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..c.clients)
+            .map(|client| {
+                let next_id = &next_id;
+                s.spawn(move || {
+                    let mut rng =
+                        ChaCha8Rng::seed_from_u64(c.seed ^ 0x006d_6978_6564 ^ client as u64);
+                    let (mut reads, mut writes) = (Vec::new(), Vec::new());
+                    while Instant::now() < deadline {
+                        let rank = data.workload.pick_channel_rank(&mut rng);
+                        let Some(ch) = data.channels.get(&rank) else {
+                            continue;
+                        };
+                        let t = Instant::now();
+                        if rng.random_range(0..10) == 0 {
+                            let id = next_id.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                            let m = db
+                                .insert_mutation(
+                                    "chat",
+                                    "messages",
+                                    &[
+                                        ("channel_id", Value::BigInt(ch.id)),
+                                        ("bucket", Value::Int(ch.high)),
+                                        ("message_id", Value::BigInt(id)),
+                                        ("author_id", Value::BigInt(7)),
+                                        ("content", Value::Text("a mixed-phase message".into())),
+                                    ],
+                                    WriteOptions::default(),
+                                )
+                                .expect("mutation");
+                            db.apply(vec![m]).expect("apply");
+                            writes.push(t.elapsed().as_nanos() as u64);
+                        } else {
+                            page_of_50(db, table, ch.id, ch.low, (ch.high, None));
+                            reads.push(t.elapsed().as_nanos() as u64);
+                        }
+                    }
+                    (reads, writes)
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("client"))
+            .collect()
+    });
+    let wall = start.elapsed();
+    let (reads, writes): (Vec<_>, Vec<_>) = per_client.into_iter().unzip();
+    let reads: Vec<u64> = reads.into_iter().flatten().collect();
+    let writes: Vec<u64> = writes.into_iter().flatten().collect();
+    (
+        figures(reads.len(), wall, reads),
+        figures(writes.len(), wall, writes),
+    )
+}
+
+fn median_run(mut runs: Vec<Figures>) -> Figures {
+    runs.sort_by(|a, b| a.ops_per_sec.total_cmp(&b.ops_per_sec));
+    runs[runs.len() / 2].clone()
+}
+
+const PHASES: [&str; 5] = [
+    "ingest",
+    "open-channel",
+    "scroll-back",
+    "mixed-read",
+    "mixed-insert",
+];
+
+fn main() {
+    let c = match parse_args() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("{e}");
+            std::process::exit(2);
+        }
+    };
+    let data = generate(&c);
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    println!(
+        "db bench: {} messages, {} reads, {} clients, {} run(s), {cpus} CPUs",
+        data.messages.len(),
+        c.reads,
+        c.clients,
+        c.runs
+    );
+    println!("| shards | phase | ops/s | p50 µs | p99 µs |");
+    println!("|---|---|---|---|---|");
+    let mut baseline: Option<Vec<f64>> = None;
+    for &shards in &c.shards {
+        let mut runs: Vec<Vec<Figures>> = vec![Vec::new(); PHASES.len()];
+        for _ in 0..c.runs.max(1) {
+            let opts = Options {
+                pin_threads: c.pin,
+                ..Options::with_shards(shards)
+            };
+            let db = Db::temporary_with(opts).expect("open");
+            create_table(&db);
+            runs[0].push(ingest(&db, &data, c.clients));
+            db.flush().expect("flush");
+            runs[1].push(open_channel(&db, &data, &c));
+            runs[2].push(scroll_back(&db, &data, &c));
+            let (r, w) = mixed(&db, &data, &c);
+            runs[3].push(r);
+            runs[4].push(w);
+            db.close().expect("close");
+        }
+        let medians: Vec<Figures> = runs.into_iter().map(median_run).collect();
+        for (phase, f) in PHASES.iter().zip(&medians) {
+            println!(
+                "| {shards} | {phase} | {:.0} | {:.1} | {:.1} |",
+                f.ops_per_sec, f.p50_us, f.p99_us
+            );
+        }
+        let ops: Vec<f64> = medians.iter().map(|f| f.ops_per_sec).collect();
+        match &baseline {
+            None => baseline = Some(ops),
+            Some(base) => {
+                let ratios: Vec<String> = PHASES
+                    .iter()
+                    .zip(ops.iter().zip(base))
+                    .map(|(p, (o, b))| format!("{p} {:.2}x", o / b))
+                    .collect();
+                println!(
+                    "| {shards} vs {} | speed-up | {} | | |",
+                    c.shards[0],
+                    ratios.join(", ")
+                );
+            }
+        }
+    }
+}

@@ -1,0 +1,217 @@
+//! The `scrolldb` program: command-line options and `scrolldb serve`.
+
+use crate::auth::PasswordAuthenticator;
+use crate::Server;
+use clap::{Parser, Subcommand};
+use scrolldb::cql::{CqlEngine, NodeInfo};
+use scrolldb::Db;
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "scrolldb",
+    version,
+    about = "scrolldb: an embedded, shard-per-core database for chat messages, served over CQL",
+    long_about = "scrolldb stores chat messages in an LSM tree per CPU core and speaks the \
+                  Cassandra native protocol v4, so CQL drivers and cqlsh work unchanged."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve a database over the CQL native protocol until SIGINT or SIGTERM.
+    Serve(ServeArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ServeArgs {
+    /// The database directory (created if missing). Default: $SCROLLDB_DATA, else
+    /// $XDG_DATA_HOME/scrolldb, else ~/.local/share/scrolldb.
+    #[arg(long, value_name = "DIR")]
+    pub data: Option<PathBuf>,
+    /// The address to accept CQL connections on.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:9042")]
+    pub listen: SocketAddr,
+    /// Shards (one LSM engine and thread each); 0 means one per CPU.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub shards: usize,
+    /// Require PasswordAuthenticator logins for the users in FILE (`username:password` lines).
+    #[arg(long, value_name = "FILE")]
+    pub auth_file: Option<PathBuf>,
+    /// The cluster name shown in system.local.
+    #[arg(long, value_name = "NAME", default_value = "scrolldb")]
+    pub cluster_name: String,
+}
+
+/// Where the data lives when `--data` is not given.
+pub fn default_data_dir(
+    scrolldb_data: Option<&str>,
+    xdg_data_home: Option<&str>,
+    home: Option<&str>,
+) -> Option<PathBuf> {
+    let set = |v: Option<&str>| v.filter(|s| !s.is_empty()).map(PathBuf::from);
+    set(scrolldb_data)
+        .or_else(|| set(xdg_data_home).map(|d| d.join("scrolldb")))
+        .or_else(|| set(home).map(|h| h.join(".local/share/scrolldb")))
+}
+
+/// What to tell the user when the listening socket cannot be opened.
+pub fn bind_error_message(listen: SocketAddr, e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::AddrInUse => format!(
+            "scrolldb: cannot listen on {listen}: the port is already in use (another scrolldb, \
+             Cassandra or ScyllaDB?). Stop it or pick another address with --listen."
+        ),
+        std::io::ErrorKind::PermissionDenied => format!(
+            "scrolldb: cannot listen on {listen}: permission denied (ports below 1024 need \
+             privileges). Pick another address with --listen."
+        ),
+        _ => format!("scrolldb: cannot listen on {listen}: {e}"),
+    }
+}
+
+/// Runs the program; the result is the process exit code.
+pub fn main_with(cli: Cli) -> i32 {
+    match cli.command {
+        Command::Serve(args) => match serve(args) {
+            Ok(()) => 0,
+            Err(message) => {
+                eprintln!("{message}");
+                1
+            }
+        },
+    }
+}
+
+fn serve(args: ServeArgs) -> Result<(), String> {
+    let data = match args.data.clone() {
+        Some(d) => d,
+        None => default_data_dir(
+            std::env::var("SCROLLDB_DATA").ok().as_deref(),
+            std::env::var("XDG_DATA_HOME").ok().as_deref(),
+            std::env::var("HOME").ok().as_deref(),
+        )
+        .ok_or("scrolldb: no data directory: pass --data DIR or set SCROLLDB_DATA")?,
+    };
+    let auth = match &args.auth_file {
+        Some(path) => {
+            Some(PasswordAuthenticator::from_file(path).map_err(|e| format!("scrolldb: {e}"))?)
+        }
+        None => None,
+    };
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("scrolldb: cannot start the runtime: {e}"))?;
+    // The database is closed outside the runtime: closing waits for the shard threads.
+    let db = rt.block_on(async move {
+        // Bind before opening the database, so a taken port fails fast and touches nothing.
+        let listener = tokio::net::TcpListener::bind(args.listen)
+            .await
+            .map_err(|e| bind_error_message(args.listen, &e))?;
+        let addr = listener
+            .local_addr()
+            .map_err(|e| format!("scrolldb: {e}"))?;
+        let db = open_db(&data, args.shards)?;
+        let engine = CqlEngine::new(
+            db.clone(),
+            NodeInfo {
+                listen: addr,
+                cluster_name: args.cluster_name.clone(),
+            },
+        );
+        println!("scrolldb: data directory {}", data.display());
+        println!("scrolldb: listening for CQL on {addr}");
+        let _ = std::io::stdout().flush();
+        Server::from_listener(listener, engine, auth)
+            .run(shutdown_signal())
+            .await;
+        println!("scrolldb: shutting down");
+        Ok::<Db, String>(db)
+    })?;
+    drop(rt);
+    db.close()
+        .map_err(|e| format!("scrolldb: closing the database failed: {e}"))?;
+    println!("scrolldb: stopped");
+    Ok(())
+}
+
+fn open_db(data: &Path, shards: usize) -> Result<Db, String> {
+    std::fs::create_dir_all(data)
+        .map_err(|e| format!("scrolldb: cannot create {}: {e}", data.display()))?;
+    let opts = scrolldb::Options {
+        shards,
+        ..scrolldb::Options::default()
+    };
+    Db::open(data, opts).map_err(|e| format!("scrolldb: cannot open {}: {e}", data.display()))
+}
+
+/// Completes on SIGINT (Ctrl-C) or SIGTERM.
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn data_dir_defaults() {
+        assert_eq!(
+            default_data_dir(Some("/d"), Some("/x"), Some("/h")),
+            Some(PathBuf::from("/d"))
+        );
+        assert_eq!(
+            default_data_dir(None, Some("/x"), Some("/h")),
+            Some(PathBuf::from("/x/scrolldb"))
+        );
+        assert_eq!(
+            default_data_dir(Some(""), None, Some("/h")),
+            Some(PathBuf::from("/h/.local/share/scrolldb"))
+        );
+        assert_eq!(default_data_dir(None, None, None), None);
+    }
+
+    #[test]
+    fn cli_parses_serve() {
+        let cli = Cli::try_parse_from([
+            "scrolldb",
+            "serve",
+            "--data",
+            "/tmp/x",
+            "--listen",
+            "127.0.0.1:9999",
+            "--shards",
+            "2",
+        ])
+        .unwrap();
+        let Command::Serve(a) = cli.command;
+        assert_eq!(a.data, Some(PathBuf::from("/tmp/x")));
+        assert_eq!(a.listen.port(), 9999);
+        assert_eq!(a.shards, 2);
+    }
+}

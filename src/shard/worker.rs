@@ -1,0 +1,158 @@
+//! The shard thread: it owns one storage engine and serves its queue until told to close.
+//!
+//! Nothing else touches the engine, so the engine needs no lock. Between requests (and at
+//! least every `tick_interval` when idle) the loop calls `Engine::tick`, which runs the
+//! commitlog's periodic sync and any time-based engine work. Consecutive write requests
+//! waiting in the queue are merged into one commitlog batch, so callers writing at the same
+//! time share one fsync (group commit across callers). Background compaction jobs are picked
+//! and installed here at tick time and run on the shard's compaction thread
+//! ([`Compactor`]).
+
+use crate::error::duplicate_storage_error;
+use crate::shard::compactor::Compactor;
+use crate::shard::request::{Reply, Request};
+use crate::storage;
+use crate::storage::engine::Engine;
+use crate::storage::model::Mutation;
+use crossbeam_channel::{Receiver, RecvTimeoutError, TryRecvError};
+use std::time::{Duration, Instant};
+
+pub struct WorkerConfig {
+    pub index: usize,
+    pub room: std::sync::Arc<crate::shard::QueueRoom>,
+    pub tick_interval: Duration,
+    pub max_batch_requests: usize,
+}
+
+/// Runs the shard until a `Close` request or until every sender is gone.
+pub fn run(
+    mut engine: Engine,
+    rx: Receiver<Request>,
+    config: WorkerConfig,
+    mut compactor: Compactor,
+) {
+    let mut last_tick = Instant::now();
+    let mut pending: Option<Request> = None;
+    loop {
+        let next = match pending.take() {
+            Some(r) => Ok(r),
+            None => rx.recv_timeout(config.tick_interval.saturating_sub(last_tick.elapsed())),
+        };
+        config.room.made_room();
+        match next {
+            Ok(Request::Close(reply)) => {
+                compactor.stop(&mut engine);
+                let _ = reply.send(engine.close());
+                return;
+            }
+            Ok(Request::Apply { mutations, reply }) => {
+                pending = apply_batch(&mut engine, &rx, &config, mutations, reply);
+            }
+            Ok(other) => serve(&mut engine, other),
+            Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Disconnected) => {
+                compactor.stop(&mut engine);
+                if let Err(e) = engine.close() {
+                    tracing::error!(shard = config.index, error = %e, "closing the shard's engine failed");
+                }
+                return;
+            }
+        }
+        if last_tick.elapsed() >= config.tick_interval {
+            if let Err(e) = engine.tick() {
+                tracing::error!(shard = config.index, error = %e, "shard tick failed");
+            }
+            compactor.poll(&mut engine);
+            last_tick = Instant::now();
+        }
+    }
+}
+
+/// Applies `first` and the write requests queued right behind it as one batch. Returns the
+/// first non-write request it took off the queue, to be served next.
+fn apply_batch(
+    engine: &mut Engine,
+    rx: &Receiver<Request>,
+    config: &WorkerConfig,
+    first: Vec<Mutation>,
+    first_reply: Reply<()>,
+) -> Option<Request> {
+    let mut mutations = first;
+    let mut replies = vec![first_reply];
+    let mut next = None;
+    while replies.len() < config.max_batch_requests.max(1) {
+        match rx.try_recv() {
+            Ok(Request::Apply {
+                mutations: more,
+                reply,
+            }) => {
+                mutations.extend(more);
+                replies.push(reply);
+            }
+            Ok(other) => {
+                next = Some(other);
+                break;
+            }
+            Err(TryRecvError::Empty | TryRecvError::Disconnected) => break,
+        }
+    }
+    match engine.apply_batch(mutations) {
+        Ok(()) => replies.into_iter().for_each(|r| {
+            let _ = r.send(Ok(()));
+        }),
+        Err(e) => {
+            tracing::error!(shard = config.index, error = %e, "a write batch failed");
+            for r in replies {
+                let _ = r.send(Err(duplicate_storage_error(&e)));
+            }
+        }
+    }
+    next
+}
+
+fn serve(engine: &mut Engine, request: Request) {
+    match request {
+        Request::Read { query, reply } => {
+            let _ = reply.send(engine.read(&query));
+        }
+        Request::Scan { query, reply } => {
+            let _ = reply.send(engine.scan(&query));
+        }
+        Request::SetTableOptions { tables, reply } => {
+            for (table, options) in tables {
+                engine.set_table_options(table, options);
+            }
+            let _ = reply.send(Ok(()));
+        }
+        Request::DropTables { tables, reply } => {
+            let result = tables
+                .into_iter()
+                .try_for_each(|table| engine.drop_table(table));
+            let _ = reply.send(result);
+        }
+        Request::Truncate {
+            table,
+            options,
+            reply,
+        } => {
+            let result = engine.drop_table(table);
+            engine.set_table_options(table, options);
+            let _ = reply.send(result);
+        }
+        Request::Flush(reply) => {
+            let _ = reply.send(engine.flush());
+        }
+        Request::Compact { table, reply } => {
+            let result: storage::Result<()> = match table {
+                Some(t) => engine.compact_table(t),
+                None => engine.compact_all(),
+            };
+            let _ = reply.send(result);
+        }
+        Request::Stats(reply) => {
+            let _ = reply.send(Ok(engine.stats()));
+        }
+        // Handled by the loop.
+        Request::Apply { .. } | Request::Close(_) => {}
+    }
+}
