@@ -93,6 +93,12 @@ impl Engine {
         self.io.mirror_status()
     }
 
+    /// The engine's I/O backend, for an owner that wants the mirror's status after handing
+    /// the engine to another thread.
+    pub fn io_handle(&self) -> Io {
+        self.io.clone()
+    }
+
     /// What commitlog replay found when the engine opened (truncated tails, skipped records).
     pub fn replay_report(&self) -> &ReplayReport {
         &self.replay
