@@ -26,6 +26,9 @@ pub struct Cli {
 pub enum Command {
     /// Serve a database over the CQL native protocol until SIGINT or SIGTERM.
     Serve(ServeArgs),
+    /// Check or rebuild a mirrored data directory (`serve --mirror`).
+    #[command(subcommand)]
+    Mirror(crate::mirror_cli::MirrorCommand),
 }
 
 #[derive(Debug, clap::Args)]
@@ -46,6 +49,8 @@ pub struct ServeArgs {
     /// The cluster name shown in system.local.
     #[arg(long, value_name = "NAME", default_value = "scrolldb")]
     pub cluster_name: String,
+    #[command(flatten)]
+    pub mirror: crate::mirror_cli::MirrorArgs,
 }
 
 /// Where the data lives when `--data` is not given.
@@ -85,6 +90,7 @@ pub fn main_with(cli: Cli) -> i32 {
                 1
             }
         },
+        Command::Mirror(cmd) => crate::mirror_cli::run(cmd),
     }
 }
 
@@ -117,7 +123,7 @@ fn serve(args: ServeArgs) -> Result<(), String> {
         let addr = listener
             .local_addr()
             .map_err(|e| format!("scrolldb: {e}"))?;
-        let db = open_db(&data, args.shards)?;
+        let db = open_db(&data, args.shards, args.mirror.options())?;
         let engine = CqlEngine::new(
             db.clone(),
             NodeInfo {
@@ -141,11 +147,16 @@ fn serve(args: ServeArgs) -> Result<(), String> {
     Ok(())
 }
 
-fn open_db(data: &Path, shards: usize) -> Result<Db, String> {
+fn open_db(
+    data: &Path,
+    shards: usize,
+    mirror: Option<scrolldb::storage::mirror::MirrorOptions>,
+) -> Result<Db, String> {
     std::fs::create_dir_all(data)
         .map_err(|e| format!("scrolldb: cannot create {}: {e}", data.display()))?;
     let opts = scrolldb::Options {
         shards,
+        mirror,
         ..scrolldb::Options::default()
     };
     Db::open(data, opts).map_err(|e| format!("scrolldb: cannot open {}: {e}", data.display()))
@@ -209,7 +220,9 @@ mod tests {
             "2",
         ])
         .unwrap();
-        let Command::Serve(a) = cli.command;
+        let Command::Serve(a) = cli.command else {
+            panic!("not serve");
+        };
         assert_eq!(a.data, Some(PathBuf::from("/tmp/x")));
         assert_eq!(a.listen.port(), 9999);
         assert_eq!(a.shards, 2);
