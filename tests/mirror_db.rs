@@ -103,7 +103,11 @@ fn sigkill_during_ingest_then_losing_the_local_dir_loses_no_acknowledged_write()
             acked.insert(id);
         }
     }
-    assert!(acked.len() > 100, "the child acknowledged only {} writes", acked.len());
+    assert!(
+        acked.len() > 100,
+        "the child acknowledged only {} writes",
+        acked.len()
+    );
 
     // The host is gone: so is its local disk.
     std::fs::remove_dir_all(&dir).unwrap();
@@ -141,7 +145,11 @@ fn the_catalog_is_mirrored_and_a_damaged_copy_is_repaired() {
     assert!(diffs.is_empty(), "{diffs:?}");
 
     // A torn local catalog is repaired from the mirror on open.
-    std::fs::write(local.path().join("catalog.json"), &catalog[..catalog.len() / 2]).unwrap();
+    std::fs::write(
+        local.path().join("catalog.json"),
+        &catalog[..catalog.len() / 2],
+    )
+    .unwrap();
     let db = Db::open(local.path(), opts(mirror_dir.path())).unwrap();
     assert_eq!(all_ids(&db).len(), 50);
     assert_eq!(

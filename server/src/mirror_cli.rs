@@ -77,7 +77,11 @@ pub fn run(cmd: MirrorCommand) -> i32 {
     match cmd {
         MirrorCommand::Verify { data, mirror } => match mirror::verify(&data, &mirror) {
             Ok(diffs) if diffs.is_empty() => {
-                println!("scrolldb: {} and {} are identical", data.display(), mirror.display());
+                println!(
+                    "scrolldb: {} and {} are identical",
+                    data.display(),
+                    mirror.display()
+                );
                 0
             }
             Ok(diffs) => {

@@ -31,7 +31,11 @@ pub(super) fn prepare(dir: &Path, opts: Option<&MirrorOptions>) -> Result<Option
         tracing::warn!(dir = %dir.display(), mirror = %m.dir.display(), mib = report.bytes_copied >> 20, "local directory rebuilt from the mirror");
     }
     if !report.repaired.is_empty() || !report.copied_to_local.is_empty() {
-        tracing::warn!(repaired = report.repaired.len(), copied_to_local = report.copied_to_local.len(), "mirror reconcile repaired the copies");
+        tracing::warn!(
+            repaired = report.repaired.len(),
+            copied_to_local = report.copied_to_local.len(),
+            "mirror reconcile repaired the copies"
+        );
     }
     Ok(Some(MirrorOptions {
         root: Some(dir.to_path_buf()),
@@ -54,15 +58,24 @@ pub(super) fn reshard_pending(dir: &Path, shards: usize) -> Result<bool> {
 
 /// Makes the mirror identical to `dir` (after a reshard moved directories under it).
 pub(super) fn rebuild_mirror(dir: &Path, m: &MirrorOptions) -> Result<()> {
-    tree::copy_tree(dir, &m.dir, &PlainIo, true, &mut tree::logging_progress("rebuilding the mirror after resharding"))
-        .map(|_| ())
-        .map_err(Error::Storage)
+    tree::copy_tree(
+        dir,
+        &m.dir,
+        &PlainIo,
+        true,
+        &mut tree::logging_progress("rebuilding the mirror after resharding"),
+    )
+    .map(|_| ())
+    .map_err(Error::Storage)
 }
 
 /// Copies the top-level files that changed to the mirror. A failure degrades like a shard's
 /// mirror does: logged (the next open or resync copies them) or, with `RefuseWrites`, an error.
 pub(super) fn copy_top_files(dir: &Path, m: &MirrorOptions) -> Result<()> {
-    let io: Io = m.mirror_io.clone().unwrap_or_else(|| std::sync::Arc::new(PlainIo));
+    let io: Io = m
+        .mirror_io
+        .clone()
+        .unwrap_or_else(|| std::sync::Arc::new(PlainIo));
     for name in [CATALOG_FILE, SHARDS_FILE] {
         let src = dir.join(name);
         if !src.exists() {
@@ -84,7 +97,11 @@ impl Db {
     /// The mirror's state over all shards (`None` without a mirror): degraded if any shard's
     /// mirror is, counters summed.
     pub fn mirror_status(&self) -> Option<MirrorStatus> {
-        let mut all = self.inner.mirrors.iter().filter_map(|io| io.mirror_status());
+        let mut all = self
+            .inner
+            .mirrors
+            .iter()
+            .filter_map(|io| io.mirror_status());
         let first = all.next()?;
         Some(all.fold(first, |mut acc, s| {
             acc.degraded |= s.degraded;

@@ -25,10 +25,24 @@ const PARTITIONS: u64 = 1000;
 /// near a minute.
 const GROUP_COMMIT_SHARE: u64 = 6;
 
-fn mutation(id: u64, value: &Bytes) -> Mutation {
+/// A value zstd cannot shrink (xorshift bytes), so the files are as large as the data.
+fn value(id: u64) -> Bytes {
+    let mut x = id.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    let mut v = Vec::with_capacity(VALUE_BYTES);
+    while v.len() < VALUE_BYTES {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        v.extend_from_slice(&x.to_le_bytes());
+    }
+    v.truncate(VALUE_BYTES);
+    Bytes::from(v)
+}
+
+fn mutation(id: u64) -> Mutation {
     let mut row = Row::new(Bytes::copy_from_slice(&id.to_be_bytes()));
     row.marker = Some(Cell::live(id as i64, Bytes::new()));
-    row.set(0, Cell::live(id as i64, value.clone()));
+    row.set(0, Cell::live(id as i64, value(id)));
     Mutation::new(1, Bytes::copy_from_slice(&(id % PARTITIONS).to_be_bytes())).with_row(row)
 }
 
@@ -53,13 +67,10 @@ fn ingest(dir: &Path, mirror_dir: Option<&Path>, sync: SyncMode, rows: u64) -> f
     opts.commitlog.sync = sync;
     opts.mirror = mirror_dir.map(MirrorOptions::new);
     let mut engine = Engine::open(dir, opts).expect("open");
-    let value = Bytes::from(vec![b'x'; VALUE_BYTES]);
     let start = Instant::now();
     let mut id = 0;
     while id < rows {
-        let batch: Vec<Mutation> = (id..(id + BATCH).min(rows))
-            .map(|i| mutation(i, &value))
-            .collect();
+        let batch: Vec<Mutation> = (id..(id + BATCH).min(rows)).map(mutation).collect();
         id += batch.len() as u64;
         engine.apply_batch(batch).expect("apply");
     }
@@ -78,7 +89,10 @@ fn main() {
         .map(std::path::PathBuf::from)
         .unwrap_or_else(std::env::temp_dir);
     let user_mib = (rows as f64 * VALUE_BYTES as f64) / f64::from(1 << 20);
-    println!("rows {rows}, {VALUE_BYTES} B values ({user_mib:.0} MiB), batches of {BATCH}, base {}", base.display());
+    println!(
+        "rows {rows}, {VALUE_BYTES} B values ({user_mib:.0} MiB), batches of {BATCH}, base {}",
+        base.display()
+    );
     println!("| sync | mirror | rows | seconds | rows/s |");
     println!("|---|---|---|---|---|");
     for (name, sync) in [
@@ -105,7 +119,12 @@ fn main() {
     // Rebuild: a mirrored engine's local directory is lost and rebuilt from the mirror.
     let local = tempfile::tempdir_in(&base).expect("tempdir");
     let m = tempfile::tempdir_in(&base).expect("tempdir");
-    ingest(local.path(), Some(m.path()), SyncMode::Periodic { period_ms: 10 }, rows);
+    ingest(
+        local.path(),
+        Some(m.path()),
+        SyncMode::Periodic { period_ms: 10 },
+        rows,
+    );
     let fresh = tempfile::tempdir_in(&base).expect("tempdir");
     let target = fresh.path().join("local");
     let start = Instant::now();
@@ -120,5 +139,7 @@ fn main() {
         p.bytes_copied as f64 / f64::from(1 << 20) / secs
     );
     assert_eq!(dir_bytes(&target), dir_bytes(m.path()));
-    assert!(mirror::verify(&target, m.path()).expect("verify").is_empty());
+    assert!(mirror::verify(&target, m.path())
+        .expect("verify")
+        .is_empty());
 }

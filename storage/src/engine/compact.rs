@@ -158,7 +158,10 @@ impl Engine {
             Ok(output) => output,
             Err(e) => {
                 self.compaction.stats.jobs_failed += 1;
-                remove_quietly(&*self.io, &sstable_path(&self.dir, table, result.output_generation));
+                remove_quietly(
+                    &*self.io,
+                    &sstable_path(&self.dir, table, result.output_generation),
+                );
                 return Err(e);
             }
         };

@@ -115,7 +115,9 @@ impl Manifest {
     pub fn store(&self, dir: &Path, io: &dyn FileIo) -> Result<()> {
         let path = Self::path(dir);
         let tmp = dir.join(format!("{FILE_NAME}.tmp"));
-        let f = io.create_file(&tmp, false).map_err(|e| Error::io(&tmp, e))?;
+        let f = io
+            .create_file(&tmp, false)
+            .map_err(|e| Error::io(&tmp, e))?;
         io.write_all_at_and_sync(&f, &self.encode(), 0, SyncKind::All)
             .map_err(|e| Error::io(&tmp, e))?;
         drop(f);

@@ -87,8 +87,8 @@ fn check_json(path: &Path) -> Result<(), String> {
     let data = std::fs::read(path).map_err(|e| e.to_string())?;
     let text = std::str::from_utf8(&data).map_err(|e| format!("not UTF-8: {e}"))?;
     let t = text.trim();
-    let outline_ok = (t.starts_with('{') && t.ends_with('}'))
-        || (t.starts_with('[') && t.ends_with(']'));
+    let outline_ok =
+        (t.starts_with('{') && t.ends_with('}')) || (t.starts_with('[') && t.ends_with(']'));
     if outline_ok {
         Ok(())
     } else {

@@ -283,11 +283,7 @@ impl FileIo for MirrorIo {
     }
 
     fn sync(&self, file: &File, kind: SyncKind) -> std::io::Result<()> {
-        self.mirrored_write(
-            file,
-            |io| io.sync(file, kind),
-            |io, m| io.sync(m, kind),
-        )
+        self.mirrored_write(file, |io| io.sync(file, kind), |io, m| io.sync(m, kind))
     }
 
     fn write_all_at_and_sync(

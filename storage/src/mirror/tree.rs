@@ -174,12 +174,15 @@ fn crc32_of(path: &Path) -> Result<u32> {
 /// Copies `src` to `dst` durably through `io` (temporary file, fsync, rename, dir fsync).
 pub fn copy_file(src: &Path, dst: &Path, io: &dyn FileIo) -> Result<u64> {
     let parent = dst.parent().unwrap_or(Path::new("."));
-    io.create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
+    io.create_dir_all(parent)
+        .map_err(|e| Error::io(parent, e))?;
     let mut tmp_name = dst.file_name().unwrap_or_default().to_os_string();
     tmp_name.push(COPY_SUFFIX);
     let tmp = parent.join(tmp_name);
     let mut input = File::open(src).map_err(|e| Error::io(src, e))?;
-    let out = io.create_file(&tmp, false).map_err(|e| Error::io(&tmp, e))?;
+    let out = io
+        .create_file(&tmp, false)
+        .map_err(|e| Error::io(&tmp, e))?;
     let mut buf = vec![0u8; CHUNK_BYTES];
     let mut at = 0u64;
     let copied = (|| -> Result<()> {
@@ -382,7 +385,11 @@ pub fn reconcile(local: &Path, mirror: &Path) -> Result<ReconcileReport> {
                     }
                     (FileHealth::Good { records: lr }, FileHealth::Good { records: mr }) => {
                         if mr > lr {
-                            (&m, &l, format!("mirror copy has more records ({mr} > {lr})"))
+                            (
+                                &m,
+                                &l,
+                                format!("mirror copy has more records ({mr} > {lr})"),
+                            )
                         } else {
                             (&l, &m, "copies differ, both check out: local wins".into())
                         }
