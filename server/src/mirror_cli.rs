@@ -4,8 +4,8 @@
 use clap::{Subcommand, ValueEnum};
 use scrolldb::storage::io::PlainIo;
 use scrolldb::storage::mirror::{self, tree, DegradedPolicy, MirrorOptions};
-use std::path::PathBuf;
-use std::time::Instant;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 /// Mirroring options of `scrolldb serve`.
 #[derive(Debug, Clone, clap::Args)]
@@ -40,6 +40,82 @@ impl MirrorArgs {
             },
             ..MirrorOptions::new(dir)
         })
+    }
+}
+
+/// Before the database opens: an empty data directory (a new host) is rebuilt from the
+/// mirror here, with progress on stderr. (The database would rebuild it too, but reports
+/// only through `tracing`, which the program does not print.)
+pub fn rebuild_if_empty(data: &Path, args: &MirrorArgs) -> Result<(), String> {
+    let Some(m) = &args.mirror else {
+        return Ok(());
+    };
+    let empty = |p: &Path| tree::is_empty_tree(p).map_err(|e| format!("scrolldb: {e}"));
+    if !empty(data)? || empty(m)? {
+        return Ok(());
+    }
+    eprintln!(
+        "scrolldb: {} is empty: rebuilding it from the mirror {} before serving",
+        data.display(),
+        m.display()
+    );
+    let start = Instant::now();
+    let p = tree::copy_tree(m, data, &PlainIo, false, &mut progress_printer())
+        .map_err(|e| format!("scrolldb: rebuilding from the mirror failed: {e}"))?;
+    eprintln!(
+        "scrolldb: rebuilt {} file(s), {} MiB in {:.1} s",
+        p.files_copied,
+        p.bytes_copied >> 20,
+        start.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+/// Prints the mirror's state changes to stderr while the server runs: the loud warning
+/// when it goes degraded, and the end of degraded mode.
+pub fn watch(db: &scrolldb::Db) {
+    if db.mirror_status().is_none() {
+        return;
+    }
+    let db = db.clone();
+    let spawned = std::thread::Builder::new()
+        .name("mirror-watch".into())
+        .spawn(move || {
+            let mut was_degraded = false;
+            while !db.is_closed() {
+                std::thread::sleep(Duration::from_millis(500));
+                let Some(s) = db.mirror_status() else { return };
+                if s.degraded && !was_degraded {
+                    eprintln!(
+                        "scrolldb: WARNING: MIRROR DEGRADED ({} error(s); last: {}). The mirror \
+                         does not have every write until it is writable again and resynced.",
+                        s.errors,
+                        s.last_error.as_deref().unwrap_or("unknown")
+                    );
+                } else if !s.degraded && was_degraded {
+                    eprintln!("scrolldb: mirror resynced: both copies identical again");
+                }
+                was_degraded = s.degraded;
+            }
+        });
+    if let Err(e) = spawned {
+        eprintln!("scrolldb: cannot watch the mirror: {e}");
+    }
+}
+
+fn progress_printer() -> impl FnMut(&tree::CopyProgress) {
+    let mut last = Instant::now();
+    move |p: &tree::CopyProgress| {
+        if last.elapsed().as_millis() >= 500 || p.files_done == p.files_total {
+            last = Instant::now();
+            eprintln!(
+                "scrolldb: copied {}/{} files, {}/{} MiB",
+                p.files_done,
+                p.files_total,
+                p.bytes_done >> 20,
+                p.bytes_total >> 20
+            );
+        }
     }
 }
 
@@ -102,20 +178,7 @@ pub fn run(cmd: MirrorCommand) -> i32 {
                 Side::Mirror => (mirror, data),
             };
             let start = Instant::now();
-            let mut last = Instant::now();
-            let mut show = |p: &tree::CopyProgress| {
-                if last.elapsed().as_millis() >= 500 || p.files_done == p.files_total {
-                    last = Instant::now();
-                    eprintln!(
-                        "scrolldb: rebuild {}/{} files, {}/{} MiB",
-                        p.files_done,
-                        p.files_total,
-                        p.bytes_done >> 20,
-                        p.bytes_total >> 20
-                    );
-                }
-            };
-            match tree::copy_tree(&src, &dst, &PlainIo, true, &mut show) {
+            match tree::copy_tree(&src, &dst, &PlainIo, true, &mut progress_printer()) {
                 Ok(p) => {
                     println!(
                         "scrolldb: rebuilt {} from {}: {} file(s) / {} MiB copied, {} removed, in {:.1} s",

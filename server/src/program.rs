@@ -123,7 +123,9 @@ fn serve(args: ServeArgs) -> Result<(), String> {
         let addr = listener
             .local_addr()
             .map_err(|e| format!("scrolldb: {e}"))?;
+        crate::mirror_cli::rebuild_if_empty(&data, &args.mirror)?;
         let db = open_db(&data, args.shards, args.mirror.options())?;
+        crate::mirror_cli::watch(&db);
         let engine = CqlEngine::new(
             db.clone(),
             NodeInfo {

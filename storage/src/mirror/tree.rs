@@ -122,6 +122,11 @@ fn list(root: &Path) -> Result<(BTreeSet<PathBuf>, BTreeSet<PathBuf>)> {
     Ok((files, dirs))
 }
 
+/// Whether `root` holds no file worth copying (missing, or only a `LOCK`): a new host.
+pub fn is_empty_tree(root: &Path) -> Result<bool> {
+    Ok(list(root)?.0.is_empty())
+}
+
 fn file_len(path: &Path) -> u64 {
     std::fs::metadata(path).map_or(0, |m| m.len())
 }
