@@ -157,3 +157,10 @@ fn the_catalog_is_mirrored_and_a_damaged_copy_is_repaired() {
         catalog
     );
 }
+
+#[test]
+fn a_mirror_inside_the_data_directory_is_refused() {
+    let local = tempfile::tempdir().unwrap();
+    let err = Db::open(local.path(), opts(&local.path().join("mirror"))).unwrap_err();
+    assert!(err.to_string().contains("must not contain"), "{err}");
+}

@@ -100,9 +100,9 @@ impl Db {
     /// Persists `next`, then makes it the snapshot readers see.
     fn publish(&self, current: &mut StoredCatalog, next: StoredCatalog) -> Result<()> {
         store::store(self.dir(), &next)?;
-        self.mirror_catalog()?;
         *self.inner.catalog.write() = Arc::new(next.catalog.clone());
         *current = next;
-        Ok(())
+        // After the switch, so that a refused mirror copy never leaves memory and disk apart.
+        self.mirror_catalog()
     }
 }

@@ -26,6 +26,7 @@ pub(super) fn prepare(dir: &Path, opts: Option<&MirrorOptions>) -> Result<Option
     let Some(m) = opts else {
         return Ok(None);
     };
+    check_apart(dir, &m.dir)?;
     let report = mirror::reconcile(dir, &m.dir).map_err(Error::Storage)?;
     if report.rebuilt_local {
         tracing::warn!(dir = %dir.display(), mirror = %m.dir.display(), mib = report.bytes_copied >> 20, "local directory rebuilt from the mirror");
@@ -42,6 +43,21 @@ pub(super) fn prepare(dir: &Path, opts: Option<&MirrorOptions>) -> Result<Option
         reconcile_on_open: false,
         ..m.clone()
     }))
+}
+
+/// The two copies must be separate trees: one inside the other would copy itself forever.
+fn check_apart(dir: &Path, mirror: &Path) -> Result<()> {
+    std::fs::create_dir_all(mirror).map_err(|e| Error::io(mirror, e))?;
+    let d = dir.canonicalize().map_err(|e| Error::io(dir, e))?;
+    let m = mirror.canonicalize().map_err(|e| Error::io(mirror, e))?;
+    if d.starts_with(&m) || m.starts_with(&d) {
+        return Err(Error::invalid(format!(
+            "the mirror {} and the data directory {} must not contain each other",
+            mirror.display(),
+            dir.display()
+        )));
+    }
+    Ok(())
 }
 
 /// Whether opening with `shards` shards reshards (see `reshard.rs`).
