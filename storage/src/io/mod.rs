@@ -160,7 +160,15 @@ pub fn open_backend_mirrored(
     let io = open_backend(mode, dir)?;
     match mirror {
         None => Ok(io),
-        Some(m) => crate::mirror::MirrorIo::open(io, dir, m).map(|m| Arc::new(m) as Io),
+        Some(m) => {
+            // The mirror copy gets its own backend (its own ring), so that the two fsyncs
+            // of a group commit can run at the same time.
+            let mut m = m.clone();
+            if m.mirror_io.is_none() {
+                m.mirror_io = Some(open_backend(mode, dir)?);
+            }
+            crate::mirror::MirrorIo::open(io, dir, &m).map(|m| Arc::new(m) as Io)
+        }
     }
 }
 
