@@ -302,3 +302,28 @@ fn refuse_writes_policy_fails_writes_until_the_mirror_is_back() {
     let diffs = mirror::verify(local.path(), mirror_dir.path()).unwrap();
     assert!(diffs.is_empty(), "{diffs:?}");
 }
+
+#[test]
+fn a_mirror_directory_removed_mid_run_degrades_and_is_rebuilt_by_the_resync() {
+    let local = tempfile::tempdir().unwrap();
+    let base = tempfile::tempdir().unwrap();
+    let mirror_dir = base.path().join("mirror");
+    let o = opts(&mirror_dir);
+    let mut engine = Engine::open(local.path(), o.clone()).unwrap();
+    ingest(&mut engine, 0..60);
+    // The volume is unmounted (here: the directory removed) under the running engine.
+    std::fs::remove_dir_all(&mirror_dir).unwrap();
+    ingest(&mut engine, 60..160); // flushes create files the mirror no longer has room for
+    let status = engine.mirror_status().unwrap();
+    assert!(status.errors > 0, "{status:?}");
+    // The directory is writable again at once (the probe recreates it): wait for the resync.
+    wait_for_resync(&engine);
+    assert_eq!(engine.mirror_status().unwrap().resyncs, 1);
+    ingest(&mut engine, 160..180);
+    engine.close().unwrap();
+    let diffs = mirror::verify(local.path(), &mirror_dir).unwrap();
+    assert!(diffs.is_empty(), "{diffs:?}");
+    std::fs::remove_dir_all(local.path()).unwrap();
+    let mut engine = Engine::open(local.path(), o).unwrap();
+    assert_eq!(total_rows(&mut engine), 180);
+}
