@@ -269,8 +269,9 @@ impl CqlEngine {
     }
 
     /// Runs one statement on the calling thread, for embedders outside an async runtime.
-    /// Values bind to the markers in order. Like the `Db`'s blocking calls it must not be
-    /// called on a tokio runtime thread (use [`CqlEngine::query`] there).
+    /// Values bind to the markers in order. Like the `Db`'s blocking calls it also works on a
+    /// tokio runtime thread, holding it for the wait (async code should prefer
+    /// [`CqlEngine::query`]).
     pub fn execute_blocking(
         &self,
         s: &mut Session,

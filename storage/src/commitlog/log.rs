@@ -408,7 +408,7 @@ fn replay_one(
                 dropped_bytes = len_bytes - offset,
                 "commitlog: truncating torn tail: {reason}"
             );
-            file.set_len(offset).map_err(|e| Error::io(path, e))?;
+            io.set_len(&file, offset).map_err(|e| Error::io(path, e))?;
             len_bytes = offset;
             report.truncated.push((path.to_path_buf(), offset, reason));
         }

@@ -12,15 +12,19 @@ use crate::engine::options::EngineOptions;
 use crate::engine::table::{generation_of, sstable_path, table_dir, Table};
 use crate::engine::{open_sstable, Engine, EngineStats};
 use crate::error::{Error, Result};
-use crate::io::FileIo;
+use crate::io::{FileIo, Io};
 use crate::memtable::Memtable;
 use crate::model::TableId;
 use crate::sstable::BlockCache;
 
-pub fn open(dir: &Path, opts: EngineOptions) -> Result<Engine> {
+pub fn open(dir: &Path, opts: EngineOptions, io: Option<Io>) -> Result<Engine> {
     fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     // Opened first: with a mirror, this reconciles the two copies before anything is read.
-    let io = crate::io::open_backend_mirrored(opts.io, dir, opts.mirror.as_ref())?;
+    let io = match io {
+        Some(io) => io,
+        None => crate::io::open_backend(opts.io, dir)?,
+    };
+    let io = crate::io::mirrored(io, opts.io, dir, opts.mirror.as_ref())?;
     let tables_dir = dir.join("tables");
     io.create_dir_all(&tables_dir)
         .map_err(|e| Error::io(&tables_dir, e))?;

@@ -96,6 +96,11 @@ pub trait FileIo: Send + Sync + std::fmt::Debug {
         o.open(path)
     }
 
+    /// Truncates (or extends) `file` to `len` bytes: the commitlog cutting a torn tail.
+    fn set_len(&self, file: &File, len: u64) -> std::io::Result<()> {
+        file.set_len(len)
+    }
+
     /// Renames `from` to `to` (replacing `to`).
     fn rename(&self, from: &Path, to: &Path) -> std::io::Result<()> {
         std::fs::rename(from, to)
@@ -157,7 +162,17 @@ pub fn open_backend_mirrored(
     dir: &Path,
     mirror: Option<&crate::mirror::MirrorOptions>,
 ) -> Result<Io> {
-    let io = open_backend(mode, dir)?;
+    mirrored(open_backend(mode, dir)?, mode, dir, mirror)
+}
+
+/// Wraps `io` in the mirror layer for the engine directory `dir` when `mirror` is set; the
+/// mirror copy is written by its own backend of kind `mode` unless the options name one.
+pub fn mirrored(
+    io: Io,
+    mode: IoMode,
+    dir: &Path,
+    mirror: Option<&crate::mirror::MirrorOptions>,
+) -> Result<Io> {
     match mirror {
         None => Ok(io),
         Some(m) => {

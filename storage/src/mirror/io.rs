@@ -352,6 +352,10 @@ impl FileIo for MirrorIo {
         )
     }
 
+    fn set_len(&self, file: &File, len: u64) -> std::io::Result<()> {
+        self.mirrored_write(file, |io| io.set_len(file, len), |io, m| io.set_len(m, len))
+    }
+
     fn sync_dir(&self, dir: &Path) -> std::io::Result<()> {
         let mio = self.sides.mirror_io.clone();
         self.mirrored_namespace(
