@@ -19,6 +19,7 @@ mod dispatch;
 mod engine;
 pub mod fuzz_targets;
 pub mod handler;
+pub mod mirror_cli;
 pub mod program;
 pub mod protocol;
 pub mod server;

@@ -28,6 +28,9 @@ pub enum Command {
     Serve(ServeArgs),
     /// Load a CQL server with the message workload and report throughput and latency.
     Bench(crate::bench::BenchArgs),
+    /// Check or rebuild a mirrored data directory (`serve --mirror`).
+    #[command(subcommand)]
+    Mirror(crate::mirror_cli::MirrorCommand),
 }
 
 #[derive(Debug, clap::Args)]
@@ -48,6 +51,8 @@ pub struct ServeArgs {
     /// The cluster name shown in system.local.
     #[arg(long, value_name = "NAME", default_value = "scrolldb")]
     pub cluster_name: String,
+    #[command(flatten)]
+    pub mirror: crate::mirror_cli::MirrorArgs,
 }
 
 /// Where the data lives when `--data` is not given.
@@ -88,6 +93,7 @@ pub fn main_with(cli: Cli) -> i32 {
             }
         },
         Command::Bench(args) => crate::bench::main(&args),
+        Command::Mirror(cmd) => crate::mirror_cli::run(cmd),
     }
 }
 
@@ -120,7 +126,9 @@ fn serve(args: ServeArgs) -> Result<(), String> {
         let addr = listener
             .local_addr()
             .map_err(|e| format!("scrolldb: {e}"))?;
-        let db = open_db(&data, args.shards)?;
+        crate::mirror_cli::rebuild_if_empty(&data, &args.mirror)?;
+        let db = open_db(&data, args.shards, args.mirror.options())?;
+        crate::mirror_cli::watch(&db);
         let engine = CqlEngine::new(
             db.clone(),
             NodeInfo {
@@ -144,11 +152,16 @@ fn serve(args: ServeArgs) -> Result<(), String> {
     Ok(())
 }
 
-fn open_db(data: &Path, shards: usize) -> Result<Db, String> {
+fn open_db(
+    data: &Path,
+    shards: usize,
+    mirror: Option<scrolldb::storage::mirror::MirrorOptions>,
+) -> Result<Db, String> {
     std::fs::create_dir_all(data)
         .map_err(|e| format!("scrolldb: cannot create {}: {e}", data.display()))?;
     let opts = scrolldb::Options {
         shards,
+        mirror,
         ..scrolldb::Options::default()
     };
     Db::open(data, opts).map_err(|e| format!("scrolldb: cannot open {}: {e}", data.display()))

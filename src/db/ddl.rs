@@ -102,6 +102,7 @@ impl Db {
         store::store(self.dir(), &next)?;
         *self.inner.catalog.write() = Arc::new(next.catalog.clone());
         *current = next;
-        Ok(())
+        // After the switch, so that a refused mirror copy never leaves memory and disk apart.
+        self.mirror_catalog()
     }
 }

@@ -53,6 +53,7 @@
 mod data;
 mod ddl;
 mod layout;
+mod mirror;
 pub mod options;
 mod reshard;
 mod scan;
@@ -92,6 +93,8 @@ struct Inner {
     /// statements are serialized.
     ddl: Mutex<StoredCatalog>,
     closed: AtomicBool,
+    /// Each shard engine's I/O backend, for the mirror's status (`mirror.rs`).
+    mirrors: Vec<crate::storage::io::Io>,
     _lock: std::fs::File,
     /// Declared last: removed only after the shards have stopped (see `Drop`).
     _temp: Option<tempfile::TempDir>,
@@ -153,6 +156,8 @@ impl Db {
     fn open_inner(dir: &Path, opts: Options, temp: Option<tempfile::TempDir>) -> Result<Db> {
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
         let lock = layout::lock_dir(dir)?;
+        // Before anything is read: a new host's empty directory is rebuilt from the mirror.
+        let engine_mirror = mirror::prepare(dir, opts.mirror.as_ref())?;
         let stored = store::load(dir)?;
         let shard_count = opts.resolved_shards();
         if shard_count > MAX_SHARDS {
@@ -164,7 +169,22 @@ impl Db {
         engine_opts.io = opts.io;
         // Shards run background compaction on their own compaction threads.
         engine_opts.compaction_mode = CompactionMode::External;
+        engine_opts.mirror = None;
+        if let Some(m) = &engine_mirror {
+            if mirror::reshard_pending(dir, shard_count)? {
+                // Resharding renames whole directories: done unmirrored, then mirrored.
+                for e in reshard::open_engines(dir, shard_count, &stored.catalog, &engine_opts)? {
+                    e.close()?;
+                }
+                mirror::rebuild_mirror(dir, m)?;
+            }
+            engine_opts.mirror = Some(m.clone());
+        }
         let mut engines = reshard::open_engines(dir, shard_count, &stored.catalog, &engine_opts)?;
+        if let Some(m) = &engine_mirror {
+            mirror::copy_top_files(dir, m)?;
+        }
+        let mirrors = engines.iter().map(|e| e.io_handle()).collect();
         let table_options: Vec<_> = stored
             .catalog
             .tables
@@ -195,6 +215,7 @@ impl Db {
                 catalog: RwLock::new(Arc::new(stored.catalog.clone())),
                 ddl: Mutex::new(stored),
                 closed: AtomicBool::new(false),
+                mirrors,
                 _lock: lock,
                 _temp: temp,
             }),

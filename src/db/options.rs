@@ -1,6 +1,7 @@
 //! How a database is opened: shard count, engine options, queue bounds and back-pressure.
 
 use crate::storage::engine::EngineOptions;
+use crate::storage::mirror::MirrorOptions;
 use std::time::Duration;
 
 /// What a caller experiences when a shard's request queue is full.
@@ -37,6 +38,10 @@ pub struct Options {
     /// At most this many queued write requests of one shard are merged into one commitlog
     /// batch (one fsync in group-commit mode).
     pub max_batch_requests: usize,
+    /// Super-disk: a second directory (`MirrorOptions::dir`) that holds a copy of the whole
+    /// database directory, written with every write and reconciled on open (see
+    /// `db::mirror`). `MirrorOptions::root` and `reconcile_on_open` are set by the database.
+    pub mirror: Option<MirrorOptions>,
 }
 
 impl Default for Options {
@@ -50,6 +55,7 @@ impl Default for Options {
             pin_threads: true,
             tick_interval: Duration::from_millis(2),
             max_batch_requests: 64,
+            mirror: None,
         }
     }
 }

@@ -30,6 +30,7 @@ pub mod error;
 pub mod fuzz_targets;
 pub mod io;
 pub mod memtable;
+pub mod mirror;
 pub mod model;
 pub mod read;
 pub mod sstable;

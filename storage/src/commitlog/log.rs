@@ -86,7 +86,7 @@ impl Commitlog {
                 opts.segment_size_bytes
             )));
         }
-        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        io.create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
         let mut report = ReplayReport::default();
         let mut closed = BTreeMap::new();
         let segments = segment::list(dir)?;
@@ -284,7 +284,7 @@ impl Commitlog {
             .collect();
         for id in &doomed {
             if let Some(s) = self.closed.get(id) {
-                match std::fs::remove_file(&s.path) {
+                match self.io.remove_file(&s.path) {
                     Ok(()) => {}
                     Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
                     Err(e) => return Err(Error::io(&s.path, e)),
@@ -380,7 +380,7 @@ fn replay_one(
             data.len()
         );
         tracing::warn!(file = %path.display(), "commitlog: {reason}");
-        std::fs::remove_file(path).map_err(|e| Error::io(path, e))?;
+        io.remove_file(path).map_err(|e| Error::io(path, e))?;
         if let Some(dir) = path.parent() {
             io.sync_dir(dir).map_err(|e| Error::io(dir, e))?;
         }
@@ -408,7 +408,7 @@ fn replay_one(
                 dropped_bytes = len_bytes - offset,
                 "commitlog: truncating torn tail: {reason}"
             );
-            file.set_len(offset).map_err(|e| Error::io(path, e))?;
+            io.set_len(&file, offset).map_err(|e| Error::io(path, e))?;
             len_bytes = offset;
             report.truncated.push((path.to_path_buf(), offset, reason));
         }

@@ -16,7 +16,7 @@
 mod log;
 pub mod options;
 pub mod record;
-mod replay;
+pub(crate) mod replay;
 pub mod segment;
 mod sync;
 

@@ -7,7 +7,7 @@
 // Decoders of bytes from disk: no indexing that could panic.
 #![deny(clippy::indexing_slicing)]
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
@@ -114,15 +114,12 @@ pub fn is_creation_debris(data: &[u8], header: &Result<()>) -> bool {
 /// that once this returns, the segment survives a crash and records may be acknowledged in it.
 pub fn create(io: &dyn FileIo, dir: &Path, id: u64) -> Result<(File, PathBuf)> {
     let path = dir.join(file_name(id));
-    let file = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create_new(true)
-        .open(&path)
+    let file = io
+        .create_file(&path, true)
         .map_err(|e| Error::io(&path, e))?;
     if let Err(e) = io.write_all_at_and_sync(&file, &encode_header(id), 0, SyncKind::All) {
         // Best effort: a half-made file would make every later attempt fail on create_new.
-        let _ = std::fs::remove_file(&path);
+        let _ = io.remove_file(&path);
         return Err(Error::io(&path, e));
     }
     io.sync_dir(dir).map_err(|e| Error::io(dir, e))?;

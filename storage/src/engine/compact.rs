@@ -158,14 +158,17 @@ impl Engine {
             Ok(output) => output,
             Err(e) => {
                 self.compaction.stats.jobs_failed += 1;
-                remove_quietly(&sstable_path(&self.dir, table, result.output_generation));
+                remove_quietly(
+                    &*self.io,
+                    &sstable_path(&self.dir, table, result.output_generation),
+                );
                 return Err(e);
             }
         };
         let Some(t) = self.tables.get(&table) else {
             // The table was dropped while the job ran.
             if let Some(sst) = output {
-                remove_quietly(sst.path());
+                remove_quietly(&*self.io, sst.path());
             }
             return Ok(());
         };
@@ -183,10 +186,10 @@ impl Engine {
         manifest
             .tables
             .insert(table, new_set.iter().map(|(g, _)| *g).collect());
-        if let Err(e) = manifest.store(&self.dir) {
+        if let Err(e) = manifest.store(&self.dir, &*self.io) {
             self.compaction.stats.jobs_failed += 1;
             if let Some(sst) = output {
-                remove_quietly(sst.path());
+                remove_quietly(&*self.io, sst.path());
             }
             return Err(e);
         }
@@ -216,7 +219,7 @@ impl Engine {
             if inputs.contains(&g) {
                 let path = sst.path().to_path_buf();
                 drop(sst);
-                remove_quietly(&path);
+                remove_quietly(&*self.io, &path);
             }
         }
         Ok(())
@@ -311,8 +314,8 @@ fn purge_blocked(sst: &Sstable, generation: u64, table: &crate::engine::table::T
     sampled > 0
 }
 
-fn remove_quietly(path: &std::path::Path) {
-    match std::fs::remove_file(path) {
+fn remove_quietly(io: &dyn crate::io::FileIo, path: &std::path::Path) {
+    match io.remove_file(path) {
         Ok(()) => {}
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
         Err(e) => {

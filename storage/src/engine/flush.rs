@@ -1,9 +1,7 @@
 //! Flushing the memtables to SSTables.
 
-use std::fs;
 use std::sync::Arc;
 
-use crate::engine::manifest::sync_dir;
 use crate::engine::table::{sstable_path, table_dir};
 use crate::engine::{open_sstable, Engine};
 use crate::error::{Error, Result};
@@ -23,8 +21,13 @@ impl Engine {
             let generation = self.manifest.next_generation + written.len() as u64;
             let dir = table_dir(&self.dir, table);
             if !dir.exists() {
-                fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
-                sync_dir(&self.dir.join("tables"))?;
+                self.io
+                    .create_dir_all(&dir)
+                    .map_err(|e| Error::io(&dir, e))?;
+                let tables = self.dir.join("tables");
+                self.io
+                    .sync_dir(&tables)
+                    .map_err(|e| Error::io(&tables, e))?;
             }
             let path = sstable_path(&self.dir, table, generation);
             let mut writer = SstableWriter::create_with_io(
@@ -51,7 +54,7 @@ impl Engine {
             written.push((
                 table,
                 generation,
-                open_sstable(self.block_cache.as_ref(), &path, generation)?,
+                open_sstable(&*self.io, self.block_cache.as_ref(), &path, generation)?,
             ));
         }
         self.manifest.next_generation += written.len() as u64;
@@ -63,7 +66,7 @@ impl Engine {
                 .or_default()
                 .insert(0, *generation);
         }
-        self.manifest.store(&self.dir)?;
+        self.manifest.store(&self.dir, &*self.io)?;
         for (table, generation, sst) in written {
             let t = self.tables.entry(table).or_default();
             t.sstables.insert(0, (generation, sst));

@@ -7,12 +7,12 @@
 
 use std::collections::BTreeMap;
 use std::fs;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use crate::codec::varint::{put_u64, Reader};
 use crate::commitlog::Position;
 use crate::error::{Error, Result};
+use crate::io::{FileIo, SyncKind};
 use crate::model::TableId;
 
 const MAGIC: &[u8; 8] = b"SCRLMANI";
@@ -110,17 +110,19 @@ impl Manifest {
         out
     }
 
-    /// Atomically replaces the manifest of `dir` with this one.
-    pub fn store(&self, dir: &Path) -> Result<()> {
+    /// Atomically replaces the manifest of `dir` with this one, through `io` (so that a
+    /// mirror gets it too).
+    pub fn store(&self, dir: &Path, io: &dyn FileIo) -> Result<()> {
         let path = Self::path(dir);
         let tmp = dir.join(format!("{FILE_NAME}.tmp"));
-        let mut f = fs::File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
-        f.write_all(&self.encode())
+        let f = io
+            .create_file(&tmp, false)
             .map_err(|e| Error::io(&tmp, e))?;
-        f.sync_all().map_err(|e| Error::io(&tmp, e))?;
+        io.write_all_at_and_sync(&f, &self.encode(), 0, SyncKind::All)
+            .map_err(|e| Error::io(&tmp, e))?;
         drop(f);
-        fs::rename(&tmp, &path).map_err(|e| Error::io(&path, e))?;
-        sync_dir(dir)
+        io.rename(&tmp, &path).map_err(|e| Error::io(&path, e))?;
+        io.sync_dir(dir).map_err(|e| Error::io(dir, e))
     }
 }
 
@@ -146,7 +148,7 @@ mod tests {
         };
         m.tables.insert(7, vec![5, 4, 1]);
         m.next_generation = 6;
-        m.store(dir.path()).unwrap();
+        m.store(dir.path(), &crate::io::PlainIo).unwrap();
         assert_eq!(Manifest::load(dir.path()).unwrap(), m);
         let mut bytes = fs::read(Manifest::path(dir.path())).unwrap();
         let last = bytes.len() - 1;

@@ -94,6 +94,17 @@ impl Engine {
         self.io.name()
     }
 
+    /// The state of the directory's mirror, when it has one (see [`crate::mirror`]).
+    pub fn mirror_status(&self) -> Option<crate::mirror::MirrorStatus> {
+        self.io.mirror_status()
+    }
+
+    /// The engine's I/O backend, for an owner that wants the mirror's status after handing
+    /// the engine to another thread.
+    pub fn io_handle(&self) -> Io {
+        self.io.clone()
+    }
+
     /// What commitlog replay found when the engine opened (truncated tails, skipped records).
     pub fn replay_report(&self) -> &ReplayReport {
         &self.replay
@@ -273,10 +284,10 @@ impl Engine {
             return Ok(());
         };
         self.manifest.tables.remove(&table);
-        self.manifest.store(&self.dir)?;
+        self.manifest.store(&self.dir, &*self.io)?;
         drop(t);
         let dir = table::table_dir(&self.dir, table);
-        match std::fs::remove_dir_all(&dir) {
+        match self.io.remove_dir_all(&dir) {
             Ok(()) => Ok(()),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
             Err(e) => Err(Error::io(&dir, e)),
@@ -291,15 +302,16 @@ impl Engine {
 }
 
 /// Opens SSTable `generation` at `path`, sharing the engine's block cache if it has one.
+/// Opens an SSTable through `io`, which may read the mirror's copy when the local one
+/// cannot be opened.
 fn open_sstable(
+    io: &dyn crate::io::FileIo,
     cache: Option<&Arc<BlockCache>>,
     path: &Path,
     generation: u64,
 ) -> Result<Arc<Sstable>> {
-    match cache {
-        Some(c) => Sstable::open_cached(path, c, generation),
-        None => Sstable::open(path),
-    }
+    let file = io.open_read(path).map_err(|e| Error::io(path, e))?;
+    Sstable::open_file(file, path, cache.map(|c| (Arc::clone(c), generation)))
 }
 
 fn dir_size(dir: &Path) -> u64 {

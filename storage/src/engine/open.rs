@@ -12,13 +12,22 @@ use crate::engine::options::EngineOptions;
 use crate::engine::table::{generation_of, sstable_path, table_dir, Table};
 use crate::engine::{open_sstable, Engine, EngineStats};
 use crate::error::{Error, Result};
-use crate::io::Io;
+use crate::io::{FileIo, Io};
 use crate::memtable::Memtable;
 use crate::model::TableId;
 use crate::sstable::BlockCache;
 
 pub fn open(dir: &Path, opts: EngineOptions, io: Option<Io>) -> Result<Engine> {
-    fs::create_dir_all(dir.join("tables")).map_err(|e| Error::io(dir, e))?;
+    fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    // Opened first: with a mirror, this reconciles the two copies before anything is read.
+    let io = match io {
+        Some(io) => io,
+        None => crate::io::open_backend(opts.io, dir)?,
+    };
+    let io = crate::io::mirrored(io, opts.io, dir, opts.mirror.as_ref())?;
+    let tables_dir = dir.join("tables");
+    io.create_dir_all(&tables_dir)
+        .map_err(|e| Error::io(&tables_dir, e))?;
     let manifest = Manifest::load(dir)?;
     let block_cache = (opts.block_cache_bytes > 0).then(|| BlockCache::new(opts.block_cache_bytes));
     let mut tables: BTreeMap<TableId, Table> = BTreeMap::new();
@@ -26,11 +35,11 @@ pub fn open(dir: &Path, opts: EngineOptions, io: Option<Io>) -> Result<Engine> {
         let t = tables.entry(table).or_default();
         for &generation in gens {
             let path = sstable_path(dir, table, generation);
-            let sst = open_sstable(block_cache.as_ref(), &path, generation)?;
+            let sst = open_sstable(&*io, block_cache.as_ref(), &path, generation)?;
             t.sstables.push((generation, sst));
         }
     }
-    remove_unlisted_files(dir, &manifest)?;
+    remove_unlisted_files(&*io, dir, &manifest)?;
 
     // Replay: records before the manifest's position are already in SSTables.
     let mut memtables: BTreeMap<TableId, Memtable> = BTreeMap::new();
@@ -39,10 +48,6 @@ pub fn open(dir: &Path, opts: EngineOptions, io: Option<Io>) -> Result<Engine> {
     let replay_from = manifest.replay_from;
     let log_dir = dir.join("commitlog");
     // Positions are record ends: a record ending at or before `replay_from` is flushed.
-    let io = match io {
-        Some(io) => io,
-        None => crate::io::open_backend(opts.io, dir)?,
-    };
     let (commitlog, replay) =
         Commitlog::open_with_io(&log_dir, opts.commitlog, io.clone(), |pos, payload| {
             if pos <= replay_from {
@@ -85,7 +90,7 @@ pub fn open(dir: &Path, opts: EngineOptions, io: Option<Io>) -> Result<Engine> {
 /// Deletes SSTable files (and temporary files) that the manifest does not list: leftovers of
 /// a flush or compaction that crashed before its manifest was written, or of old SSTables a
 /// compaction replaced. Directories of tables the manifest does not know are removed too.
-fn remove_unlisted_files(dir: &Path, manifest: &Manifest) -> Result<()> {
+fn remove_unlisted_files(io: &dyn FileIo, dir: &Path, manifest: &Manifest) -> Result<()> {
     let tables_dir = dir.join("tables");
     let entries = fs::read_dir(&tables_dir).map_err(|e| Error::io(&tables_dir, e))?;
     for entry in entries {
@@ -100,7 +105,7 @@ fn remove_unlisted_files(dir: &Path, manifest: &Manifest) -> Result<()> {
         };
         let Some(gens) = manifest.tables.get(&table) else {
             tracing::info!(path = %path.display(), "removing the files of a table the manifest does not list");
-            fs::remove_dir_all(&path).map_err(|e| Error::io(&path, e))?;
+            io.remove_dir_all(&path).map_err(|e| Error::io(&path, e))?;
             continue;
         };
         let dir = table_dir(dir, table);
@@ -109,7 +114,7 @@ fn remove_unlisted_files(dir: &Path, manifest: &Manifest) -> Result<()> {
             let listed = generation_of(&file).is_some_and(|g| gens.contains(&g));
             if !listed {
                 tracing::info!(path = %file.display(), "removing a file the manifest does not list");
-                fs::remove_file(&file).map_err(|e| Error::io(&file, e))?;
+                io.remove_file(&file).map_err(|e| Error::io(&file, e))?;
             }
         }
     }

@@ -3,6 +3,7 @@
 use crate::commitlog::CommitlogOptions;
 use crate::compaction::{CompactionConfig, CompactionMode};
 use crate::io::IoMode;
+use crate::mirror::MirrorOptions;
 use crate::read::TombstoneThresholds;
 use crate::sstable::SstableWriterOptions;
 
@@ -26,6 +27,9 @@ pub struct EngineOptions {
     pub block_cache_bytes: u64,
     /// How commitlog and SSTable writes reach the disk (io_uring or std::fs).
     pub io: IoMode,
+    /// A second directory that gets a copy of every file the engine writes (super-disk,
+    /// see [`crate::mirror`]); `None` writes the local directory only.
+    pub mirror: Option<MirrorOptions>,
 }
 
 impl Default for EngineOptions {
@@ -39,6 +43,7 @@ impl Default for EngineOptions {
             compaction_mode: CompactionMode::default(),
             block_cache_bytes: 64 << 20,
             io: IoMode::default(),
+            mirror: None,
         }
     }
 }

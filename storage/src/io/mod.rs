@@ -12,14 +12,16 @@
 //! `docs/ARCHITECTURE.md`). Namespace operations (create, rename, remove) stay on std::fs in
 //! both backends; what makes them durable (the directory fsync) goes through the backend.
 //!
-//! The trait is also the seam for what wraps I/O later: mirroring every write to a second
-//! disk, or injecting faults in tests.
+//! Creating, renaming and removing files and directories also go through the trait (with
+//! std::fs defaults), so that a wrapping layer sees every change of the namespace: the
+//! mirror ([`crate::mirror`]) repeats each of them in a second directory, and tests inject
+//! faults there.
 
 mod plain;
 #[cfg(target_os = "linux")]
 mod uring;
 
-use std::fs::File;
+use std::fs::{File, OpenOptions};
 use std::path::Path;
 use std::sync::{Arc, Once};
 
@@ -80,6 +82,55 @@ pub trait FileIo: Send + Sync + std::fmt::Debug {
         let d = File::open(dir)?;
         self.sync(&d, SyncKind::All)
     }
+
+    /// Creates `path` for reading and writing: a new file (`create_new`, failing if it
+    /// exists) or an emptied one.
+    fn create_file(&self, path: &Path, create_new: bool) -> std::io::Result<File> {
+        let mut o = OpenOptions::new();
+        o.read(true).write(true);
+        if create_new {
+            o.create_new(true);
+        } else {
+            o.create(true).truncate(true);
+        }
+        o.open(path)
+    }
+
+    /// Truncates (or extends) `file` to `len` bytes: the commitlog cutting a torn tail.
+    fn set_len(&self, file: &File, len: u64) -> std::io::Result<()> {
+        file.set_len(len)
+    }
+
+    /// Renames `from` to `to` (replacing `to`).
+    fn rename(&self, from: &Path, to: &Path) -> std::io::Result<()> {
+        std::fs::rename(from, to)
+    }
+
+    /// Removes a file.
+    fn remove_file(&self, path: &Path) -> std::io::Result<()> {
+        std::fs::remove_file(path)
+    }
+
+    /// Creates a directory and its missing parents.
+    fn create_dir_all(&self, path: &Path) -> std::io::Result<()> {
+        std::fs::create_dir_all(path)
+    }
+
+    /// Removes a directory and everything in it.
+    fn remove_dir_all(&self, path: &Path) -> std::io::Result<()> {
+        std::fs::remove_dir_all(path)
+    }
+
+    /// Opens an existing file for reading. The mirror falls back to its second copy when
+    /// the local one cannot be opened.
+    fn open_read(&self, path: &Path) -> std::io::Result<File> {
+        File::open(path)
+    }
+
+    /// The mirror's state, when this backend mirrors (see [`crate::mirror`]).
+    fn mirror_status(&self) -> Option<crate::mirror::MirrorStatus> {
+        None
+    }
 }
 
 /// A backend shared by everything one engine writes.
@@ -103,6 +154,38 @@ pub fn uring_available() -> bool {
 }
 
 static LOG_CHOICE: Once = Once::new();
+
+/// Opens the backend `mode` asks for and, when `mirror` is set, wraps it in the mirror
+/// layer for the engine directory `dir`.
+pub fn open_backend_mirrored(
+    mode: IoMode,
+    dir: &Path,
+    mirror: Option<&crate::mirror::MirrorOptions>,
+) -> Result<Io> {
+    mirrored(open_backend(mode, dir)?, mode, dir, mirror)
+}
+
+/// Wraps `io` in the mirror layer for the engine directory `dir` when `mirror` is set; the
+/// mirror copy is written by its own backend of kind `mode` unless the options name one.
+pub fn mirrored(
+    io: Io,
+    mode: IoMode,
+    dir: &Path,
+    mirror: Option<&crate::mirror::MirrorOptions>,
+) -> Result<Io> {
+    match mirror {
+        None => Ok(io),
+        Some(m) => {
+            // The mirror copy gets its own backend (its own ring), so that the two fsyncs
+            // of a group commit can run at the same time.
+            let mut m = m.clone();
+            if m.mirror_io.is_none() {
+                m.mirror_io = Some(open_backend(mode, dir)?);
+            }
+            crate::mirror::MirrorIo::open(io, dir, &m).map(|m| Arc::new(m) as Io)
+        }
+    }
+}
 
 /// Opens the backend `mode` asks for; `dir` names the engine in errors and logs. The choice
 /// is logged once per process (every shard makes the same one).

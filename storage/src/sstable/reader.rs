@@ -76,6 +76,17 @@ impl Sstable {
 
     fn open_with(path: &Path, cache: Option<(Arc<BlockCache>, u64)>) -> Result<Arc<Sstable>> {
         let file = File::open(path).map_err(|e| Error::io(path, e))?;
+        Self::open_file(file, path, cache)
+    }
+
+    /// Like [`Sstable::open_cached`] (or `open` without a cache) on an already opened
+    /// `file`, which `path` names in errors: the engine opens through its I/O backend, which
+    /// may hand over the mirror's copy.
+    pub fn open_file(
+        file: File,
+        path: &Path,
+        cache: Option<(Arc<BlockCache>, u64)>,
+    ) -> Result<Arc<Sstable>> {
         // SAFETY: SSTables are immutable once renamed into place and never truncated while
         // open; every byte read from the map is still bounds- and checksum-checked.
         let map = unsafe { Mmap::map(&file) }.map_err(|e| Error::io(path, e))?;

@@ -96,7 +96,9 @@ impl SstableWriter {
         expected_partitions: usize,
     ) -> Result<Self> {
         let tmp_path = temp_path(path);
-        let file = File::create(&tmp_path).map_err(|e| Error::io(&tmp_path, e))?;
+        let file = io
+            .create_file(&tmp_path, false)
+            .map_err(|e| Error::io(&tmp_path, e))?;
         let mut pending = Vec::with_capacity(WRITE_BUFFER_BYTES + opts.block_size_bytes);
         pending.extend_from_slice(&encode_header());
         Ok(SstableWriter {
@@ -373,10 +375,12 @@ impl SstableWriter {
             .map_err(|e| Error::io(&self.tmp_path, e))
             .and_then(|()| {
                 drop(file);
-                std::fs::rename(&self.tmp_path, &self.path).map_err(|e| Error::io(&self.path, e))
+                self.io
+                    .rename(&self.tmp_path, &self.path)
+                    .map_err(|e| Error::io(&self.path, e))
             });
         if let Err(e) = published {
-            let _ = std::fs::remove_file(&self.tmp_path);
+            let _ = self.io.remove_file(&self.tmp_path);
             return Err(e);
         }
         self.pending = Vec::new();
@@ -390,7 +394,7 @@ impl Drop for SstableWriter {
     fn drop(&mut self) {
         // Unfinished (error or abandoned): leave nothing behind. Best effort.
         if self.file.take().is_some() {
-            let _ = std::fs::remove_file(&self.tmp_path);
+            let _ = self.io.remove_file(&self.tmp_path);
         }
     }
 }
