@@ -1,0 +1,55 @@
+//! Newest-50 read of a nearly empty channel: N rows written and flushed, all but the newest
+//! deleted row by row; times the reverse read with the tombstones in the memtable and again
+//! after flushing them. `cargo run --release -p scrolldb-storage --example tombstone_read [N]`.
+
+use bytes::Bytes;
+use scrolldb_storage::compaction::CompactionMode;
+use scrolldb_storage::engine::{Engine, EngineOptions};
+use scrolldb_storage::model::{Cell, DeletionTime, Mutation, ReadQuery, Row};
+use scrolldb_storage::read::TombstoneThresholds;
+use std::time::Instant;
+
+const TABLE: u32 = 1;
+
+fn main() {
+    let n: u64 = std::env::args()
+        .nth(1)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(200_000);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let opts = EngineOptions {
+        compaction_mode: CompactionMode::External,
+        tombstones: TombstoneThresholds { warn: u64::MAX, fail: None },
+        ..EngineOptions::default()
+    };
+    let mut engine = Engine::open(dir.path(), opts).expect("open");
+    let pk = Bytes::from_static(b"channel");
+    let ck = |i: u64| Bytes::copy_from_slice(&i.to_be_bytes());
+    for i in 0..n {
+        let mut row = Row::new(ck(i));
+        row.marker = Some(Cell::live(i as i64 + 1, Bytes::new()));
+        row.set(0, Cell::live(i as i64 + 1, Bytes::from(vec![b'm'; 60])));
+        engine.apply(Mutation::new(TABLE, pk.clone()).with_row(row)).expect("write");
+    }
+    engine.flush().expect("flush");
+    for i in 0..n - 1 {
+        let mut row = Row::new(ck(i));
+        row.deletion = Some(DeletionTime::new(n as i64 + 10, 1_700_000_000));
+        engine.apply(Mutation::new(TABLE, pk.clone()).with_row(row)).expect("delete");
+    }
+    let mut time = |label: &str, engine: &mut Engine| {
+        let mut samples = Vec::new();
+        for _ in 0..15 {
+            let q = ReadQuery::partition(TABLE, pk.clone()).reverse().limit(50);
+            let t = Instant::now();
+            let r = engine.read(&q).expect("read");
+            samples.push(t.elapsed().as_micros());
+            assert_eq!(r.rows.len(), 1);
+        }
+        samples.sort();
+        println!("{label}: median {} us over {} rows", samples[samples.len() / 2], n);
+    };
+    time("after deletes (tombstones in memtable)", &mut engine);
+    engine.flush().expect("flush");
+    time("after flush (tombstones in an sstable)", &mut engine);
+}
