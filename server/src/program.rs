@@ -26,6 +26,8 @@ pub struct Cli {
 pub enum Command {
     /// Serve a database over the CQL native protocol until SIGINT or SIGTERM.
     Serve(ServeArgs),
+    /// Print a running server's metrics (from its `--metrics` endpoint) as a table.
+    Stats(crate::metrics::cli::StatsArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -46,6 +48,10 @@ pub struct ServeArgs {
     /// The cluster name shown in system.local.
     #[arg(long, value_name = "NAME", default_value = "scrolldb")]
     pub cluster_name: String,
+    /// Serve Prometheus metrics over HTTP on ADDR (`--metrics` alone: 127.0.0.1:9180).
+    #[arg(long, value_name = "ADDR", num_args = 0..=1,
+          default_missing_value = crate::metrics::endpoint::DEFAULT_ADDR)]
+    pub metrics: Option<SocketAddr>,
 }
 
 /// Where the data lives when `--data` is not given.
@@ -85,6 +91,7 @@ pub fn main_with(cli: Cli) -> i32 {
                 1
             }
         },
+        Command::Stats(args) => crate::metrics::cli::run_stats(&args),
     }
 }
 
@@ -127,10 +134,20 @@ fn serve(args: ServeArgs) -> Result<(), String> {
         );
         println!("scrolldb: data directory {}", data.display());
         println!("scrolldb: listening for CQL on {addr}");
+        let server = Server::from_listener(listener, engine.clone(), auth);
+        let (stop_metrics, metrics_stopped) = tokio::sync::watch::channel(false);
+        if let Some(metrics) = args.metrics {
+            let source = crate::metrics::endpoint::Source {
+                server: server.metrics(),
+                engine: Some(engine),
+            };
+            let bound =
+                crate::metrics::cli::start_endpoint(metrics, source, metrics_stopped).await?;
+            println!("scrolldb: serving metrics on http://{bound}/metrics");
+        }
         let _ = std::io::stdout().flush();
-        Server::from_listener(listener, engine, auth)
-            .run(shutdown_signal())
-            .await;
+        server.run(shutdown_signal()).await;
+        let _ = stop_metrics.send(true);
         println!("scrolldb: shutting down");
         Ok::<Db, String>(db)
     })?;
@@ -209,7 +226,9 @@ mod tests {
             "2",
         ])
         .unwrap();
-        let Command::Serve(a) = cli.command;
+        let Command::Serve(a) = cli.command else {
+            panic!("not serve");
+        };
         assert_eq!(a.data, Some(PathBuf::from("/tmp/x")));
         assert_eq!(a.listen.port(), 9999);
         assert_eq!(a.shards, 2);
