@@ -171,9 +171,9 @@ mod tests {
         let mut tasks = Vec::new();
         // Connection 1 floods: 5 wait, the rest are refused at once.
         for i in 0..8 {
-            let (q, order) = (Arc::clone(&q), Arc::clone(&order));
+            let (qc, order) = (Arc::clone(&q), Arc::clone(&order));
             tasks.push(tokio::spawn(async move {
-                let p = q.enter(1).await?;
+                let p = qc.enter(1).await?;
                 order.lock().push((1, i));
                 drop(p);
                 Ok::<(), Shed>(())
