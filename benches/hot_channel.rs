@@ -41,6 +41,7 @@ struct Args {
     cold_connections: usize,
     cold_in_flight: usize,
     seed: u64,
+    leader_yields: u32,
 }
 
 fn args() -> Args {
@@ -53,6 +54,7 @@ fn args() -> Args {
         cold_connections: 4,
         cold_in_flight: 4,
         seed: 42,
+        leader_yields: CoalesceOptions::default().leader_yields,
     };
     let raw: Vec<String> = std::env::args().collect();
     let mut it = raw.iter().skip(1);
@@ -67,6 +69,7 @@ fn args() -> Args {
             "--cold-connections" => a.cold_connections = val().map_or(a.cold_connections, |v| v as usize),
             "--cold-in-flight" => a.cold_in_flight = val().map_or(a.cold_in_flight, |v| v as usize),
             "--seed" => a.seed = val().map_or(a.seed, |v| v as u64),
+            "--leader-yields" => a.leader_yields = val().map_or(a.leader_yields, |v| v as u32),
             _ => {} // `cargo bench` passes --bench
         }
     }
@@ -216,7 +219,10 @@ struct Run {
     storage_reads: u64,
 }
 
-async fn run(
+/// Hot and cold clients run on runtimes of their own, as separate client processes would:
+/// the cold clients' latency then shows what the server does to them, not how long they
+/// wait behind a thousand hot client tasks in their own process.
+fn run(
     name: &'static str,
     engine: &CqlEngine,
     addr: SocketAddr,
@@ -224,10 +230,18 @@ async fn run(
     bucket: i32,
     with_hot: bool,
 ) -> Run {
+    let runtime = |name: &str| {
+        tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .thread_name(name)
+            .build()
+            .expect("client runtime")
+    };
+    let (hot_rt, cold_rt) = (runtime("hot-clients"), runtime("cold-clients"));
     let before = engine.coalescer().stats();
     let stop = Arc::new(AtomicBool::new(false));
     let hot = with_hot.then(|| {
-        tokio::spawn(client_set(
+        hot_rt.spawn(client_set(
             addr,
             a.hot_connections,
             a.hot_in_flight,
@@ -236,7 +250,7 @@ async fn run(
             stop.clone(),
         ))
     });
-    let cold = tokio::spawn(client_set(
+    let cold = cold_rt.spawn(client_set(
         addr,
         a.cold_connections,
         a.cold_in_flight,
@@ -245,13 +259,10 @@ async fn run(
         stop.clone(),
     ));
     let started = Instant::now();
-    tokio::time::sleep(Duration::from_secs_f64(a.secs)).await;
+    std::thread::sleep(Duration::from_secs_f64(a.secs));
     stop.store(true, Ordering::Relaxed);
-    let hot = match hot {
-        Some(h) => Some(h.await.unwrap_or_default()),
-        None => None,
-    };
-    let cold = cold.await.unwrap_or_default();
+    let hot = hot.map(|h| hot_rt.block_on(h).unwrap_or_default());
+    let cold = cold_rt.block_on(cold).unwrap_or_default();
     let secs = started.elapsed().as_secs_f64();
     let after = engine.coalescer().stats();
     Run {
@@ -266,7 +277,7 @@ async fn run(
 
 fn print(r: &mut Run) {
     let ratio = r.storage_reads as f64 / r.requests.max(1) as f64;
-    let mut line = |set: &str, s: &mut SetResult| {
+    let line = |set: &str, s: &mut SetResult| {
         let n = s.latencies_us.len();
         println!(
             "{:<22} {:<5} {:>9} {:>10.0} {:>8.2} {:>8.2} {:>7} {:>14}",
@@ -314,10 +325,12 @@ fn main() {
         a.cold_channels,
         started.elapsed().as_secs_f64()
     );
-    let rt = tokio::runtime::Builder::new_multi_thread()
+    // The server on a runtime of its own, as if it were a separate process.
+    let server_rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
+        .thread_name("scrolldb-server")
         .build()
-        .expect("runtime");
+        .expect("server runtime");
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     println!(
         "hot-channel over CQL: {} hot clients ({} connections x {} in flight), {} cold clients, {}s per run, {} cores, {} shards",
@@ -341,13 +354,14 @@ fn main() {
     for (name, coalesce, with_hot) in runs {
         let opts = CoalesceOptions {
             enabled: coalesce,
+            leader_yields: a.leader_yields,
             ..CoalesceOptions::default()
         };
-        let (engine, addr, stop) = server(db.clone(), opts, &rt);
-        let mut r = rt.block_on(run(name, &engine, addr, &a, bucket, with_hot));
+        let (engine, addr, stop) = server(db.clone(), opts, &server_rt);
+        let mut r = run(name, &engine, addr, &a, bucket, with_hot);
         print(&mut r);
         let _ = stop.send(());
     }
-    drop(rt);
+    drop(server_rt);
     db.close().expect("close");
 }

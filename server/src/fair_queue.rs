@@ -10,7 +10,7 @@ use std::sync::Arc;
 use tokio::sync::oneshot;
 
 /// Requests running in the CQL layer at once, across all connections.
-pub const MAX_RUNNING: usize = 512;
+pub const MAX_RUNNING: usize = 128;
 /// Requests one connection may have waiting for a place.
 pub const MAX_WAITING_PER_CONNECTION: usize = 256;
 

@@ -50,6 +50,9 @@ pub struct CoalesceOptions {
     pub shard_max_reads: usize,
     /// Reads of one shard waiting for a place; beyond this, `Overloaded`.
     pub shard_max_waiting: usize,
+    /// Times a leader yields to the runtime before reading, so that identical requests
+    /// already runnable join it (0: read at once).
+    pub leader_yields: u32,
 }
 
 impl Default for CoalesceOptions {
@@ -60,6 +63,7 @@ impl Default for CoalesceOptions {
             partition_max_waiting: 1024,
             shard_max_reads: 256,
             shard_max_waiting: 8192,
+            leader_yields: 2,
         }
     }
 }
@@ -286,7 +290,14 @@ impl Coalescer {
                         id,
                     };
                     let leader = Arc::clone(inner);
+                    let yields = inner.opts.leader_yields;
                     rt.spawn(async move {
+                        // Let requests already decoded and runnable reach the map before
+                        // the read starts: delaying a read only makes its result fresher,
+                        // and a hot partition gets many more subscribers per storage read.
+                        for _ in 0..yields {
+                            tokio::task::yield_now().await;
+                        }
                         let outcome = gated(&leader, q, shard, fetch).await;
                         // Leave the map first: a read that starts once the result is known
                         // must not find this flight.
