@@ -11,6 +11,8 @@
 //! cargo bench -p scrolldb-server --bench hot_channel -- [--secs 10] [--messages 50000]
 //!     [--hot-connections 50] [--hot-in-flight 20] [--cold-connections 4] [--cold-in-flight 4]
 //! ```
+//!
+//! Without `--bench` (as `cargo test --all-targets` runs it) it does a sub-second smoke run.
 
 use scrolldb::coalesce::CoalesceOptions;
 use scrolldb::cql::{CqlEngine, NodeInfo, Session as CqlSession};
@@ -57,6 +59,16 @@ fn args() -> Args {
         leader_yields: CoalesceOptions::default().leader_yields,
     };
     let raw: Vec<String> = std::env::args().collect();
+    // `cargo test --all-targets` runs this without `--bench`: a quick smoke run.
+    if !raw.iter().any(|a| a == "--bench") {
+        a.secs = 0.3;
+        a.messages = 2_000;
+        a.cold_channels = 50;
+        a.hot_connections = 5;
+        a.hot_in_flight = 4;
+        a.cold_connections = 1;
+        a.cold_in_flight = 2;
+    }
     let mut it = raw.iter().skip(1);
     while let Some(flag) = it.next() {
         let mut val = || it.next().and_then(|v| v.parse::<f64>().ok());
