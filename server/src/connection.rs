@@ -9,8 +9,8 @@
 use crate::auth::{PasswordAuthenticator, AUTHENTICATOR_CLASS};
 use crate::dispatch::{request_kind, request_name, run_request};
 use crate::fair_queue::FairQueue;
-use crate::metrics::ServerMetrics;
 use crate::handler::Handler;
+use crate::metrics::ServerMetrics;
 use crate::protocol::frame::{unsupported_version_message, HeaderError};
 use crate::protocol::request::decode_request;
 use crate::protocol::{Compression, Header, Request, Response, HEADER_LEN};

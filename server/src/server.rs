@@ -60,7 +60,10 @@ impl<H: Handler> Server<H> {
                 auth,
                 shutdown,
                 metrics: Arc::new(ServerMetrics::default()),
-                fair: FairQueue::new(fair_queue::MAX_RUNNING, fair_queue::MAX_WAITING_PER_CONNECTION),
+                fair: FairQueue::new(
+                    fair_queue::MAX_RUNNING,
+                    fair_queue::MAX_WAITING_PER_CONNECTION,
+                ),
                 next_connection: std::sync::atomic::AtomicU64::new(0),
             }),
             stop,

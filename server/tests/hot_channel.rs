@@ -221,7 +221,10 @@ fn two_hundred_identical_reads_reach_storage_far_fewer_times() {
     eprintln!("200 identical reads: {storage} coalesced storage reads, {engine} engine reads");
     // The shards count the reads they ran: the coalescer's count is not an estimate.
     assert_eq!(storage, engine);
-    assert!(storage <= 40, "{storage} storage reads for 200 identical requests");
+    assert!(
+        storage <= 40,
+        "{storage} storage reads for 200 identical requests"
+    );
 }
 
 #[test]
@@ -287,15 +290,25 @@ fn a_flood_on_one_partition_is_answered_with_overloaded() {
     let ok = answers.iter().filter(|r| r.opcode == RESULT).count();
     eprintln!("flood of 200: {ok} answered, {overloaded} overloaded");
     assert_eq!(ok + overloaded, 200, "only rows or Overloaded");
-    assert!(overloaded > 0 && ok >= 5, "{ok} ok, {overloaded} overloaded");
+    assert!(
+        overloaded > 0 && ok >= 5,
+        "{ok} ok, {overloaded} overloaded"
+    );
     assert_eq!(hot.engine.coalescer().stats().shed, overloaded as u64);
     // Another partition still reads while the flood is shed.
-    let cold = c.request(1, QUERY, &query_body("SELECT * FROM ks.m WHERE channel_id = 2"));
+    let cold = c.request(
+        1,
+        QUERY,
+        &query_body("SELECT * FROM ks.m WHERE channel_id = 2"),
+    );
     assert_eq!(rows(&cold).len(), 0);
-    let samples = table::parse(&table::fetch(hot.metrics, Duration::from_secs(5)).unwrap()).unwrap();
+    let samples =
+        table::parse(&table::fetch(hot.metrics, Duration::from_secs(5)).unwrap()).unwrap();
     let shed = samples
         .iter()
-        .find(|s| s.name == "scrolldb_requests_overloaded_total" && s.label("kind") == Some("query"))
+        .find(|s| {
+            s.name == "scrolldb_requests_overloaded_total" && s.label("kind") == Some("query")
+        })
         .unwrap();
     assert_eq!(shed.value as usize, overloaded);
 }
@@ -316,9 +329,15 @@ fn the_metrics_endpoint_serves_prometheus_text_and_stats_prints_it() {
             .unwrap_or_else(|| panic!("no {name} {label:?} in\n{text}"))
             .value
     };
-    assert_eq!(value("scrolldb_requests_total", Some(("kind", "query"))), 20.0);
     assert_eq!(
-        value("scrolldb_request_latency_seconds_count", Some(("kind", "query"))),
+        value("scrolldb_requests_total", Some(("kind", "query"))),
+        20.0
+    );
+    assert_eq!(
+        value(
+            "scrolldb_request_latency_seconds_count",
+            Some(("kind", "query"))
+        ),
         20.0
     );
     assert_eq!(value("scrolldb_partition_reads_total", None), 20.0);
@@ -342,7 +361,11 @@ fn the_metrics_endpoint_serves_prometheus_text_and_stats_prints_it() {
         .args(["stats", "--metrics", &hot.metrics.to_string()])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let table = String::from_utf8_lossy(&out.stdout);
     assert!(table.contains("storage_reads_total"), "{table}");
     assert!(table.contains("request_latency_seconds query"), "{table}");

@@ -78,7 +78,9 @@ async fn two_hundred_identical_reads_make_one_storage_read() {
     let mut tasks = Vec::new();
     for _ in 0..200 {
         let (c, f) = (c.clone(), fake.fetch());
-        tasks.push(tokio::spawn(async move { c.read(query(b"hot"), 0, f).await }));
+        tasks.push(tokio::spawn(
+            async move { c.read(query(b"hot"), 0, f).await },
+        ));
     }
     wait_until(|| c.stats().requests == 200).await;
     fake.release.add_permits(1_000);
@@ -114,8 +116,22 @@ async fn a_read_after_the_result_is_known_reads_again() {
     let c = Coalescer::default();
     let fake = Fake::new(false);
     fake.release.add_permits(10);
-    assert_eq!(c.read(query(b"p"), 0, fake.fetch()).await.unwrap().rows.len(), 0);
-    assert_eq!(c.read(query(b"p"), 0, fake.fetch()).await.unwrap().rows.len(), 1);
+    assert_eq!(
+        c.read(query(b"p"), 0, fake.fetch())
+            .await
+            .unwrap()
+            .rows
+            .len(),
+        0
+    );
+    assert_eq!(
+        c.read(query(b"p"), 0, fake.fetch())
+            .await
+            .unwrap()
+            .rows
+            .len(),
+        1
+    );
     assert_eq!(fake.calls(), 2);
 }
 
@@ -166,7 +182,9 @@ async fn a_flooded_partition_sheds_with_overloaded_and_others_still_read() {
     let mut tasks = Vec::new();
     for _ in 0..20 {
         let (c, f) = (c.clone(), fake.fetch());
-        tasks.push(tokio::spawn(async move { c.read(query(b"hot"), 0, f).await }));
+        tasks.push(tokio::spawn(
+            async move { c.read(query(b"hot"), 0, f).await },
+        ));
     }
     // 2 reading, 3 waiting, 15 refused at once.
     wait_until(|| c.stats().shed == 15).await;

@@ -70,7 +70,10 @@ mod tests {
         let s = h.snapshot();
         assert_eq!(s.count, 3);
         assert_eq!(s.cumulative.first(), Some(&(0.0001, 1)));
-        assert_eq!(s.cumulative.iter().find(|(b, _)| *b == 0.005), Some(&(0.005, 2)));
+        assert_eq!(
+            s.cumulative.iter().find(|(b, _)| *b == 0.005),
+            Some(&(0.005, 2))
+        );
         assert_eq!(s.cumulative.last(), Some(&(10.0, 2)));
         assert!((s.sum_seconds - 20.00305).abs() < 1e-6);
     }

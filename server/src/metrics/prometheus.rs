@@ -88,7 +88,11 @@ fn requests(o: &mut Out, s: &ServerSnapshot) {
         "CQL requests answered with an error, by kind.",
     );
     for k in &s.kinds {
-        o.sample("scrolldb_request_errors_total", &[("kind", k.kind)], k.errors);
+        o.sample(
+            "scrolldb_request_errors_total",
+            &[("kind", k.kind)],
+            k.errors,
+        );
     }
     o.family(
         "scrolldb_requests_overloaded_total",
@@ -103,28 +107,52 @@ fn requests(o: &mut Out, s: &ServerSnapshot) {
         );
     }
     let name = "scrolldb_request_latency_seconds";
-    o.family(name, "histogram", "Time from a request's arrival to its answer, by kind.");
+    o.family(
+        name,
+        "histogram",
+        "Time from a request's arrival to its answer, by kind.",
+    );
     for k in &s.kinds {
         for (bound, n) in &k.latency.cumulative {
             let le = bound.to_string();
-            o.sample(&format!("{name}_bucket"), &[("kind", k.kind), ("le", &le)], n);
+            o.sample(
+                &format!("{name}_bucket"),
+                &[("kind", k.kind), ("le", &le)],
+                n,
+            );
         }
         o.sample(
             &format!("{name}_bucket"),
             &[("kind", k.kind), ("le", "+Inf")],
             k.latency.count,
         );
-        o.sample(&format!("{name}_sum"), &[("kind", k.kind)], k.latency.sum_seconds);
-        o.sample(&format!("{name}_count"), &[("kind", k.kind)], k.latency.count);
+        o.sample(
+            &format!("{name}_sum"),
+            &[("kind", k.kind)],
+            k.latency.sum_seconds,
+        );
+        o.sample(
+            &format!("{name}_count"),
+            &[("kind", k.kind)],
+            k.latency.count,
+        );
     }
-    o.family("scrolldb_connections_open", "gauge", "Client connections open now.");
+    o.family(
+        "scrolldb_connections_open",
+        "gauge",
+        "Client connections open now.",
+    );
     o.sample("scrolldb_connections_open", &[], s.connections_open);
     o.family(
         "scrolldb_connections_opened_total",
         "counter",
         "Client connections accepted.",
     );
-    o.sample("scrolldb_connections_opened_total", &[], s.connections_opened);
+    o.sample(
+        "scrolldb_connections_opened_total",
+        &[],
+        s.connections_opened,
+    );
     o.family(
         "scrolldb_fair_queue_shed_total",
         "counter",
@@ -135,10 +163,26 @@ fn requests(o: &mut Out, s: &ServerSnapshot) {
 
 fn coalescing(o: &mut Out, c: &CoalesceStats, depths: &[usize]) {
     let counters = [
-        ("scrolldb_partition_reads_total", "Single-partition reads asked for.", c.requests),
-        ("scrolldb_storage_reads_total", "Single-partition reads that reached a shard.", c.storage_reads),
-        ("scrolldb_coalesced_reads_total", "Reads answered by an identical read in flight.", c.coalesced),
-        ("scrolldb_reads_shed_total", "Reads refused with Overloaded by a partition or shard read gate.", c.shed),
+        (
+            "scrolldb_partition_reads_total",
+            "Single-partition reads asked for.",
+            c.requests,
+        ),
+        (
+            "scrolldb_storage_reads_total",
+            "Single-partition reads that reached a shard.",
+            c.storage_reads,
+        ),
+        (
+            "scrolldb_coalesced_reads_total",
+            "Reads answered by an identical read in flight.",
+            c.coalesced,
+        ),
+        (
+            "scrolldb_reads_shed_total",
+            "Reads refused with Overloaded by a partition or shard read gate.",
+            c.shed,
+        ),
     ];
     for (name, help, v) in counters {
         o.family(name, "counter", help);
@@ -149,7 +193,11 @@ fn coalescing(o: &mut Out, c: &CoalesceStats, depths: &[usize]) {
         "gauge",
         "Coalesced reads under way now.",
     );
-    o.sample("scrolldb_coalesce_leaders_in_flight", &[], c.leaders_in_flight);
+    o.sample(
+        "scrolldb_coalesce_leaders_in_flight",
+        &[],
+        c.leaders_in_flight,
+    );
     o.family(
         "scrolldb_shard_read_gate_depth",
         "gauge",
@@ -162,18 +210,102 @@ fn coalescing(o: &mut Out, c: &CoalesceStats, depths: &[usize]) {
 }
 
 fn shards(o: &mut Out, db: &DbStats) {
-    o.per_shard(db, "scrolldb_shard_queue_depth", "gauge", "Requests waiting in the shard's queue.", |s| s.queue_depth);
-    o.per_shard(db, "scrolldb_memtable_bytes", "gauge", "Bytes in the shard's memtables.", |s| s.engine.memtable_bytes);
-    o.per_shard(db, "scrolldb_sstables", "gauge", "SSTables of the shard.", |s| s.engine.sstable_count);
-    o.per_shard(db, "scrolldb_disk_bytes", "gauge", "SSTable and commitlog bytes of the shard.", |s| s.engine.disk_bytes);
-    o.per_shard(db, "scrolldb_engine_reads_total", "counter", "Reads run by the shard's engine.", |s| s.engine.reads);
-    o.per_shard(db, "scrolldb_engine_writes_total", "counter", "Writes applied by the shard's engine.", |s| s.engine.writes);
-    o.per_shard(db, "scrolldb_flushes_total", "counter", "Memtable flushes.", |s| s.engine.flushes);
-    o.per_shard(db, "scrolldb_tombstones_scanned_total", "counter", "Tombstones stepped over by reads.", |s| s.engine.tombstones_scanned);
-    o.per_shard(db, "scrolldb_commitlog_syncs_total", "counter", "fdatasync calls on commitlog segments.", |s| s.engine.commitlog.syncs);
-    o.per_shard(db, "scrolldb_compactions_running", "gauge", "Compaction jobs under way.", |s| s.engine.compaction.running);
-    o.per_shard(db, "scrolldb_compaction_jobs_started_total", "counter", "Compaction jobs started.", |s| s.engine.compaction.jobs_started);
-    o.per_shard(db, "scrolldb_compaction_jobs_installed_total", "counter", "Compaction jobs finished and installed.", |s| s.engine.compaction.jobs_installed);
-    o.per_shard(db, "scrolldb_compaction_bytes_read_total", "counter", "Input bytes of installed compactions.", |s| s.engine.compaction.bytes_read);
-    o.per_shard(db, "scrolldb_compaction_bytes_written_total", "counter", "Output bytes of installed compactions.", |s| s.engine.compaction.bytes_written);
+    o.per_shard(
+        db,
+        "scrolldb_shard_queue_depth",
+        "gauge",
+        "Requests waiting in the shard's queue.",
+        |s| s.queue_depth,
+    );
+    o.per_shard(
+        db,
+        "scrolldb_memtable_bytes",
+        "gauge",
+        "Bytes in the shard's memtables.",
+        |s| s.engine.memtable_bytes,
+    );
+    o.per_shard(
+        db,
+        "scrolldb_sstables",
+        "gauge",
+        "SSTables of the shard.",
+        |s| s.engine.sstable_count,
+    );
+    o.per_shard(
+        db,
+        "scrolldb_disk_bytes",
+        "gauge",
+        "SSTable and commitlog bytes of the shard.",
+        |s| s.engine.disk_bytes,
+    );
+    o.per_shard(
+        db,
+        "scrolldb_engine_reads_total",
+        "counter",
+        "Reads run by the shard's engine.",
+        |s| s.engine.reads,
+    );
+    o.per_shard(
+        db,
+        "scrolldb_engine_writes_total",
+        "counter",
+        "Writes applied by the shard's engine.",
+        |s| s.engine.writes,
+    );
+    o.per_shard(
+        db,
+        "scrolldb_flushes_total",
+        "counter",
+        "Memtable flushes.",
+        |s| s.engine.flushes,
+    );
+    o.per_shard(
+        db,
+        "scrolldb_tombstones_scanned_total",
+        "counter",
+        "Tombstones stepped over by reads.",
+        |s| s.engine.tombstones_scanned,
+    );
+    o.per_shard(
+        db,
+        "scrolldb_commitlog_syncs_total",
+        "counter",
+        "fdatasync calls on commitlog segments.",
+        |s| s.engine.commitlog.syncs,
+    );
+    o.per_shard(
+        db,
+        "scrolldb_compactions_running",
+        "gauge",
+        "Compaction jobs under way.",
+        |s| s.engine.compaction.running,
+    );
+    o.per_shard(
+        db,
+        "scrolldb_compaction_jobs_started_total",
+        "counter",
+        "Compaction jobs started.",
+        |s| s.engine.compaction.jobs_started,
+    );
+    o.per_shard(
+        db,
+        "scrolldb_compaction_jobs_installed_total",
+        "counter",
+        "Compaction jobs finished and installed.",
+        |s| s.engine.compaction.jobs_installed,
+    );
+    o.per_shard(
+        db,
+        "scrolldb_compaction_bytes_read_total",
+        "counter",
+        "Input bytes of installed compactions.",
+        |s| s.engine.compaction.bytes_read,
+    );
+    o.per_shard(
+        db,
+        "scrolldb_compaction_bytes_written_total",
+        "counter",
+        "Output bytes of installed compactions.",
+        |s| s.engine.compaction.bytes_written,
+    );
 }

@@ -64,7 +64,9 @@ pub fn parse(text: &str) -> Result<Vec<Sample>, String> {
         let value: f64 = match value {
             "+Inf" => f64::INFINITY,
             "-Inf" => f64::NEG_INFINITY,
-            v => v.parse().map_err(|_| format!("line {n}: bad value {v:?}"))?,
+            v => v
+                .parse()
+                .map_err(|_| format!("line {n}: bad value {v:?}"))?,
         };
         let (name, labels) = match series.split_once('{') {
             None => (series, Vec::new()),
@@ -72,7 +74,10 @@ pub fn parse(text: &str) -> Result<Vec<Sample>, String> {
                 let body = rest
                     .strip_suffix('}')
                     .ok_or_else(|| format!("line {n}: unclosed labels"))?;
-                (name, parse_labels(body).map_err(|e| format!("line {n}: {e}"))?)
+                (
+                    name,
+                    parse_labels(body).map_err(|e| format!("line {n}: {e}"))?,
+                )
             }
         };
         if !valid_name(name) {
@@ -117,10 +122,15 @@ fn parse_labels(body: &str) -> Result<Vec<(String, String)>, String> {
 pub fn fetch(addr: SocketAddr, timeout: Duration) -> Result<String, String> {
     let mut s = TcpStream::connect_timeout(&addr, timeout)
         .map_err(|e| format!("cannot reach the metrics endpoint at {addr}: {e} (is `scrolldb serve --metrics {addr}` running?)"))?;
-    s.set_read_timeout(Some(timeout)).map_err(|e| e.to_string())?;
-    s.set_write_timeout(Some(timeout)).map_err(|e| e.to_string())?;
-    write!(s, "GET /metrics HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n")
-        .map_err(|e| format!("sending to {addr}: {e}"))?;
+    s.set_read_timeout(Some(timeout))
+        .map_err(|e| e.to_string())?;
+    s.set_write_timeout(Some(timeout))
+        .map_err(|e| e.to_string())?;
+    write!(
+        s,
+        "GET /metrics HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .map_err(|e| format!("sending to {addr}: {e}"))?;
     let mut raw = Vec::new();
     // Bounded: a metrics page is kilobytes; 16 MiB means something else answered.
     s.take(16 << 20)
@@ -162,7 +172,10 @@ pub fn render(samples: &[Sample]) -> String {
     }
     let w0 = rows.iter().map(|r| r.0.len()).max().unwrap_or(6).max(6);
     let w1 = rows.iter().map(|r| r.1.len()).max().unwrap_or(6).max(6);
-    out.push_str(&format!("{:<w0$}  {:<w1$}  {:>14}\n", "metric", "labels", "value"));
+    out.push_str(&format!(
+        "{:<w0$}  {:<w1$}  {:>14}\n",
+        "metric", "labels", "value"
+    ));
     for (name, labels, value) in &rows {
         out.push_str(&format!("{name:<w0$}  {labels:<w1$}  {value:>14}\n"));
     }
@@ -213,13 +226,22 @@ fn summarize(series: &[&Sample]) -> (f64, f64, Option<f64>) {
         .filter(|s| s.name.ends_with("_bucket"))
         .filter_map(|s| {
             let le = s.label("le")?;
-            let le = if le == "+Inf" { f64::INFINITY } else { le.parse().ok()? };
+            let le = if le == "+Inf" {
+                f64::INFINITY
+            } else {
+                le.parse().ok()?
+            };
             Some((le, s.value))
         })
         .collect();
     buckets.sort_by(|a, b| a.0.total_cmp(&b.0));
     let p99 = (count > 0.0)
-        .then(|| buckets.iter().find(|(_, n)| *n >= count * 0.99).map(|(le, _)| *le))
+        .then(|| {
+            buckets
+                .iter()
+                .find(|(_, n)| *n >= count * 0.99)
+                .map(|(le, _)| *le)
+        })
         .flatten();
     (count, sum, p99)
 }
@@ -232,16 +254,21 @@ mod tests {
     #[test]
     fn parse_rejects_what_prometheus_rejects() {
         assert!(parse("x 1\n").is_err(), "no TYPE line");
-        assert!(parse("# TYPE x counter\nx{a=b} 1\n").is_err(), "unquoted label");
+        assert!(
+            parse("# TYPE x counter\nx{a=b} 1\n").is_err(),
+            "unquoted label"
+        );
         assert!(parse("# TYPE x counter\nx one\n").is_err(), "bad value");
         assert!(parse("# TYPE 1x counter\n").is_err(), "bad name");
-        let ok = parse("# TYPE h histogram\nh_bucket{le=\"+Inf\"} 2\nh_sum 0.5\nh_count 2\n").unwrap();
+        let ok =
+            parse("# TYPE h histogram\nh_bucket{le=\"+Inf\"} 2\nh_sum 0.5\nh_count 2\n").unwrap();
         assert_eq!(ok.len(), 3);
     }
 
     #[test]
     fn the_table_shows_counters_and_latency_p99() {
-        let text = "# TYPE scrolldb_requests_total counter\nscrolldb_requests_total{kind=\"query\"} 100\n\
+        let text =
+            "# TYPE scrolldb_requests_total counter\nscrolldb_requests_total{kind=\"query\"} 100\n\
                     # TYPE scrolldb_request_latency_seconds histogram\n\
                     scrolldb_request_latency_seconds_bucket{kind=\"query\",le=\"0.001\"} 98\n\
                     scrolldb_request_latency_seconds_bucket{kind=\"query\",le=\"0.01\"} 100\n\
@@ -252,7 +279,10 @@ mod tests {
         assert!(t.contains("requests_total"), "{t}");
         assert!(t.contains("kind=query"), "{t}");
         // 99 of 100 fall under 10 ms, not under 1 ms; mean 2 ms.
-        let line = t.lines().find(|l| l.contains("request_latency_seconds query")).unwrap();
+        let line = t
+            .lines()
+            .find(|l| l.contains("request_latency_seconds query"))
+            .unwrap();
         assert!(line.contains("10.000") && line.contains("2.000"), "{line}");
     }
 }

@@ -76,9 +76,13 @@ fn args() -> Args {
             "--secs" => a.secs = val().unwrap_or(a.secs),
             "--messages" => a.messages = val().map_or(a.messages, |v| v as u64),
             "--cold-channels" => a.cold_channels = val().map_or(a.cold_channels, |v| v as i64),
-            "--hot-connections" => a.hot_connections = val().map_or(a.hot_connections, |v| v as usize),
+            "--hot-connections" => {
+                a.hot_connections = val().map_or(a.hot_connections, |v| v as usize)
+            }
             "--hot-in-flight" => a.hot_in_flight = val().map_or(a.hot_in_flight, |v| v as usize),
-            "--cold-connections" => a.cold_connections = val().map_or(a.cold_connections, |v| v as usize),
+            "--cold-connections" => {
+                a.cold_connections = val().map_or(a.cold_connections, |v| v as usize)
+            }
             "--cold-in-flight" => a.cold_in_flight = val().map_or(a.cold_in_flight, |v| v as usize),
             "--seed" => a.seed = val().map_or(a.seed, |v| v as u64),
             "--leader-yields" => a.leader_yields = val().map_or(a.leader_yields, |v| v as u32),
@@ -309,13 +313,24 @@ fn print(r: &mut Run) {
     line("cold", &mut r.cold);
 }
 
-fn server(db: Db, opts: CoalesceOptions, rt: &tokio::runtime::Runtime) -> (CqlEngine, SocketAddr, tokio::sync::oneshot::Sender<()>) {
+fn server(
+    db: Db,
+    opts: CoalesceOptions,
+    rt: &tokio::runtime::Runtime,
+) -> (CqlEngine, SocketAddr, tokio::sync::oneshot::Sender<()>) {
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let listener = rt
         .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
         .expect("bind 127.0.0.1:0");
     let addr = listener.local_addr().expect("local addr");
-    let engine = CqlEngine::with_coalescing(db, NodeInfo { listen: addr, ..NodeInfo::default() }, opts);
+    let engine = CqlEngine::with_coalescing(
+        db,
+        NodeInfo {
+            listen: addr,
+            ..NodeInfo::default()
+        },
+        opts,
+    );
     let server = scrolldb_server::Server::from_listener(listener, engine.clone(), None);
     rt.spawn(server.run(async {
         let _ = stopped.await;
