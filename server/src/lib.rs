@@ -7,6 +7,7 @@
 //! - [`auth`]: the optional `PasswordAuthenticator`;
 //! - [`fair_queue`]: fair queuing between connections, `Overloaded` past a connection's line;
 //! - [`metrics`]: request counters, the Prometheus endpoint and `scrolldb stats`;
+//! - [`bench`]: `scrolldb bench`, the CQL load generator;
 //! - [`program`]: the `scrolldb` command line; [`TestServer`]: an in-process server for tests;
 //! - [`fuzz_targets`]: the decoder fuzz target bodies.
 //!
@@ -14,6 +15,7 @@
 //! moves its requests and results over the wire.
 
 pub mod auth;
+pub mod bench;
 pub mod connection;
 mod dispatch;
 mod engine;

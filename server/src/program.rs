@@ -28,6 +28,8 @@ pub enum Command {
     Serve(ServeArgs),
     /// Print a running server's metrics (from its `--metrics` endpoint) as a table.
     Stats(crate::metrics::cli::StatsArgs),
+    /// Load a CQL server with the message workload and report throughput and latency.
+    Bench(crate::bench::BenchArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -92,6 +94,7 @@ pub fn main_with(cli: Cli) -> i32 {
             }
         },
         Command::Stats(args) => crate::metrics::cli::run_stats(&args),
+        Command::Bench(args) => crate::bench::main(&args),
     }
 }
 

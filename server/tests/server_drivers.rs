@@ -234,27 +234,51 @@ async fn scylla_driver_with_compression_and_authentication() {
     assert!(status.success());
 }
 
+/// The Python packages the driver tests use, pinned.
+const DRIVER_PACKAGES: [&str; 2] = ["cassandra-driver==3.30.1", "cqlsh==6.2.2"];
+
 /// The venv with cassandra-driver and cqlsh, or `None` (after a loud message) when python3
-/// is missing altogether.
+/// is missing altogether. `SCROLLDB_DRIVER_VENV` names one to use; otherwise the venv lives at
+/// `target/driver-venv` and is created (from PyPI, once; the tests of this binary wait for
+/// each other) when it is missing, so a plain `cargo test` needs no set-up step.
 fn driver_venv() -> Option<PathBuf> {
-    let candidates = [
-        std::env::var_os("SCROLLDB_DRIVER_VENV").map(PathBuf::from),
-        Some(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/driver-venv")),
-        std::env::var_os("CARGO_TARGET_DIR").map(|d| PathBuf::from(d).join("driver-venv")),
-    ];
-    for venv in candidates.into_iter().flatten() {
-        if venv.join("bin/python").exists() {
+    static VENV: std::sync::OnceLock<Option<PathBuf>> = std::sync::OnceLock::new();
+    VENV.get_or_init(|| {
+        if let Some(venv) = std::env::var_os("SCROLLDB_DRIVER_VENV").map(PathBuf::from) {
             return Some(venv);
         }
-    }
-    if Command::new("python3").arg("--version").output().is_err() {
-        eprintln!("\n!!!!! SKIPPED: python3 is not installed, so the cassandra-driver and cqlsh tests cannot run !!!!!\n");
-        return None;
-    }
-    panic!(
-        "python3 is installed but the driver venv is missing: run .ci/run, or\n  \
-         python3 -m venv target/driver-venv && target/driver-venv/bin/pip install cassandra-driver cqlsh"
-    );
+        let venv = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/driver-venv");
+        let ready = |venv: &PathBuf| {
+            venv.join("bin/cqlsh").exists()
+                && Command::new(venv.join("bin/python"))
+                    .args(["-c", "import cassandra"])
+                    .output()
+                    .is_ok_and(|o| o.status.success())
+        };
+        if ready(&venv) {
+            return Some(venv);
+        }
+        if Command::new("python3").arg("--version").output().is_err() {
+            eprintln!("\n!!!!! SKIPPED: python3 is not installed, so the cassandra-driver and cqlsh tests cannot run !!!!!\n");
+            return None;
+        }
+        eprintln!("creating {} with {DRIVER_PACKAGES:?} (first run only)", venv.display());
+        let status = Command::new("python3")
+            .args(["-m", "venv"])
+            .arg(&venv)
+            .status()
+            .expect("python3 -m venv");
+        assert!(status.success(), "python3 -m venv {} failed", venv.display());
+        let status = Command::new(venv.join("bin/pip"))
+            .args(["install", "--quiet", "--disable-pip-version-check"])
+            .args(DRIVER_PACKAGES)
+            .status()
+            .expect("pip install");
+        assert!(status.success(), "pip install {DRIVER_PACKAGES:?} failed");
+        assert!(ready(&venv), "{} lacks cassandra-driver or cqlsh after pip install", venv.display());
+        Some(venv)
+    })
+    .clone()
 }
 
 #[test]

@@ -2,9 +2,10 @@
 //!
 //! [`Db`] is a cheap handle (`Clone`, `Send`, `Sync`, an `Arc` inside). Every method has a
 //! sync form for plain threads and, for data, an `_async` form for tokio code. The sync
-//! forms block the calling thread on a one-shot reply and **must not be called from a
-//! tokio runtime thread** (tokio panics on `blocking_recv` there); async code uses the
-//! `_async` forms, or `spawn_blocking` for the rest (DDL, flush, compact, stats, close).
+//! forms block the calling thread on a one-shot reply. They work on a tokio runtime thread
+//! too (inside `block_in_place` on a multi-thread runtime), but they hold that thread for the
+//! wait, so async code should use the `_async` forms for data and may use the sync ones for
+//! rare work (DDL, flush, compact, stats, close).
 //!
 //! - [`Db::apply`] / [`Db::read`] / [`Db::scan`]: the storage-level data path the CQL
 //!   engine uses (mutations and reads with serialized keys);

@@ -3,8 +3,8 @@
 //!
 //! A caller builds a [`Request`] carrying a one-shot reply channel, pushes it into the
 //! shard's bounded crossbeam queue (waiting or failing with `Overloaded` when it is full,
-//! per [`Backpressure`]) and waits for the reply: `blocking_recv` on a plain thread, `.await`
-//! in async code. No lock is shared between shards on the read or write path.
+//! per [`Backpressure`]) and waits for the reply: parked on the reply in sync code ([`wait`]),
+//! `.await` in async code. No lock is shared between shards on the read or write path.
 
 mod compactor;
 pub mod pin;
@@ -203,16 +203,22 @@ impl Shard {
     }
 }
 
-/// Waits for a reply on a plain thread.
+/// Waits for a reply, blocking the calling thread.
 ///
-/// # Panics
-/// When called from inside a tokio runtime thread (tokio's `blocking_recv` refuses to block
-/// the runtime); use the `_async` variants there.
+/// Safe anywhere: the reply comes from a shard thread, never from the caller's runtime, so
+/// parking here cannot deadlock. On a multi-thread tokio runtime the wait runs inside
+/// `block_in_place`, so the runtime moves its other tasks off this thread meanwhile; on a
+/// current-thread runtime the runtime simply stalls for the wait (prefer the `_async` forms
+/// there).
 pub fn wait<T>(pending: Pending<T>) -> Result<T> {
-    pending
-        .blocking_recv()
-        .map_err(|_| Error::Closed)?
-        .map_err(Error::Storage)
+    let in_multi_thread_runtime = tokio::runtime::Handle::try_current()
+        .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
+    let reply = if in_multi_thread_runtime {
+        tokio::task::block_in_place(|| futures_executor::block_on(pending))
+    } else {
+        futures_executor::block_on(pending)
+    };
+    reply.map_err(|_| Error::Closed)?.map_err(Error::Storage)
 }
 
 pub async fn wait_async<T>(pending: Pending<T>) -> Result<T> {

@@ -1,16 +1,20 @@
 //! `scrolldb-storage`: the LSM engine of one scrolldb shard.
 //!
-//! One [`Engine`] owns one directory: a commitlog, one memtable per table and the immutable
+//! One [`Engine`](engine::Engine) owns one directory: a commitlog, one memtable per table and the immutable
 //! SSTables flushed from them. It is driven by a single thread (the shard's) and starts no
 //! threads of its own; time-based work such as the periodic commitlog sync happens when the
-//! owner calls [`Engine::tick`]. Background [`compaction`] runs inline from `tick`, or as
-//! `Send` jobs the owner runs on a thread of its choice.
+//! owner calls [`Engine::tick`](engine::Engine::tick). Background [`compaction`] runs inline
+//! from `tick`, or as `Send` jobs the owner runs on a thread of its choice.
 //!
 //! What it stores is described in [`model`]: mutations of one partition (rows, cells with
 //! write timestamps and TTLs, and row, range and partition tombstones), reconciled
 //! last-write-wins as Cassandra does. Partitions are ordered by their Murmur3 token
 //! ([`token`]), rows by a byte-comparable clustering key ([`types`]). Reads walk a partition
 //! forward or backward natively, block by block.
+//!
+//! Everything it writes (commitlog, SSTables) goes through one I/O backend per engine
+//! ([`io`]: io_uring or std::fs); SSTables are read through memory maps, with a bounded
+//! cache of decompressed blocks per engine.
 //!
 //! It does not own the schema (the `scrolldb` crate's catalog does), the CQL language, the
 //! network, or the shard threads.

@@ -5,7 +5,7 @@
 //! [`select`], [`system_query`] (the virtual `system*` tables); [`restrict`] checks WHERE
 //! clauses, [`bind`] resolves literals and bound values, [`lookup`] finds tables and marker
 //! types, [`paging`] owns the paging state format, [`store`] is the async-or-blocking access
-//! to the database.
+//! to the database, and [`write_combiner`] lets concurrent writes share trips to the shards.
 
 mod bind;
 mod ddl;
@@ -17,6 +17,7 @@ mod select;
 mod store;
 mod system_query;
 mod write;
+mod write_combiner;
 
 use crate::catalog::Catalog;
 use crate::coalesce::{CoalesceOptions, Coalescer};
@@ -78,6 +79,7 @@ struct Inner {
     node: NodeInfo,
     prepared: RwLock<HashMap<[u8; 16], Arc<Prepared>>>,
     last_timestamp_us: AtomicI64,
+    writes: Arc<write_combiner::WriteCombiner>,
     /// Single-partition reads of every connection meet here (see `crate::coalesce`).
     coalescer: Coalescer,
 }
@@ -110,6 +112,7 @@ impl CqlEngine {
                 node,
                 prepared: RwLock::new(HashMap::new()),
                 last_timestamp_us: AtomicI64::new(0),
+                writes: Arc::default(),
                 coalescer: Coalescer::new(coalesce),
             }),
         }
@@ -123,7 +126,7 @@ impl CqlEngine {
     /// The store statements run on from async code: coalesced reads.
     fn hot_store(&self) -> HotStore<'_, AsyncStore<'_>> {
         HotStore {
-            inner: AsyncStore(&self.inner.db),
+            inner: AsyncStore(&self.inner.db, &self.inner.writes),
             coalescer: &self.inner.coalescer,
             coalesce_reads: true,
         }
@@ -303,8 +306,9 @@ impl CqlEngine {
     }
 
     /// Runs one statement on the calling thread, for embedders outside an async runtime.
-    /// Values bind to the markers in order. Like the `Db`'s blocking calls it must not be
-    /// called on a tokio runtime thread (use [`CqlEngine::query`] there).
+    /// Values bind to the markers in order. Like the `Db`'s blocking calls it also works on a
+    /// tokio runtime thread, holding it for the wait (async code should prefer
+    /// [`CqlEngine::query`]).
     pub fn execute_blocking(
         &self,
         s: &mut Session,

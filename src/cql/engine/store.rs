@@ -2,10 +2,12 @@
 //! server, inside tokio) or blocking the calling thread (for embedders). Statements are
 //! written once, generic over [`Store`].
 
+use super::write_combiner::WriteCombiner;
 use crate::cql::result::{CqlError, ErrorKind};
 use crate::storage::engine::{ScanPage, ScanQuery};
 use crate::storage::model::{Mutation, ReadQuery, ReadResult};
 use crate::Db;
+use std::sync::Arc;
 
 pub(crate) trait Store {
     fn db(&self) -> &Db;
@@ -19,8 +21,9 @@ pub(crate) trait Store {
         F: FnOnce(&Db) -> crate::Result<T> + Send + 'static;
 }
 
-/// Awaits the shard threads: what the server uses.
-pub(crate) struct AsyncStore<'a>(pub &'a Db);
+/// Awaits the shard threads: what the server uses. Writes go through the engine's
+/// [`WriteCombiner`], so concurrent statements share trips to the shards.
+pub(crate) struct AsyncStore<'a>(pub &'a Db, pub &'a Arc<WriteCombiner>);
 
 /// Blocks the calling thread: what `execute_blocking` uses outside any async runtime.
 pub(crate) struct BlockingStore<'a>(pub &'a Db);
@@ -30,7 +33,7 @@ impl Store for AsyncStore<'_> {
         self.0
     }
     async fn apply(&self, mutations: Vec<Mutation>) -> Result<(), CqlError> {
-        self.0.apply_async(mutations).await.map_err(db_error)
+        self.1.apply(self.0, mutations).await
     }
     async fn read(&self, q: ReadQuery) -> Result<ReadResult, CqlError> {
         self.0.read_async(q).await.map_err(db_error)

@@ -76,7 +76,13 @@ pub struct Engine {
 impl Engine {
     /// Opens (or creates) the engine in `dir`, replaying its commitlog.
     pub fn open(dir: impl AsRef<Path>, opts: EngineOptions) -> Result<Engine> {
-        open::open(dir.as_ref(), opts)
+        open::open(dir.as_ref(), opts, None)
+    }
+
+    /// Opens the engine writing through `io` instead of the backend `opts.io` names: the
+    /// seam for wrapping I/O (mirroring to a second disk, fault injection in tests).
+    pub fn open_with_io(dir: impl AsRef<Path>, opts: EngineOptions, io: Io) -> Result<Engine> {
+        open::open(dir.as_ref(), opts, Some(io))
     }
 
     pub fn dir(&self) -> &Path {

@@ -12,11 +12,12 @@ use crate::engine::options::EngineOptions;
 use crate::engine::table::{generation_of, sstable_path, table_dir, Table};
 use crate::engine::{open_sstable, Engine, EngineStats};
 use crate::error::{Error, Result};
+use crate::io::Io;
 use crate::memtable::Memtable;
 use crate::model::TableId;
 use crate::sstable::BlockCache;
 
-pub fn open(dir: &Path, opts: EngineOptions) -> Result<Engine> {
+pub fn open(dir: &Path, opts: EngineOptions, io: Option<Io>) -> Result<Engine> {
     fs::create_dir_all(dir.join("tables")).map_err(|e| Error::io(dir, e))?;
     let manifest = Manifest::load(dir)?;
     let block_cache = (opts.block_cache_bytes > 0).then(|| BlockCache::new(opts.block_cache_bytes));
@@ -38,7 +39,10 @@ pub fn open(dir: &Path, opts: EngineOptions) -> Result<Engine> {
     let replay_from = manifest.replay_from;
     let log_dir = dir.join("commitlog");
     // Positions are record ends: a record ending at or before `replay_from` is flushed.
-    let io = crate::io::open_backend(opts.io, dir)?;
+    let io = match io {
+        Some(io) => io,
+        None => crate::io::open_backend(opts.io, dir)?,
+    };
     let (commitlog, replay) =
         Commitlog::open_with_io(&log_dir, opts.commitlog, io.clone(), |pos, payload| {
             if pos <= replay_from {
