@@ -128,12 +128,13 @@ fn serve(args: ServeArgs) -> Result<(), String> {
             .local_addr()
             .map_err(|e| format!("scrolldb: {e}"))?;
         let db = open_db(&data, args.shards)?;
-        let engine = CqlEngine::new(
+        let engine = CqlEngine::with_coalescing(
             db.clone(),
             NodeInfo {
                 listen: addr,
                 cluster_name: args.cluster_name.clone(),
             },
+            crate::metrics::cli::serve_coalescing(),
         );
         println!("scrolldb: data directory {}", data.display());
         println!("scrolldb: listening for CQL on {addr}");

@@ -53,6 +53,10 @@ pub struct CoalesceOptions {
     /// Times a leader yields to the runtime before reading, so that identical requests
     /// already runnable join it (0: read at once).
     pub leader_yields: u32,
+    /// A leader's storage read that takes longer fails with a read failure, delivered to
+    /// every subscriber. `None` waits as long as the shard takes. Needs a runtime with its
+    /// time driver enabled (the server's has), which is why it is off by default.
+    pub leader_timeout: Option<std::time::Duration>,
 }
 
 impl Default for CoalesceOptions {
@@ -64,6 +68,7 @@ impl Default for CoalesceOptions {
             shard_max_reads: 256,
             shard_max_waiting: 8192,
             leader_yields: 2,
+            leader_timeout: None,
         }
     }
 }
@@ -290,7 +295,7 @@ impl Coalescer {
                         id,
                     };
                     let leader = Arc::clone(inner);
-                    let yields = inner.opts.leader_yields;
+                    let (yields, timeout) = (inner.opts.leader_yields, inner.opts.leader_timeout);
                     rt.spawn(async move {
                         // Let requests already decoded and runnable reach the map before
                         // the read starts: delaying a read only makes its result fresher,
@@ -298,7 +303,13 @@ impl Coalescer {
                         for _ in 0..yields {
                             tokio::task::yield_now().await;
                         }
-                        let outcome = gated(&leader, q, shard, fetch).await;
+                        let read = gated(&leader, q, shard, fetch);
+                        let outcome = match timeout {
+                            None => read.await,
+                            Some(limit) => tokio::time::timeout(limit, read)
+                                .await
+                                .unwrap_or_else(|_| Err(timed_out(limit))),
+                        };
                         // Leave the map first: a read that starts once the result is known
                         // must not find this flight.
                         landing.land();
@@ -314,6 +325,21 @@ impl Coalescer {
         };
         outcome
     }
+}
+
+fn timed_out(limit: std::time::Duration) -> CqlError {
+    CqlError::new(
+        ErrorKind::ReadFailure {
+            received: 0,
+            block_for: 1,
+            num_failures: 1,
+            data_present: false,
+        },
+        format!(
+            "Operation failed - the read did not finish within {} ms",
+            limit.as_millis()
+        ),
+    )
 }
 
 fn leader_lost() -> CqlError {

@@ -154,6 +154,31 @@ async fn the_leaders_error_reaches_every_subscriber() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_leader_timeout_reaches_every_subscriber_and_the_next_read_starts_afresh() {
+    let c = Coalescer::new(CoalesceOptions {
+        leader_timeout: Some(std::time::Duration::from_millis(500)),
+        ..CoalesceOptions::default()
+    });
+    let stuck = Fake::new(false);
+    let mut tasks = Vec::new();
+    for _ in 0..20 {
+        let (c, f) = (c.clone(), stuck.fetch());
+        tasks.push(tokio::spawn(async move { c.read(query(b"p"), 0, f).await }));
+    }
+    for t in tasks {
+        let e = t.await.unwrap().unwrap_err();
+        assert!(matches!(e.kind, ErrorKind::ReadFailure { .. }), "{e:?}");
+        assert!(e.message.contains("500 ms"), "{}", e.message);
+    }
+    assert_eq!(stuck.calls(), 1);
+    assert_eq!(c.stats().leaders_in_flight, 0);
+    let fine = Fake::new(false);
+    fine.release.add_permits(1);
+    assert!(c.read(query(b"p"), 0, fine.fetch()).await.is_ok());
+    assert_eq!(fine.calls(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_that_leaves_does_not_cancel_the_read_for_others() {
     let c = Coalescer::default();
     let fake = Fake::new(false);

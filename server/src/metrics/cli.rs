@@ -1,4 +1,5 @@
-//! The command-line side of metrics: `scrolldb serve --metrics [ADDR]` starts the endpoint,
+//! The command-line side of metrics and hot-channel protection: `scrolldb serve --metrics
+//! [ADDR]` starts the endpoint and coalesces with a leader timeout,
 //! `scrolldb stats [--metrics ADDR]` prints a running server's numbers as a table. Kept out of
 //! `program.rs` so the program only wires these in.
 
@@ -16,6 +17,19 @@ pub struct StatsArgs {
     #[arg(long)]
     pub raw: bool,
 }
+
+/// How `scrolldb serve` coalesces reads: the defaults, plus a leader timeout (its runtime
+/// has a time driver), so a stuck storage read fails every subscriber instead of holding
+/// them forever.
+pub fn serve_coalescing() -> scrolldb::coalesce::CoalesceOptions {
+    scrolldb::coalesce::CoalesceOptions {
+        leader_timeout: Some(LEADER_TIMEOUT),
+        ..scrolldb::coalesce::CoalesceOptions::default()
+    }
+}
+
+/// Cassandra's default read timeout.
+const LEADER_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// `scrolldb stats`: the exit code.
 pub fn run_stats(args: &StatsArgs) -> i32 {
