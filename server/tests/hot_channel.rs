@@ -400,3 +400,64 @@ fn serve_with_metrics_answers_scrapes() {
     let (status, _) = served.stop();
     assert!(status.success());
 }
+
+#[test]
+fn a_flooding_connection_is_shed_while_another_is_served() {
+    // Reads of one partition run one at a time, so the flood fills the server's places and
+    // then the flooding connection's own line.
+    let hot = Hot::start(CoalesceOptions {
+        enabled: false,
+        partition_max_reads: 1,
+        partition_max_waiting: 100_000,
+        ..CoalesceOptions::default()
+    })
+    .with_channel(300);
+    let mut flood = hot.client();
+    let mut other = hot.client();
+    let flooding = std::thread::spawn(move || {
+        pipelined(&mut flood, "SELECT * FROM ks.m WHERE channel_id = 1", 700)
+    });
+    // Wait until the flood holds every place, then ask from the other connection.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let text = table::fetch(hot.metrics, Duration::from_secs(5)).unwrap();
+        let samples = table::parse(&text).unwrap();
+        let shed = samples
+            .iter()
+            .find(|s| s.name == "scrolldb_fair_queue_shed_total")
+            .unwrap()
+            .value;
+        if shed > 0.0 || std::time::Instant::now() > deadline {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let answer = other.request(
+        1,
+        QUERY,
+        &query_body("SELECT * FROM ks.m WHERE channel_id = 2"),
+    );
+    assert_eq!(answer.opcode, RESULT, "{}", answer.describe());
+    // Served in its turn, not behind the hundreds of flood requests still waiting.
+    assert!(
+        !flooding.is_finished(),
+        "the other connection waited for the whole flood"
+    );
+    let answers = flooding.join().unwrap();
+    let shed: Vec<_> = answers
+        .iter()
+        .filter(|r| r.opcode == ERROR)
+        .map(|r| (r.error_code(), r.error_message()))
+        .collect();
+    let ok = answers.iter().filter(|r| r.opcode == RESULT).count();
+    eprintln!(
+        "flood of 700 on one connection: {ok} answered, {} shed",
+        shed.len()
+    );
+    assert!(!shed.is_empty(), "the flood was never shed");
+    for (code, message) in &shed {
+        assert_eq!(*code, Some(0x1001));
+        assert!(message.contains("this connection"), "{message}");
+    }
+    assert!(ok >= 128 + 256 - 1, "only {ok} of the flood answered");
+}
