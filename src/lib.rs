@@ -6,6 +6,8 @@
 //! - [`catalog`]: keyspaces and tables, persisted atomically and applied on every shard;
 //! - [`shard`]: the shard threads, their bounded queues and the token-to-shard routing;
 //! - [`cql`]: the CQL language on top of [`Db`];
+//! - [`coalesce`]: identical concurrent reads made one, per-partition and per-shard read
+//!   limits with `Overloaded` beyond them (hot channels);
 //! - [`snowflake`]: time-ordered 64-bit ids and their ten-day buckets.
 //!
 //! It does not own the storage format (crate `scrolldb-storage`, re-exported as
@@ -16,6 +18,7 @@
 pub use scrolldb_storage as storage;
 
 pub mod catalog;
+pub mod coalesce;
 pub mod cql;
 pub mod db;
 pub mod error;

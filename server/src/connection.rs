@@ -7,8 +7,10 @@
 //! touch another connection.
 
 use crate::auth::{PasswordAuthenticator, AUTHENTICATOR_CLASS};
-use crate::dispatch::{request_name, run_request};
+use crate::dispatch::{request_kind, request_name, run_request};
+use crate::fair_queue::FairQueue;
 use crate::handler::Handler;
+use crate::metrics::ServerMetrics;
 use crate::protocol::frame::{unsupported_version_message, HeaderError};
 use crate::protocol::request::decode_request;
 use crate::protocol::{Compression, Header, Request, Response, HEADER_LEN};
@@ -46,6 +48,12 @@ pub struct Shared<H> {
     pub events: broadcast::Sender<SchemaChange>,
     pub auth: Option<PasswordAuthenticator>,
     pub shutdown: watch::Receiver<bool>,
+    /// Request counters and latencies, read by the metrics endpoint.
+    pub metrics: Arc<ServerMetrics>,
+    /// Places to run in the CQL layer, shared fairly between connections.
+    pub fair: Arc<FairQueue>,
+    /// Gives each connection its id (its line in the fair queue).
+    pub next_connection: std::sync::atomic::AtomicU64,
 }
 
 /// Where the connection is in its handshake.
@@ -60,6 +68,8 @@ enum Phase {
 
 struct Conn<H: Handler> {
     shared: Arc<Shared<H>>,
+    /// This connection's line in the fair queue.
+    id: u64,
     out: mpsc::Sender<Bytes>,
     compression: Option<Compression>,
     phase: Phase,
@@ -79,7 +89,13 @@ pub async fn serve<H: Handler>(stream: TcpStream, shared: Arc<Shared<H>>) {
     let (read, write) = stream.into_split();
     let (tx, rx) = mpsc::channel(WRITE_QUEUE_FRAMES);
     let writer = tokio::spawn(write_loop(write, rx));
+    let id = shared
+        .next_connection
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    shared.metrics.connection_opened();
+    let metrics = Arc::clone(&shared.metrics);
     let mut conn = Conn {
+        id,
         shared,
         out: tx,
         compression: None,
@@ -95,6 +111,7 @@ pub async fn serve<H: Handler>(stream: TcpStream, shared: Arc<Shared<H>>) {
     // writer drain what is queued and close the socket.
     drop(conn);
     let _ = writer.await;
+    metrics.connection_closed();
 }
 
 async fn write_loop(write: OwnedWriteHalf, mut rx: mpsc::Receiver<Bytes>) {
@@ -366,18 +383,41 @@ impl<H: Handler> Conn<H> {
         let out = self.out.clone();
         let keyspace = self.keyspace.clone();
         let compression = self.compression;
+        let id = self.id;
         tokio::spawn(async move {
-            // A bug in the CQL layer must not leave the client waiting forever: a panic
-            // becomes a server error on this stream.
-            let response = AssertUnwindSafe(run_request(&shared, &keyspace, request))
-                .catch_unwind()
-                .await
-                .unwrap_or_else(|_| {
-                    tracing::error!("a request panicked in the CQL layer");
-                    Response::error(CqlError::server(
-                        "internal error while running the request (see the server log)",
+            let started = std::time::Instant::now();
+            let kind = request_kind(&request);
+            let response = match shared.fair.enter(id).await {
+                // A bug in the CQL layer must not leave the client waiting forever: a panic
+                // becomes a server error on this stream.
+                Ok(place) => {
+                    let r = AssertUnwindSafe(run_request(&shared, &keyspace, request))
+                        .catch_unwind()
+                        .await
+                        .unwrap_or_else(|_| {
+                            tracing::error!("a request panicked in the CQL layer");
+                            Response::error(CqlError::server(
+                                "internal error while running the request (see the server log)",
+                            ))
+                        });
+                    drop(place);
+                    r
+                }
+                Err(_) => {
+                    shared.metrics.fair_queue_shed();
+                    Response::error(CqlError::new(
+                        ErrorKind::Overloaded,
+                        "Overloaded: this connection has too many requests waiting; retry later",
                     ))
-                });
+                }
+            };
+            if let Some(kind) = kind {
+                let error = match &response {
+                    Response::Error { error, .. } => Some(error),
+                    _ => None,
+                };
+                shared.metrics.observe(kind, started.elapsed(), error);
+            }
             let _ = out.send(response.encode_frame(stream, compression)).await;
             drop((permit, bytes));
         });

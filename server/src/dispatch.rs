@@ -4,6 +4,7 @@
 
 use crate::connection::Shared;
 use crate::handler::Handler;
+use crate::metrics::RequestKind;
 use crate::protocol::{Request, Response};
 use scrolldb::cql::result::{CqlError, ErrorKind, QueryResult};
 use std::sync::Mutex;
@@ -76,6 +77,17 @@ pub(crate) async fn run_request<H: Handler>(
             }
         }
         Err(error) => Response::Error { error, consistency },
+    }
+}
+
+/// The kind a request is counted under in the metrics (`None`: not a CQL request).
+pub(crate) fn request_kind(r: &Request) -> Option<RequestKind> {
+    match r {
+        Request::Query { .. } => Some(RequestKind::Query),
+        Request::Prepare(_) => Some(RequestKind::Prepare),
+        Request::Execute { .. } => Some(RequestKind::Execute),
+        Request::Batch(_) => Some(RequestKind::Batch),
+        _ => None,
     }
 }
 

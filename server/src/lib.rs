@@ -5,6 +5,8 @@
 //! - [`server`]: the listener, shutdown and the SCHEMA_CHANGE event bus;
 //! - [`handler`]: what a connection asks of the CQL layer;
 //! - [`auth`]: the optional `PasswordAuthenticator`;
+//! - [`fair_queue`]: fair queuing between connections, `Overloaded` past a connection's line;
+//! - [`metrics`]: request counters, the Prometheus endpoint and `scrolldb stats`;
 //! - [`bench`]: `scrolldb bench`, the CQL load generator;
 //! - [`program`]: the `scrolldb` command line; [`TestServer`]: an in-process server for tests;
 //! - [`fuzz_targets`]: the decoder fuzz target bodies.
@@ -17,8 +19,10 @@ pub mod bench;
 pub mod connection;
 mod dispatch;
 mod engine;
+pub mod fair_queue;
 pub mod fuzz_targets;
 pub mod handler;
+pub mod metrics;
 pub mod mirror_cli;
 pub mod program;
 pub mod protocol;

@@ -26,6 +26,8 @@ pub struct Cli {
 pub enum Command {
     /// Serve a database over the CQL native protocol until SIGINT or SIGTERM.
     Serve(ServeArgs),
+    /// Print a running server's metrics (from its `--metrics` endpoint) as a table.
+    Stats(crate::metrics::cli::StatsArgs),
     /// Load a CQL server with the message workload and report throughput and latency.
     Bench(crate::bench::BenchArgs),
     /// Check or rebuild a mirrored data directory (`serve --mirror`).
@@ -53,6 +55,10 @@ pub struct ServeArgs {
     pub cluster_name: String,
     #[command(flatten)]
     pub mirror: crate::mirror_cli::MirrorArgs,
+    /// Serve Prometheus metrics over HTTP on ADDR (`--metrics` alone: 127.0.0.1:9180).
+    #[arg(long, value_name = "ADDR", num_args = 0..=1,
+          default_missing_value = crate::metrics::endpoint::DEFAULT_ADDR)]
+    pub metrics: Option<SocketAddr>,
 }
 
 /// Where the data lives when `--data` is not given.
@@ -92,6 +98,7 @@ pub fn main_with(cli: Cli) -> i32 {
                 1
             }
         },
+        Command::Stats(args) => crate::metrics::cli::run_stats(&args),
         Command::Bench(args) => crate::bench::main(&args),
         Command::Mirror(cmd) => crate::mirror_cli::run(cmd),
     }
@@ -129,19 +136,30 @@ fn serve(args: ServeArgs) -> Result<(), String> {
         crate::mirror_cli::rebuild_if_empty(&data, &args.mirror)?;
         let db = open_db(&data, args.shards, args.mirror.options())?;
         crate::mirror_cli::watch(&db);
-        let engine = CqlEngine::new(
+        let engine = CqlEngine::with_coalescing(
             db.clone(),
             NodeInfo {
                 listen: addr,
                 cluster_name: args.cluster_name.clone(),
             },
+            crate::metrics::cli::serve_coalescing(),
         );
         println!("scrolldb: data directory {}", data.display());
         println!("scrolldb: listening for CQL on {addr}");
+        let server = Server::from_listener(listener, engine.clone(), auth);
+        let (stop_metrics, metrics_stopped) = tokio::sync::watch::channel(false);
+        if let Some(metrics) = args.metrics {
+            let source = crate::metrics::endpoint::Source {
+                server: server.metrics(),
+                engine: Some(engine),
+            };
+            let bound =
+                crate::metrics::cli::start_endpoint(metrics, source, metrics_stopped).await?;
+            println!("scrolldb: serving metrics on http://{bound}/metrics");
+        }
         let _ = std::io::stdout().flush();
-        Server::from_listener(listener, engine, auth)
-            .run(shutdown_signal())
-            .await;
+        server.run(shutdown_signal()).await;
+        let _ = stop_metrics.send(true);
         println!("scrolldb: shutting down");
         Ok::<Db, String>(db)
     })?;

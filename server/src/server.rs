@@ -3,7 +3,9 @@
 
 use crate::auth::PasswordAuthenticator;
 use crate::connection::{self, Shared};
+use crate::fair_queue::{self, FairQueue};
 use crate::handler::Handler;
+use crate::metrics::ServerMetrics;
 use scrolldb::cql::result::SchemaChange;
 use std::future::Future;
 use std::net::SocketAddr;
@@ -57,9 +59,20 @@ impl<H: Handler> Server<H> {
                 events,
                 auth,
                 shutdown,
+                metrics: Arc::new(ServerMetrics::default()),
+                fair: FairQueue::new(
+                    fair_queue::MAX_RUNNING,
+                    fair_queue::MAX_WAITING_PER_CONNECTION,
+                ),
+                next_connection: std::sync::atomic::AtomicU64::new(0),
             }),
             stop,
         }
+    }
+
+    /// The server's request counters, for the metrics endpoint.
+    pub fn metrics(&self) -> Arc<ServerMetrics> {
+        Arc::clone(&self.shared.metrics)
     }
 
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {

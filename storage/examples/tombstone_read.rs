@@ -19,7 +19,10 @@ fn main() {
     let dir = tempfile::tempdir().expect("tempdir");
     let opts = EngineOptions {
         compaction_mode: CompactionMode::External,
-        tombstones: TombstoneThresholds { warn: u64::MAX, fail: None },
+        tombstones: TombstoneThresholds {
+            warn: u64::MAX,
+            fail: None,
+        },
         ..EngineOptions::default()
     };
     let mut engine = Engine::open(dir.path(), opts).expect("open");
@@ -29,15 +32,19 @@ fn main() {
         let mut row = Row::new(ck(i));
         row.marker = Some(Cell::live(i as i64 + 1, Bytes::new()));
         row.set(0, Cell::live(i as i64 + 1, Bytes::from(vec![b'm'; 60])));
-        engine.apply(Mutation::new(TABLE, pk.clone()).with_row(row)).expect("write");
+        engine
+            .apply(Mutation::new(TABLE, pk.clone()).with_row(row))
+            .expect("write");
     }
     engine.flush().expect("flush");
     for i in 0..n - 1 {
         let mut row = Row::new(ck(i));
         row.deletion = Some(DeletionTime::new(n as i64 + 10, 1_700_000_000));
-        engine.apply(Mutation::new(TABLE, pk.clone()).with_row(row)).expect("delete");
+        engine
+            .apply(Mutation::new(TABLE, pk.clone()).with_row(row))
+            .expect("delete");
     }
-    let mut time = |label: &str, engine: &mut Engine| {
+    let time = |label: &str, engine: &mut Engine| {
         let mut samples = Vec::new();
         for _ in 0..15 {
             let q = ReadQuery::partition(TABLE, pk.clone()).reverse().limit(50);
@@ -47,7 +54,11 @@ fn main() {
             assert_eq!(r.rows.len(), 1);
         }
         samples.sort();
-        println!("{label}: median {} us over {} rows", samples[samples.len() / 2], n);
+        println!(
+            "{label}: median {} us over {} rows",
+            samples[samples.len() / 2],
+            n
+        );
     };
     time("after deletes (tombstones in memtable)", &mut engine);
     engine.flush().expect("flush");

@@ -9,6 +9,7 @@
 
 mod bind;
 mod ddl;
+mod hot_store;
 mod lookup;
 mod paging;
 mod restrict;
@@ -19,6 +20,7 @@ mod write;
 mod write_combiner;
 
 use crate::catalog::Catalog;
+use crate::coalesce::{CoalesceOptions, Coalescer};
 use crate::cql::ast::{Parsed, Statement};
 use crate::cql::node::NodeInfo;
 use crate::cql::parser::parse;
@@ -31,6 +33,7 @@ use crate::storage::types::Value;
 use crate::Db;
 use bind::Binder;
 use bytes::Bytes;
+use hot_store::HotStore;
 use lookup::{marker_specs, names, pk_indexes, resolve, resolve_user, system_rows};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -77,6 +80,8 @@ struct Inner {
     prepared: RwLock<HashMap<[u8; 16], Arc<Prepared>>>,
     last_timestamp_us: AtomicI64,
     writes: Arc<write_combiner::WriteCombiner>,
+    /// Single-partition reads of every connection meet here (see `crate::coalesce`).
+    coalescer: Coalescer,
 }
 
 /// The CQL engine of one database; cheap to clone, shared by every connection.
@@ -96,6 +101,11 @@ struct Run<'a> {
 
 impl CqlEngine {
     pub fn new(db: Db, node: NodeInfo) -> CqlEngine {
+        CqlEngine::with_coalescing(db, node, CoalesceOptions::default())
+    }
+
+    /// An engine whose reads are coalesced and bounded per `coalesce`.
+    pub fn with_coalescing(db: Db, node: NodeInfo, coalesce: CoalesceOptions) -> CqlEngine {
         CqlEngine {
             inner: Arc::new(Inner {
                 db,
@@ -103,7 +113,31 @@ impl CqlEngine {
                 prepared: RwLock::new(HashMap::new()),
                 last_timestamp_us: AtomicI64::new(0),
                 writes: Arc::default(),
+                coalescer: Coalescer::new(coalesce),
             }),
+        }
+    }
+
+    /// The read coalescer: its counters feed the metrics endpoint.
+    pub fn coalescer(&self) -> &Coalescer {
+        &self.inner.coalescer
+    }
+
+    /// The store statements run on from async code: coalesced reads.
+    fn hot_store(&self) -> HotStore<'_, AsyncStore<'_>> {
+        HotStore {
+            inner: AsyncStore(&self.inner.db, &self.inner.writes),
+            coalescer: &self.inner.coalescer,
+            coalesce_reads: true,
+        }
+    }
+
+    /// The store of the blocking entry points: direct reads, writes still reported.
+    fn blocking_store(&self) -> HotStore<'_, BlockingStore<'_>> {
+        HotStore {
+            inner: BlockingStore(&self.inner.db),
+            coalescer: &self.inner.coalescer,
+            coalesce_reads: false,
         }
     }
 
@@ -150,7 +184,7 @@ impl CqlEngine {
             paging_state: p.paging_state.as_ref(),
             timestamp: p.timestamp,
         };
-        let store = AsyncStore(&self.inner.db, &self.inner.writes);
+        let store = self.hot_store();
         self.run(&store, s, &parsed, ks.as_deref(), None, &run)
             .await
     }
@@ -253,7 +287,7 @@ impl CqlEngine {
             timestamp: p.timestamp,
         };
         let ks = prepared.keyspace.clone().or_else(|| s.keyspace.clone());
-        let store = AsyncStore(&self.inner.db, &self.inner.writes);
+        let store = self.hot_store();
         self.run(
             &store,
             s,
@@ -267,7 +301,7 @@ impl CqlEngine {
 
     /// BATCH: every statement's mutations are applied together.
     pub async fn batch(&self, s: &mut Session, b: Batch) -> Result<QueryResult, CqlError> {
-        let store = AsyncStore(&self.inner.db, &self.inner.writes);
+        let store = self.hot_store();
         self.run_batch(&store, s, &b).await
     }
 
@@ -294,7 +328,7 @@ impl CqlEngine {
             timestamp: None,
         };
         let ks = s.keyspace.clone();
-        let store = BlockingStore(&self.inner.db);
+        let store = self.blocking_store();
         block_on(self.run(&store, s, &parsed, ks.as_deref(), None, &run))
     }
 
@@ -315,7 +349,7 @@ impl CqlEngine {
             timestamp: p.timestamp,
         };
         let ks = s.keyspace.clone();
-        let store = BlockingStore(&self.inner.db);
+        let store = self.blocking_store();
         block_on(self.run(&store, s, &parsed, ks.as_deref(), None, &run))
     }
 
