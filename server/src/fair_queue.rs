@@ -1,8 +1,12 @@
 //! Fair queuing between connections: at most `max_running` requests run in the CQL layer at
 //! once; the rest wait in one line per connection, and a finishing request hands its place
 //! to the next connection in round-robin order, not to the oldest request. A client that
-//! floods therefore waits behind itself, never in front of others, and once its own line is
-//! full its requests are refused with `Overloaded` (0x1001) instead of queuing without bound.
+//! floods therefore waits behind itself, never in front of others. A connection's line holds
+//! as many requests as the connection may have in flight
+//! ([`crate::connection::MAX_IN_FLIGHT_PER_CONNECTION`]), past which the connection stops
+//! reading its socket: a driver that pipelines thousands of requests (the Python driver does)
+//! is slowed by TCP back-pressure, not failed. A line that is full anyway (a smaller limit
+//! given to [`FairQueue::new`]) refuses with `Overloaded` (0x1001) rather than grow.
 
 use parking_lot::Mutex;
 use std::collections::{HashMap, VecDeque};
@@ -11,8 +15,8 @@ use tokio::sync::oneshot;
 
 /// Requests running in the CQL layer at once, across all connections.
 pub const MAX_RUNNING: usize = 128;
-/// Requests one connection may have waiting for a place.
-pub const MAX_WAITING_PER_CONNECTION: usize = 256;
+/// Requests one connection may have waiting for a place: all it may have in flight.
+pub const MAX_WAITING_PER_CONNECTION: usize = crate::connection::MAX_IN_FLIGHT_PER_CONNECTION;
 
 /// The connection's line is full: answer `Overloaded`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

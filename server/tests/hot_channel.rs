@@ -402,9 +402,9 @@ fn serve_with_metrics_answers_scrapes() {
 }
 
 #[test]
-fn a_flooding_connection_is_shed_while_another_is_served() {
+fn a_flooding_connection_waits_behind_itself_while_another_is_served() {
     // Reads of one partition run one at a time, so the flood fills the server's places and
-    // then the flooding connection's own line.
+    // then the flooding connection's own line; the other connection gets the next turn.
     let hot = Hot::start(CoalesceOptions {
         enabled: false,
         partition_max_reads: 1,
@@ -414,23 +414,14 @@ fn a_flooding_connection_is_shed_while_another_is_served() {
     .with_channel(300);
     let mut flood = hot.client();
     let mut other = hot.client();
+    let before = hot.engine_reads();
     let flooding = std::thread::spawn(move || {
         pipelined(&mut flood, "SELECT * FROM ks.m WHERE channel_id = 1", 700)
     });
-    // Wait until the flood holds every place, then ask from the other connection.
+    // Wait until the flood is being served, then ask from the other connection.
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    loop {
-        let text = table::fetch(hot.metrics, Duration::from_secs(5)).unwrap();
-        let samples = table::parse(&text).unwrap();
-        let shed = samples
-            .iter()
-            .find(|s| s.name == "scrolldb_fair_queue_shed_total")
-            .unwrap()
-            .value;
-        if shed > 0.0 || std::time::Instant::now() > deadline {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(5));
+    while hot.engine_reads() < before + 5 && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(2));
     }
     let answer = other.request(
         1,
@@ -443,21 +434,13 @@ fn a_flooding_connection_is_shed_while_another_is_served() {
         !flooding.is_finished(),
         "the other connection waited for the whole flood"
     );
+    // A pipelining client is slowed down, not failed: every request is answered.
     let answers = flooding.join().unwrap();
-    let shed: Vec<_> = answers
+    let failed: Vec<_> = answers
         .iter()
-        .filter(|r| r.opcode == ERROR)
-        .map(|r| (r.error_code(), r.error_message()))
+        .filter(|r| r.opcode != RESULT)
+        .map(|r| r.describe())
         .collect();
-    let ok = answers.iter().filter(|r| r.opcode == RESULT).count();
-    eprintln!(
-        "flood of 700 on one connection: {ok} answered, {} shed",
-        shed.len()
-    );
-    assert!(!shed.is_empty(), "the flood was never shed");
-    for (code, message) in &shed {
-        assert_eq!(*code, Some(0x1001));
-        assert!(message.contains("this connection"), "{message}");
-    }
-    assert!(ok >= 128 + 256 - 1, "only {ok} of the flood answered");
+    assert_eq!(answers.len(), 700);
+    assert!(failed.is_empty(), "{failed:?}");
 }
