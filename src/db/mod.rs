@@ -164,6 +164,7 @@ impl Db {
         engine_opts.io = opts.io;
         // Shards run background compaction on their own compaction threads.
         engine_opts.compaction_mode = CompactionMode::External;
+        engine_opts.flush_mode = crate::storage::engine::FlushMode::External;
         let mut engines = reshard::open_engines(dir, shard_count, &stored.catalog, &engine_opts)?;
         let table_options: Vec<_> = stored
             .catalog
