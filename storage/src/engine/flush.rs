@@ -65,7 +65,9 @@ impl Engine {
         }
         let frozen = Arc::clone(self.frozen.front()?);
         self.flush_taken = Some(frozen.seq);
-        Some(self.flush_job(frozen))
+        let mut job = self.flush_job(frozen);
+        job.retired = std::mem::take(&mut self.retired);
+        Some(job)
     }
 
     /// Commits a finished flush job: its SSTables enter the MANIFEST with the commitlog
@@ -111,7 +113,16 @@ impl Engine {
                 .sstables
                 .insert(0, (generation, sst));
         }
-        self.frozen.pop_front();
+        if let Some(done) = self.frozen.pop_front() {
+            // Freeing a large memtable is a good part of a flush's cost: with external flushes
+            // the next job frees it on its own thread (a bounded number wait for it).
+            if self.opts.flush_mode == FlushMode::External {
+                self.retired.push(done);
+                if self.retired.len() > MAX_FROZEN_MEMTABLES {
+                    self.retired.remove(0);
+                }
+            }
+        }
         self.stats.flushes += 1;
         self.commitlog.discard_before(covered)
     }
@@ -179,6 +190,7 @@ impl Engine {
             .collect();
         FlushJob {
             frozen,
+            retired: Vec::new(),
             outputs,
             root: self.dir.clone(),
             sstable_options: SstableWriterOptions {

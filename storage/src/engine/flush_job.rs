@@ -34,6 +34,8 @@ pub(crate) struct FlushOutput {
 /// Work handed out by [`crate::engine::Engine::take_flush`]. `Send`: run it on any thread.
 pub struct FlushJob {
     pub(crate) frozen: Arc<FrozenMemtable>,
+    /// Memtables already installed, handed over to be freed on the job's thread.
+    pub(crate) retired: Vec<Arc<FrozenMemtable>>,
     pub(crate) outputs: Vec<FlushOutput>,
     pub(crate) root: PathBuf,
     pub(crate) sstable_options: SstableWriterOptions,
@@ -85,7 +87,8 @@ impl FlushJob {
     }
 
     /// Writes the SSTables. On failure the files written so far are removed.
-    pub fn run(self) -> FlushResult {
+    pub fn run(mut self) -> FlushResult {
+        self.retired.clear();
         let paths: Vec<PathBuf> = self.outputs.iter().map(|o| o.path.clone()).collect();
         let outcome = self.write_all();
         let result = FlushResult {

@@ -75,6 +75,8 @@ pub struct Engine {
     next_frozen_seq: u64,
     /// The frozen memtable whose `FlushJob` is out, if one is.
     flush_taken: Option<u64>,
+    /// Installed frozen memtables waiting to be freed by the next flush job's thread.
+    retired: Vec<Arc<crate::memtable::FrozenMemtable>>,
     stats: EngineStats,
     replay: ReplayReport,
     compaction: Tracker,

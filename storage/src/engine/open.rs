@@ -73,6 +73,7 @@ pub fn open(dir: &Path, opts: EngineOptions, io: Option<Io>) -> Result<Engine> {
         frozen: Default::default(),
         next_frozen_seq: 0,
         flush_taken: None,
+        retired: Vec::new(),
         stats: EngineStats::default(),
         replay,
         compaction: Default::default(),
