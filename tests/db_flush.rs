@@ -62,7 +62,9 @@ fn small_memtable_ingest_keeps_every_row_across_background_flushes_and_reopen() 
                 &[
                     Value::BigInt(channel),
                     Value::BigInt(i),
-                    Value::Text(format!("message {i} of channel {channel}, padded out a bit")),
+                    Value::Text(format!(
+                        "message {i} of channel {channel}, padded out a bit"
+                    )),
                 ],
             )
             .unwrap();
@@ -87,7 +89,11 @@ fn small_memtable_ingest_keeps_every_row_across_background_flushes_and_reopen() 
 
     let (cql, mut s) = session(Db::open(dir.path(), options()).unwrap());
     for channel in 0..CHANNELS {
-        assert_eq!(count(&cql, &mut s, channel), PER_CHANNEL as usize, "after reopen");
+        assert_eq!(
+            count(&cql, &mut s, channel),
+            PER_CHANNEL as usize,
+            "after reopen"
+        );
     }
     cql.db().clone().close().unwrap();
 }

@@ -19,10 +19,23 @@ const TABLE: u32 = 1;
 
 #[derive(Clone, Debug)]
 enum Op {
-    Insert { pk: u8, ck: u8, v: u8 },
-    DeleteRow { pk: u8, ck: u8 },
-    DeletePartition { pk: u8 },
-    Read { pk: u8, reverse: bool, limit: Option<usize> },
+    Insert {
+        pk: u8,
+        ck: u8,
+        v: u8,
+    },
+    DeleteRow {
+        pk: u8,
+        ck: u8,
+    },
+    DeletePartition {
+        pk: u8,
+    },
+    Read {
+        pk: u8,
+        reverse: bool,
+        limit: Option<usize>,
+    },
     Scan,
     TakeJob,
     RunJob,
@@ -137,8 +150,13 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
                     columns: ColumnFilter::All,
                     now,
                 };
-                let got: Vec<(u8, u8)> =
-                    engine.read(&q).unwrap().rows.iter().map(row_value).collect();
+                let got: Vec<(u8, u8)> = engine
+                    .read(&q)
+                    .unwrap()
+                    .rows
+                    .iter()
+                    .map(row_value)
+                    .collect();
                 prop_assert_eq!(got, model_rows(&model, pk, reverse, limit), "op {}", i);
             }
             Op::Scan => {
