@@ -1,12 +1,17 @@
 //! The messages table on scrolldb's single-shard storage engine.
 //!
+//! Memtable flushes and compactions run as jobs on two background threads (one each, as a
+//! Db shard runs them), the way fjall flushes and compacts on its own threads: the writing
+//! thread only freezes memtables and installs finished jobs.
+//!
 //! The tombstone failure threshold is off: phase 4 reads through a million row tombstones
 //! on purpose, to measure what that costs.
 
 use bytes::Bytes;
 use scrolldb_storage::clock::{now_micros, now_secs};
 use scrolldb_storage::commitlog::{CommitlogOptions, SyncMode};
-use scrolldb_storage::engine::{Engine, EngineOptions};
+use scrolldb_storage::compaction::{CompactionJob, CompactionMode, CompactionResult};
+use scrolldb_storage::engine::{Engine, EngineOptions, FlushJob, FlushMode, FlushResult};
 use scrolldb_storage::model::{
     Bound, Cell, ColumnFilter, DeletionTime, Direction, Mutation, ReadQuery, Row, Slice,
 };
@@ -24,6 +29,8 @@ const TICK_INTERVAL: Duration = Duration::from_millis(2);
 
 pub struct ScrolldbStore {
     engine: Engine,
+    flusher: Worker<FlushJob, FlushResult>,
+    compactor: Worker<CompactionJob, CompactionResult>,
     durability: Durability,
     last_tick: Instant,
     last_timestamp_us: i64,
@@ -46,10 +53,14 @@ impl ScrolldbStore {
                 warn: 1_000,
                 fail: None,
             },
+            flush_mode: FlushMode::External,
+            compaction_mode: CompactionMode::External,
             ..Default::default()
         };
         Ok(ScrolldbStore {
             engine: Engine::open(dir, options)?,
+            flusher: Worker::spawn("bench-flush", FlushJob::run)?,
+            compactor: Worker::spawn("bench-compact", CompactionJob::run)?,
             durability,
             last_tick: Instant::now(),
             last_timestamp_us: 0,
@@ -63,9 +74,43 @@ impl ScrolldbStore {
     }
 
     fn tick_if_due(&mut self) -> Result<()> {
+        self.poll_background(false)?;
         if self.durability == Durability::Periodic && self.last_tick.elapsed() >= TICK_INTERVAL {
             self.engine.tick()?;
             self.last_tick = Instant::now();
+        }
+        Ok(())
+    }
+
+    /// Installs finished jobs and starts the next ones. Before a write that would otherwise
+    /// flush inline (frozen memtables at their limit), waits for the running flush instead,
+    /// as a Db shard does.
+    fn poll_background(&mut self, wait_for_compaction: bool) -> Result<()> {
+        let engine = &mut self.engine;
+        if engine.flush_backlogged() && self.flusher.running {
+            let result = self.flusher.wait()?;
+            engine.install_flush(result)?;
+        }
+        if let Some(result) = self.flusher.try_result()? {
+            engine.install_flush(result)?;
+        }
+        if !self.flusher.running {
+            if let Some(job) = engine.take_flush() {
+                self.flusher.start(job)?;
+            }
+        }
+        let compaction = if wait_for_compaction && self.compactor.running {
+            Some(self.compactor.wait()?)
+        } else {
+            self.compactor.try_result()?
+        };
+        if let Some(result) = compaction {
+            engine.install(result)?;
+        }
+        if !self.compactor.running {
+            if let Some(job) = engine.pick_compaction() {
+                self.compactor.start(job)?;
+            }
         }
         Ok(())
     }
@@ -140,6 +185,9 @@ fn read_row(row: &Row) -> Result<ReadRow> {
 impl Store for ScrolldbStore {
     fn ingest(&mut self, batch: &[Message]) -> Result<()> {
         let mutations: Vec<Mutation> = batch.iter().map(|m| self.insert_mutation(m)).collect();
+        if self.engine.flush_backlogged() {
+            self.poll_background(false)?;
+        }
         self.engine.apply_batch(mutations)?;
         self.tick_if_due()
     }
@@ -181,8 +229,22 @@ impl Store for ScrolldbStore {
     }
 
     fn compact(&mut self) -> Result<()> {
+        self.wait_idle()?;
         self.engine.compact_all()?;
         Ok(())
+    }
+
+    fn wait_idle(&mut self) -> Result<()> {
+        loop {
+            if self.flusher.running {
+                let result = self.flusher.wait()?;
+                self.engine.install_flush(result)?;
+            }
+            self.poll_background(true)?;
+            if !self.flusher.running && !self.compactor.running {
+                return Ok(());
+            }
+        }
     }
 
     fn set_gc_grace_secs(&mut self, secs: i64) -> Result<()> {
@@ -192,5 +254,67 @@ impl Store for ScrolldbStore {
 
     fn disk_bytes(&self) -> Result<u64> {
         Ok(self.engine.disk_bytes())
+    }
+}
+
+/// A background thread running one job at a time (a flush or a compaction), like a Db
+/// shard's flush and compaction threads.
+struct Worker<J, R> {
+    jobs: std::sync::mpsc::SyncSender<J>,
+    results: std::sync::mpsc::Receiver<R>,
+    running: bool,
+}
+
+impl<J: Send + 'static, R: Send + 'static> Worker<J, R> {
+    fn spawn(name: &str, run: fn(J) -> R) -> Result<Self> {
+        let (jobs, job_rx) = std::sync::mpsc::sync_channel::<J>(1);
+        let (result_tx, results) = std::sync::mpsc::sync_channel::<R>(1);
+        std::thread::Builder::new()
+            .name(name.to_string())
+            .spawn(move || {
+                for job in job_rx {
+                    if result_tx.send(run(job)).is_err() {
+                        return;
+                    }
+                }
+            })?;
+        Ok(Worker {
+            jobs,
+            results,
+            running: false,
+        })
+    }
+
+    fn start(&mut self, job: J) -> Result<()> {
+        self.jobs
+            .send(job)
+            .map_err(|_| "background thread is gone")?;
+        self.running = true;
+        Ok(())
+    }
+
+    fn try_result(&mut self) -> Result<Option<R>> {
+        if !self.running {
+            return Ok(None);
+        }
+        match self.results.try_recv() {
+            Ok(r) => {
+                self.running = false;
+                Ok(Some(r))
+            }
+            Err(std::sync::mpsc::TryRecvError::Empty) => Ok(None),
+            Err(std::sync::mpsc::TryRecvError::Disconnected) => {
+                Err("background thread is gone".into())
+            }
+        }
+    }
+
+    fn wait(&mut self) -> Result<R> {
+        let r = self
+            .results
+            .recv()
+            .map_err(|_| "background thread is gone")?;
+        self.running = false;
+        Ok(r)
     }
 }

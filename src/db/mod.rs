@@ -169,6 +169,7 @@ impl Db {
         engine_opts.io = opts.io;
         // Shards run background compaction on their own compaction threads.
         engine_opts.compaction_mode = CompactionMode::External;
+        engine_opts.flush_mode = crate::storage::engine::FlushMode::External;
         engine_opts.mirror = None;
         if let Some(m) = &engine_mirror {
             if mirror::reshard_pending(dir, shard_count)? {

@@ -7,6 +7,7 @@
 //! `.await` in async code. No lock is shared between shards on the read or write path.
 
 mod compactor;
+mod flusher;
 pub mod pin;
 pub mod request;
 pub mod routing;
@@ -18,6 +19,7 @@ use crate::storage;
 use crate::storage::engine::Engine;
 use compactor::Compactor;
 use crossbeam_channel::{Sender, TrySendError};
+use flusher::Flusher;
 use parking_lot::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -75,13 +77,14 @@ impl Shard {
             max_batch_requests: opts.max_batch_requests,
         };
         let compactor = Compactor::spawn(index)?;
+        let flusher = Flusher::spawn(index)?;
         let thread = std::thread::Builder::new()
             .name(format!("scrolldb-shard-{index}"))
             .spawn(move || {
                 if let Some(cpu) = cpu {
                     pin::pin_current_thread(cpu);
                 }
-                worker::run(engine, rx, config, compactor);
+                worker::run(engine, rx, config, compactor, flusher);
             })
             .map_err(|e| Error::io(format!("shard-{index} thread"), e))?;
         Ok(Shard {

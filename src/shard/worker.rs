@@ -10,6 +10,7 @@
 
 use crate::error::duplicate_storage_error;
 use crate::shard::compactor::Compactor;
+use crate::shard::flusher::Flusher;
 use crate::shard::request::{Reply, Request};
 use crate::storage;
 use crate::storage::engine::Engine;
@@ -30,6 +31,7 @@ pub fn run(
     rx: Receiver<Request>,
     config: WorkerConfig,
     mut compactor: Compactor,
+    mut flusher: Flusher,
 ) {
     let mut last_tick = Instant::now();
     let mut pending: Option<Request> = None;
@@ -41,16 +43,20 @@ pub fn run(
         config.room.made_room();
         match next {
             Ok(Request::Close(reply)) => {
+                flusher.stop(&mut engine);
                 compactor.stop(&mut engine);
                 let _ = reply.send(engine.close());
                 return;
             }
             Ok(Request::Apply { mutations, reply }) => {
+                flusher.wait_if_backlogged(&mut engine);
                 pending = apply_batch(&mut engine, &rx, &config, mutations, reply);
+                flusher.poll(&mut engine);
             }
             Ok(other) => serve(&mut engine, other),
             Err(RecvTimeoutError::Timeout) => {}
             Err(RecvTimeoutError::Disconnected) => {
+                flusher.stop(&mut engine);
                 compactor.stop(&mut engine);
                 if let Err(e) = engine.close() {
                     tracing::error!(shard = config.index, error = %e, "closing the shard's engine failed");
@@ -62,6 +68,7 @@ pub fn run(
             if let Err(e) = engine.tick() {
                 tracing::error!(shard = config.index, error = %e, "shard tick failed");
             }
+            flusher.poll(&mut engine);
             compactor.poll(&mut engine);
             last_tick = Instant::now();
         }

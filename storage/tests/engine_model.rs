@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use bytes::Bytes;
 use proptest::prelude::*;
-use scrolldb_storage::engine::{Engine, EngineOptions};
+use scrolldb_storage::engine::{Engine, EngineOptions, FlushMode};
 use scrolldb_storage::io::IoMode;
 use scrolldb_storage::model::{
     Bound, Cell, ColumnFilter, DeletionTime, Direction, Mutation, RangeTombstone, ReadQuery, Row,
@@ -198,10 +198,16 @@ impl Model {
     }
 }
 
-fn options(io: IoMode) -> EngineOptions {
+fn options(io: IoMode, flush_mode: FlushMode) -> EngineOptions {
     EngineOptions {
         io,
-        memtable_flush_bytes: 4096,
+        flush_mode,
+        // Smaller with external flushes, so that runs see frozen memtables pile up.
+        memtable_flush_bytes: if flush_mode == FlushMode::External {
+            1024
+        } else {
+            4096
+        },
         sstable: SstableWriterOptions {
             block_size_bytes: 96,
             ..SstableWriterOptions::default()
@@ -224,8 +230,12 @@ fn io_modes() -> Vec<IoMode> {
     }
 }
 
-fn run(ops: Vec<Op>, io: IoMode) -> Result<(), TestCaseError> {
+/// With `FlushMode::External` and no thread running flush jobs, full memtables stay frozen
+/// (read from memory) until the limit makes the engine flush the oldest inline, or until an
+/// explicit flush: reads must merge frozen memtables with every kind of tombstone.
+fn run(ops: Vec<Op>, io: IoMode, flush_mode: FlushMode) -> Result<(), TestCaseError> {
     let dir = tempfile::tempdir().unwrap();
+    let options = |io| options(io, flush_mode);
     let mut engine = Some(Engine::open(dir.path(), options(io)).unwrap());
     let mut model = Model::default();
     let mut now = start_secs();
@@ -330,7 +340,8 @@ proptest! {
     #[test]
     fn engine_matches_model(ops in prop::collection::vec(arb_op(), 1..120)) {
         for io in io_modes() {
-            run(ops.clone(), io)?;
+            run(ops.clone(), io, FlushMode::Inline)?;
         }
+        run(ops, IoMode::Plain, FlushMode::External)?;
     }
 }

@@ -31,20 +31,23 @@ pub struct Overlap {
 }
 
 impl Overlap {
-    /// Snapshots what matters of the memtable: each partition's smallest timestamp.
-    pub fn new(others: Vec<Arc<Sstable>>, memtable: &Memtable) -> Overlap {
-        let memtable_min_timestamp = memtable
-            .partitions_from(None)
-            .map(|(k, p)| {
+    /// Snapshots what matters of the memtables (the active one and any frozen ones waiting
+    /// for their flush): each partition's smallest timestamp.
+    pub fn new(others: Vec<Arc<Sstable>>, memtables: &[&Memtable]) -> Overlap {
+        let mut memtable_min_timestamp: BTreeMap<DecoratedKey, Timestamp> = BTreeMap::new();
+        for memtable in memtables {
+            for (k, p) in memtable.partitions_from(None) {
                 let rows = p.rows.values().map(min_row_timestamp);
                 let dels = p
                     .deletion
                     .iter()
                     .chain(p.range_tombstones.iter().map(|rt| &rt.deletion))
                     .map(|d| d.marked_at);
-                (k.clone(), rows.chain(dels).min().unwrap_or(Timestamp::MAX))
-            })
-            .collect();
+                let min = rows.chain(dels).min().unwrap_or(Timestamp::MAX);
+                let entry = memtable_min_timestamp.entry(k.clone()).or_insert(min);
+                *entry = (*entry).min(min);
+            }
+        }
         Overlap {
             others,
             memtable_min_timestamp,

@@ -117,7 +117,10 @@ impl Engine {
             .filter(|(g, _)| !pick.generations.contains(g))
             .map(|(_, s)| Arc::clone(s))
             .collect();
-        let overlap = Overlap::new(others, &t.memtable);
+        let memtables: Vec<&crate::memtable::Memtable> = std::iter::once(&t.memtable)
+            .chain(self.frozen.iter().filter_map(|f| f.tables.get(&table)))
+            .collect();
+        let overlap = Overlap::new(others, &memtables);
         let gc_before = now.saturating_sub(t.options.gc_grace_secs);
         let output_generation = self.manifest.next_generation;
         self.manifest.next_generation += 1;

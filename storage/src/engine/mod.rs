@@ -2,23 +2,28 @@
 //!
 //! Write path: a batch of mutations is appended to the commitlog as one write, synced as
 //! the sync mode says (group commit: before `apply` returns), then applied to the memtables.
-//! Once the memtables pass `memtable_flush_bytes` they are flushed to SSTables and the
-//! commitlog segments they cover are dropped. Reads merge the memtable with every SSTable
-//! the bloom filter does not rule out. All of it runs on the caller's thread.
+//! Once the memtables pass `memtable_flush_bytes` they are frozen and flushed to SSTables
+//! (inline, or by a [`FlushJob`] on another thread with [`FlushMode::External`]) and the
+//! commitlog segments they cover are dropped. Reads merge the active memtable, the frozen
+//! ones (newest first) and every SSTable the bloom filter does not rule out. No thread is
+//! started here: jobs (flush and compaction) run wherever the owner sends them.
 
 mod compact;
 mod flush;
+pub mod flush_job;
 pub mod manifest;
 mod open;
 pub mod options;
 mod scan;
 mod table;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-pub use options::{EngineOptions, TableOptions};
+pub use flush::MAX_FROZEN_MEMTABLES;
+pub use flush_job::{FlushJob, FlushResult};
+pub use options::{EngineOptions, FlushMode, TableOptions};
 pub use scan::{ScanPage, ScanPosition, ScanQuery};
 
 use crate::codec::encode_mutation_into;
@@ -63,7 +68,15 @@ pub struct Engine {
     commitlog: Commitlog,
     manifest: Manifest,
     tables: BTreeMap<TableId, Table>,
+    /// Bytes of the active memtables.
     memtable_bytes: usize,
+    /// Memtables waiting for their flush, oldest first; reads merge them newest first.
+    frozen: VecDeque<Arc<crate::memtable::FrozenMemtable>>,
+    next_frozen_seq: u64,
+    /// The frozen memtable whose `FlushJob` is out, if one is.
+    flush_taken: Option<u64>,
+    /// Installed frozen memtables waiting to be freed by the next flush job's thread.
+    retired: Vec<Arc<crate::memtable::FrozenMemtable>>,
     stats: EngineStats,
     replay: ReplayReport,
     compaction: Tracker,
@@ -140,7 +153,7 @@ impl Engine {
             self.apply_to_memtable(m);
         }
         if self.memtable_bytes >= self.opts.memtable_flush_bytes {
-            self.flush()?;
+            self.flush_on_size()?;
         }
         Ok(())
     }
@@ -205,6 +218,7 @@ impl Engine {
             Vec<&crate::sstable::Sstable>,
         )>,
     > {
+        let table_id = table;
         let Some(table) = self.tables.get(&table) else {
             return Ok(None);
         };
@@ -216,6 +230,15 @@ impl Engine {
                 range_tombstones: p.range_tombstones.clone(),
                 rows: Box::new(p.rows(slice, direction).cloned().map(Ok)),
             });
+        }
+        for frozen in self.frozen.iter().rev() {
+            if let Some(p) = frozen.tables.get(&table_id).and_then(|m| m.get(key)) {
+                sources.push(PartitionSource {
+                    deletion: p.deletion,
+                    range_tombstones: p.range_tombstones.clone(),
+                    rows: Box::new(p.rows(slice, direction).cloned().map(Ok)),
+                });
+            }
         }
         let mut holders = Vec::new();
         for (_, sst) in &table.sstables {
@@ -255,7 +278,8 @@ impl Engine {
 
     pub fn stats(&self) -> EngineStats {
         let mut s = self.stats.clone();
-        s.memtable_bytes = self.memtable_bytes;
+        s.memtable_bytes =
+            self.memtable_bytes + self.frozen.iter().map(|f| f.size_bytes).sum::<usize>();
         s.sstable_count = self.tables.values().map(|t| t.sstables.len()).sum();
         s.sstable_bytes = self
             .tables

@@ -23,6 +23,8 @@ pub struct EngineOptions {
     pub tombstones: TombstoneThresholds,
     /// Who runs background compaction (by default `tick` does, inline).
     pub compaction_mode: CompactionMode,
+    /// Who writes a full memtable to SSTables (by default the writing thread, inline).
+    pub flush_mode: FlushMode,
     /// Bytes of decompressed SSTable blocks kept in memory for reads (0 = no cache).
     pub block_cache_bytes: u64,
     /// How commitlog and SSTable writes reach the disk (io_uring or std::fs).
@@ -41,11 +43,23 @@ impl Default for EngineOptions {
             flush_zstd_level: 1,
             tombstones: TombstoneThresholds::default(),
             compaction_mode: CompactionMode::default(),
+            flush_mode: FlushMode::default(),
             block_cache_bytes: 64 << 20,
             io: IoMode::default(),
             mirror: None,
         }
     }
+}
+
+/// Who writes the SSTables of a memtable that passed `memtable_flush_bytes`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum FlushMode {
+    /// The thread whose write filled the memtable flushes it before the write returns.
+    #[default]
+    Inline,
+    /// The memtable is frozen (still readable) and another thread runs the job from
+    /// `Engine::take_flush`, handing the result to `Engine::install_flush`.
+    External,
 }
 
 /// Per-table settings the catalog pushes into every shard's engine.

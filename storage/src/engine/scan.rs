@@ -184,6 +184,18 @@ impl Engine {
             .take(limit)
             .cloned()
             .collect();
+        for frozen in &self.frozen {
+            if let Some(m) = frozen.tables.get(&q.table) {
+                keys.extend(
+                    m.partitions_from(start)
+                        .map(|(k, _)| k)
+                        .filter(|k| after_start(k))
+                        .take_while(|k| before_end(k))
+                        .take(limit)
+                        .cloned(),
+                );
+            }
+        }
         for (_, sst) in &table.sstables {
             let mut taken = 0;
             for p in sst.partitions_from(start) {

@@ -3,10 +3,12 @@
 //! Partitions are kept in ring order (token, then key) so a flush writes them in SSTable
 //! order and token-range scans can merge the memtable with SSTables.
 
+mod frozen;
 mod partition;
 
 use std::collections::BTreeMap;
 
+pub use frozen::FrozenMemtable;
 pub use partition::MemPartition;
 
 use crate::model::{DecoratedKey, Mutation};
