@@ -6,6 +6,7 @@
 //! per [`Backpressure`]) and waits for the reply: parked on the reply in sync code ([`wait`]),
 //! `.await` in async code. No lock is shared between shards on the read or write path.
 
+mod background;
 mod compactor;
 mod flusher;
 pub mod pin;
