@@ -1,7 +1,10 @@
 //! Crash test: a child process writes in group-commit mode and is killed with SIGKILL at a
 //! random point; after reopening, every write the child saw acknowledged must be readable,
 //! and nothing may be corrupt. Flushes happen during the run (small memtable), so a kill
-//! can land inside a flush, a manifest write or a commitlog rotation.
+//! can land inside a flush, a manifest write or a commitlog rotation. The background-flush
+//! variants run the flushes as `FlushJob`s on a second thread of the child
+//! (`FlushMode::External`), so a kill can also land while a frozen memtable waits, a job
+//! writes its SSTable, or an install commits the MANIFEST.
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -10,12 +13,13 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use scrolldb_storage::commitlog::{CommitlogOptions, SyncMode};
-use scrolldb_storage::engine::{Engine, EngineOptions};
+use scrolldb_storage::engine::{Engine, EngineOptions, FlushJob, FlushMode, FlushResult};
 use scrolldb_storage::io::IoMode;
 use scrolldb_storage::model::{Cell, Mutation, ReadQuery, Row};
 
 const CHILD_ENV: &str = "SCROLLDB_CRASH_CHILD_DIR";
 const MODE_ENV: &str = "SCROLLDB_CRASH_IO";
+const FLUSH_ENV: &str = "SCROLLDB_CRASH_FLUSH";
 
 fn mode_name(io: IoMode) -> &'static str {
     match io {
@@ -25,7 +29,7 @@ fn mode_name(io: IoMode) -> &'static str {
 }
 const PARTITIONS: u64 = 16;
 
-fn options(io: IoMode) -> EngineOptions {
+fn options(io: IoMode, flush: FlushMode) -> EngineOptions {
     EngineOptions {
         io,
         commitlog: CommitlogOptions {
@@ -33,7 +37,11 @@ fn options(io: IoMode) -> EngineOptions {
             segment_size_bytes: 64 << 10,
             ..CommitlogOptions::default()
         },
-        memtable_flush_bytes: 256 << 10,
+        memtable_flush_bytes: match flush {
+            FlushMode::Inline => 256 << 10,
+            FlushMode::External => 64 << 10,
+        },
+        flush_mode: flush,
         ..EngineOptions::default()
     }
 }
@@ -52,10 +60,34 @@ fn mutation(id: u64) -> Mutation {
 }
 
 /// The child: writes ids from `start` on, in batches of 1-8, printing each acknowledged id.
-fn child(dir: &Path, start: u64, io: IoMode) {
-    let mut engine = Engine::open(dir, options(io)).expect("child open");
+/// With external flushes, the flush jobs run on a thread of their own and are installed
+/// between batches.
+fn child(dir: &Path, start: u64, io: IoMode, flush: FlushMode) {
+    let mut engine = Engine::open(dir, options(io, flush)).expect("child open");
+    let (job_tx, job_rx) = std::sync::mpsc::sync_channel::<FlushJob>(1);
+    let (result_tx, result_rx) = std::sync::mpsc::sync_channel::<FlushResult>(1);
+    std::thread::spawn(move || {
+        for job in job_rx {
+            if result_tx.send(job.run()).is_err() {
+                return;
+            }
+        }
+    });
+    let mut running = false;
     let mut id = start;
     loop {
+        if running {
+            if let Ok(result) = result_rx.try_recv() {
+                engine.install_flush(result).expect("child install");
+                running = false;
+            }
+        }
+        if !running {
+            if let Some(job) = engine.take_flush() {
+                job_tx.send(job).expect("child send job");
+                running = true;
+            }
+        }
         let n = 1 + id % 8;
         let batch: Vec<Mutation> = (id..id + n).map(mutation).collect();
         engine.apply_batch(batch).expect("child apply");
@@ -78,13 +110,17 @@ fn crash_child_entry() {
             Ok("uring") => IoMode::Uring,
             _ => IoMode::Plain,
         };
-        child(Path::new(&dir), start, io);
+        let flush = match std::env::var(FLUSH_ENV).as_deref() {
+            Ok("external") => FlushMode::External,
+            _ => FlushMode::Inline,
+        };
+        child(Path::new(&dir), start, io, flush);
     }
 }
 
 #[test]
 fn acknowledged_writes_survive_sigkill_plain_io() {
-    acknowledged_writes_survive_sigkill(IoMode::Plain);
+    acknowledged_writes_survive_sigkill(IoMode::Plain, FlushMode::Inline);
 }
 
 #[test]
@@ -93,10 +129,24 @@ fn acknowledged_writes_survive_sigkill_io_uring() {
         eprintln!("io_uring unavailable here: skipped");
         return;
     }
-    acknowledged_writes_survive_sigkill(IoMode::Uring);
+    acknowledged_writes_survive_sigkill(IoMode::Uring, FlushMode::Inline);
 }
 
-fn acknowledged_writes_survive_sigkill(io: IoMode) {
+#[test]
+fn acknowledged_writes_survive_sigkill_with_background_flushes_plain_io() {
+    acknowledged_writes_survive_sigkill(IoMode::Plain, FlushMode::External);
+}
+
+#[test]
+fn acknowledged_writes_survive_sigkill_with_background_flushes_io_uring() {
+    if !scrolldb_storage::io::uring_available() {
+        eprintln!("io_uring unavailable here: skipped");
+        return;
+    }
+    acknowledged_writes_survive_sigkill(IoMode::Uring, FlushMode::External);
+}
+
+fn acknowledged_writes_survive_sigkill(io: IoMode, flush: FlushMode) {
     let dir = tempfile::tempdir().unwrap();
     let exe = std::env::current_exe().unwrap();
     let mut acked: Vec<u64> = Vec::new();
@@ -117,6 +167,13 @@ fn acknowledged_writes_survive_sigkill(io: IoMode) {
             .env(CHILD_ENV, dir.path())
             .env("SCROLLDB_CRASH_START", next.to_string())
             .env(MODE_ENV, mode_name(io))
+            .env(
+                FLUSH_ENV,
+                match flush {
+                    FlushMode::External => "external",
+                    FlushMode::Inline => "inline",
+                },
+            )
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -144,7 +201,7 @@ fn acknowledged_writes_survive_sigkill(io: IoMode) {
         }
         acked.extend(ids);
 
-        let mut engine = Engine::open(dir.path(), options(io))
+        let mut engine = Engine::open(dir.path(), options(io, flush))
             .unwrap_or_else(|e| panic!("round {round}: reopen failed: {e}"));
         for p in 0..PARTITIONS {
             let rows = engine
@@ -172,4 +229,11 @@ fn acknowledged_writes_survive_sigkill(io: IoMode) {
         "the child acknowledged too few writes ({}) to test anything",
         acked.len()
     );
+    if flush == FlushMode::External {
+        let engine = Engine::open(dir.path(), options(io, flush)).unwrap();
+        assert!(
+            engine.stats().sstable_count > 0,
+            "no flush ever completed: the kills never met a flushed state"
+        );
+    }
 }
