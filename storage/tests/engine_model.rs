@@ -2,11 +2,12 @@
 //! timestamps, flushes, compactions and reopens, driven against the engine and a simple
 //! in-memory model; every read (forward and reverse, with slices and limits) must agree.
 
-use std::collections::BTreeMap;
-
 use bytes::Bytes;
 use proptest::prelude::*;
 use scrolldb_storage::engine::{Engine, EngineOptions, FlushMode};
+// The reference: every version ever written, reconciled per cell, nothing purged (shared
+// with the compaction fuzz target).
+use scrolldb_storage::fuzz_targets::compaction::model::Model;
 use scrolldb_storage::io::IoMode;
 use scrolldb_storage::model::{
     Bound, Cell, ColumnFilter, DeletionTime, Direction, Mutation, RangeTombstone, ReadQuery, Row,
@@ -129,75 +130,6 @@ fn arb_op() -> impl Strategy<Value = Op> {
     ]
 }
 
-/// The model: every version ever written, reconciled per cell; deletions kept as lists.
-#[derive(Default)]
-struct ModelPartition {
-    deletion: Option<DeletionTime>,
-    ranges: Vec<RangeTombstone>,
-    rows: BTreeMap<Bytes, Row>,
-}
-
-#[derive(Default)]
-struct Model {
-    partitions: BTreeMap<u8, ModelPartition>,
-}
-
-impl Model {
-    fn apply(&mut self, pk: u8, m: &Mutation) {
-        let p = self.partitions.entry(pk).or_default();
-        p.deletion = DeletionTime::max(p.deletion, m.partition_deletion);
-        p.ranges.extend(m.range_tombstones.iter().cloned());
-        for row in &m.rows {
-            match p.rows.get_mut(&row.clustering) {
-                Some(r) => r.merge(row.clone()),
-                None => {
-                    p.rows.insert(row.clustering.clone(), row.clone());
-                }
-            }
-        }
-    }
-
-    fn read(&self, pk: u8, q: &ReadQuery) -> Vec<Row> {
-        let Some(p) = self.partitions.get(&pk) else {
-            return vec![];
-        };
-        let mut out = Vec::new();
-        let mut keys: Vec<&Bytes> = p.rows.keys().filter(|k| q.slice.contains(k)).collect();
-        if q.direction == Direction::Reverse {
-            keys.reverse();
-        }
-        for k in keys {
-            let mut row = p.rows[k].clone();
-            let covering = p
-                .ranges
-                .iter()
-                .filter(|rt| rt.slice.contains(k))
-                .fold(p.deletion, |acc, rt| {
-                    DeletionTime::max(acc, Some(rt.deletion))
-                });
-            let effective = DeletionTime::max(covering, row.deletion);
-            let alive =
-                |c: &Cell| effective.is_none_or(|d| c.timestamp > d.marked_at) && c.is_live(q.now);
-            let marker_alive = row.marker.as_ref().is_some_and(alive);
-            let any_cell = row.cells.iter().any(|(_, c)| alive(c));
-            if !marker_alive && !any_cell {
-                continue;
-            }
-            row.deletion = None;
-            if !marker_alive {
-                row.marker = None;
-            }
-            row.cells
-                .retain(|(col, c)| alive(c) && q.columns.includes(*col));
-            out.push(row);
-            if q.limit.is_some_and(|l| out.len() >= l) {
-                break;
-            }
-        }
-        out
-    }
-}
-
 fn options(io: IoMode, flush_mode: FlushMode) -> EngineOptions {
     EngineOptions {
         io,
@@ -263,21 +195,21 @@ fn run(ops: Vec<Op>, io: IoMode, flush_mode: FlushMode) -> Result<(), TestCaseEr
                     row.set(col, cell(Bytes::from(vec![v])));
                 }
                 let m = mutation(pk).with_row(row);
-                model.apply(pk, &m);
+                model.apply(&m);
                 e.apply(m).unwrap();
             }
             Op::DeleteCell { pk, ck, col, ts } => {
                 let mut row = Row::new(ck_bytes(ck));
                 row.set(col, Cell::tombstone(ts, now));
                 let m = mutation(pk).with_row(row);
-                model.apply(pk, &m);
+                model.apply(&m);
                 e.apply(m).unwrap();
             }
             Op::DeleteRow { pk, ck, ts } => {
                 let mut row = Row::new(ck_bytes(ck));
                 row.deletion = Some(DeletionTime::new(ts, now));
                 let m = mutation(pk).with_row(row);
-                model.apply(pk, &m);
+                model.apply(&m);
                 e.apply(m).unwrap();
             }
             Op::DeleteRange { pk, start, end, ts } => {
@@ -287,13 +219,13 @@ fn run(ops: Vec<Op>, io: IoMode, flush_mode: FlushMode) -> Result<(), TestCaseEr
                     end.bound(),
                     DeletionTime::new(ts, now),
                 ));
-                model.apply(pk, &m);
+                model.apply(&m);
                 e.apply(m).unwrap();
             }
             Op::DeletePartition { pk, ts } => {
                 let mut m = mutation(pk);
                 m.partition_deletion = Some(DeletionTime::new(ts, now));
-                model.apply(pk, &m);
+                model.apply(&m);
                 e.apply(m).unwrap();
             }
             Op::Read {
@@ -318,7 +250,7 @@ fn run(ops: Vec<Op>, io: IoMode, flush_mode: FlushMode) -> Result<(), TestCaseEr
                     now,
                 };
                 let got = e.read(&q).unwrap().rows;
-                let want = model.read(pk, &q);
+                let want = model.read(&q);
                 prop_assert_eq!(got, want, "op {} read {:?}", i, q);
             }
             Op::Advance { secs } => now += i64::from(secs),

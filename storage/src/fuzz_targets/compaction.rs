@@ -14,7 +14,7 @@
 //! reappear; so once a compaction could have purged something, later writes to that
 //! partition get timestamps above it (see [`model::Model::purgeable_floor`]).
 
-mod model;
+pub mod model;
 pub mod picker;
 
 use std::collections::BTreeMap;
