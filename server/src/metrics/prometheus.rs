@@ -2,7 +2,7 @@
 //! its own request counters, the read coalescer's and every shard's (`Db::stats`).
 
 use super::ServerSnapshot;
-use scrolldb::coalesce::CoalesceStats;
+use scrolldb::coalesce::{CoalesceStats, HotPartition};
 use scrolldb::DbStats;
 use std::fmt::Write;
 
@@ -16,6 +16,8 @@ pub struct Report {
     pub coalesce: Option<CoalesceStats>,
     /// Leaders holding or waiting for a place on each shard's read gate.
     pub read_gate_depths: Vec<usize>,
+    /// The hottest partitions now (at most [`HOT_SHOWN`]), most requested first.
+    pub hot_partitions: Vec<HotPartition>,
     /// `None` when the shards could not be asked (closed database).
     pub db: Option<DbStats>,
 }
@@ -66,6 +68,7 @@ pub fn render(r: &Report) -> String {
     requests(&mut o, &r.server);
     if let Some(c) = &r.coalesce {
         coalescing(&mut o, c, &r.read_gate_depths);
+        hot_partitions(&mut o, &r.hot_partitions);
     }
     if let Some(db) = &r.db {
         shards(&mut o, db);
@@ -209,6 +212,33 @@ fn coalescing(o: &mut Out, c: &CoalesceStats, depths: &[usize]) {
     }
 }
 
+/// Hot partitions shown at most per scrape (label cardinality stays bounded).
+pub const HOT_SHOWN: usize = 10;
+
+/// What each hot partition cost since it became hot; the partition key is hex, so the label
+/// needs no escaping.
+fn hot_partitions(o: &mut Out, hot: &[HotPartition]) {
+    let families = [
+        (
+            "scrolldb_hot_partition_requests",
+            "Reads of a hot partition answered since it became hot (partition key in hex).",
+        ),
+        (
+            "scrolldb_hot_partition_storage_reads",
+            "Storage reads those reads of a hot partition cost.",
+        ),
+    ];
+    for (i, (name, help)) in families.into_iter().enumerate() {
+        o.family(name, "gauge", help);
+        for h in hot.iter().take(HOT_SHOWN) {
+            let table = h.table.to_string();
+            let key: String = h.partition_key.iter().map(|b| format!("{b:02x}")).collect();
+            let v = if i == 0 { h.requests } else { h.storage_reads };
+            o.sample(name, &[("table_id", &table), ("partition", &key)], v);
+        }
+    }
+}
+
 fn shards(o: &mut Out, db: &DbStats) {
     o.per_shard(
         db,
@@ -308,4 +338,43 @@ fn shards(o: &mut Out, db: &DbStats) {
         "Output bytes of installed compactions.",
         |s| s.engine.compaction.bytes_written,
     );
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::metrics::table;
+    use bytes::Bytes;
+
+    #[test]
+    fn hot_partitions_are_labelled_by_table_and_hex_key_and_bounded() {
+        let hot = (0..15u8)
+            .map(|i| HotPartition {
+                table: 7,
+                partition_key: Bytes::from(vec![0xab, i]),
+                requests: 1000 - u64::from(i),
+                storage_reads: 10,
+            })
+            .collect();
+        let text = render(&Report {
+            coalesce: Some(CoalesceStats::default()),
+            hot_partitions: hot,
+            ..Report::default()
+        });
+        let samples = table::parse(&text).unwrap();
+        let requests: Vec<_> = samples
+            .iter()
+            .filter(|s| s.name == "scrolldb_hot_partition_requests")
+            .collect();
+        assert_eq!(requests.len(), HOT_SHOWN);
+        assert_eq!(requests[0].label("table_id"), Some("7"));
+        assert_eq!(requests[0].label("partition"), Some("ab00"));
+        assert_eq!(requests[0].value, 1000.0);
+        let reads = samples
+            .iter()
+            .find(|s| s.name == "scrolldb_hot_partition_storage_reads")
+            .unwrap();
+        assert_eq!(reads.value, 10.0);
+    }
 }
