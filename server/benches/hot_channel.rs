@@ -47,6 +47,9 @@ struct Args {
     leader_yields: u32,
     /// The hot-partition hold of the coalescing runs, in microseconds (0: none).
     hot_hold_us: u64,
+    /// Nice value of the hot client threads (0: as the rest). Stands in for hot clients on
+    /// machines of their own: they then take only the CPU the server leaves idle.
+    hot_nice: i32,
 }
 
 fn args() -> Args {
@@ -64,6 +67,7 @@ fn args() -> Args {
             .hot
             .hold
             .map_or(0, |h| h.as_micros() as u64),
+        hot_nice: 0,
     };
     let raw: Vec<String> = std::env::args().collect();
     // `cargo test --all-targets` runs this without `--bench`: a quick smoke run.
@@ -93,6 +97,7 @@ fn args() -> Args {
             "--cold-in-flight" => a.cold_in_flight = val().map_or(a.cold_in_flight, |v| v as usize),
             "--seed" => a.seed = val().map_or(a.seed, |v| v as u64),
             "--leader-yields" => a.leader_yields = val().map_or(a.leader_yields, |v| v as u32),
+            "--hot-nice" => a.hot_nice = val().map_or(a.hot_nice, |v| v as i32),
             "--hot-hold-us" => a.hot_hold_us = val().map_or(a.hot_hold_us, |v| v as u64),
             _ => {} // `cargo bench` passes --bench
         }
@@ -256,14 +261,30 @@ fn run(
     bucket: i32,
     with_hot: bool,
 ) -> Run {
-    let runtime = |name: &str| {
+    let runtime = |name: &str, nice: i32| {
         tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .thread_name(name)
+            .on_thread_start(move || {
+                if nice != 0 {
+                    // On Linux this sets the calling thread's nice value only.
+                    // SAFETY: setpriority has no memory-safety preconditions.
+                    let r = unsafe { libc::setpriority(libc::PRIO_PROCESS, 0, nice) };
+                    if r != 0 {
+                        eprintln!(
+                            "setpriority({nice}) failed: {}",
+                            std::io::Error::last_os_error()
+                        );
+                    }
+                }
+            })
             .build()
             .expect("client runtime")
     };
-    let (hot_rt, cold_rt) = (runtime("hot-clients"), runtime("cold-clients"));
+    let (hot_rt, cold_rt) = (
+        runtime("hot-clients", a.hot_nice),
+        runtime("cold-clients", 0),
+    );
     let before = engine.coalescer().stats();
     let stop = Arc::new(AtomicBool::new(false));
     let hot = with_hot.then(|| {
@@ -391,6 +412,9 @@ fn main() {
         .build()
         .expect("server runtime");
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if a.hot_nice != 0 {
+        println!("hot client threads run at nice {}", a.hot_nice);
+    }
     println!(
         "hot-channel over CQL: {} hot clients ({} connections x {} in flight), {} cold clients, {}s per run, {} cores, {} shards",
         a.hot_connections * a.hot_in_flight,
