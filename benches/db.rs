@@ -3,7 +3,7 @@
 //! shard and with more, from several client threads.
 //!
 //!     cargo bench --bench db -- --scale 0.02 --shards 1,2 --clients 4 --runs 3 [--no-pin]
-//!         [--in-flight N]
+//!         [--in-flight N] [--batch N]
 //!
 //! The data is WORKLOAD.md's (the workload harness's own generator, included by path).
 //! Each run opens a fresh database, ingests every message (one `Db::apply` per message,
@@ -13,7 +13,9 @@
 //! throughput) of each phase is reported. With `--in-flight N` (default 1), each client
 //! thread keeps N ingest or read calls in flight through the async API (one thread driving
 //! many requests, as a server's connection does) instead of one blocking call at a time,
-//! so the client threads take less of the CPU the shards need. With no arguments (as `cargo test --all-targets`
+//! so the client threads take less of the CPU the shards need. `--batch N` (default 1) has
+//! each ingest call carry N messages (as the CQL engine's write combiner sends concurrent
+//! statements); ingest throughput still counts messages, latency is per call. With no arguments (as `cargo test --all-targets`
 //! runs it) it does a tiny smoke run that checks what it reads.
 
 #[allow(dead_code)]
@@ -45,6 +47,8 @@ struct Config {
     clients: usize,
     /// Calls each client keeps in flight in the ingest and read phases.
     in_flight: usize,
+    /// Messages per ingest call.
+    batch: usize,
     runs: usize,
     reads: u64,
     mixed_secs: f64,
@@ -62,6 +66,7 @@ fn parse_args() -> Result<Config, String> {
         clients: 4,
         // The smoke run checks the async in-flight path's answers; mixed covers the other.
         in_flight: if smoke { 8 } else { 1 },
+        batch: 1,
         runs: if smoke { 1 } else { 3 },
         reads: if smoke { 500 } else { 40_000 },
         mixed_secs: if smoke { 0.3 } else { 5.0 },
@@ -79,6 +84,7 @@ fn parse_args() -> Result<Config, String> {
             "--scale" => c.scale = value()?.parse().map_err(|e| bad(&e))?,
             "--seed" => c.seed = value()?.parse().map_err(|e| bad(&e))?,
             "--clients" => c.clients = value()?.parse().map_err(|e| bad(&e))?,
+            "--batch" => c.batch = value()?.parse().map_err(|e| bad(&e))?,
             "--in-flight" => c.in_flight = value()?.parse().map_err(|e| bad(&e))?,
             "--runs" => c.runs = value()?.parse().map_err(|e| bad(&e))?,
             "--reads" => c.reads = value()?.parse().map_err(|e| bad(&e))?,
@@ -261,21 +267,25 @@ fn ingest(db: &Db, data: &Data, c: &Config) -> Figures {
         })
         .collect();
     let (wall, lat) = run_clients(clients, |client| {
-        let mine = mutations.iter().skip(client).step_by(clients);
+        // This client's messages, `batch` to a call (the clients interleave calls).
+        let mine = mutations
+            .chunks(c.batch.max(1))
+            .skip(client)
+            .step_by(clients);
         if c.in_flight > 1 {
             return in_flight(
-                mine.map(|m| async move {
+                mine.map(|ms| async move {
                     let t = Instant::now();
-                    db.apply_async(vec![m.clone()]).await.expect("apply");
+                    db.apply_async(ms.to_vec()).await.expect("apply");
                     t.elapsed().as_nanos() as u64
                 }),
                 c.in_flight,
             );
         }
         let mut lat = Vec::new();
-        for m in mine {
+        for ms in mine {
             let t = Instant::now();
-            db.apply(vec![m.clone()]).expect("apply");
+            db.apply(ms.to_vec()).expect("apply");
             lat.push(t.elapsed().as_nanos() as u64);
         }
         lat
@@ -485,10 +495,12 @@ fn main() {
     let data = generate(&c);
     let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
     println!(
-        "db bench: {} messages, {} reads, {} clients, {} run(s), {cpus} CPUs",
+        "db bench: {} messages, {} reads, {} clients x {} in flight, {} message(s) per ingest call, {} run(s), {cpus} CPUs",
         data.messages.len(),
         c.reads,
         c.clients,
+        c.in_flight,
+        c.batch,
         c.runs
     );
     println!("| shards | phase | ops/s | p50 µs | p99 µs |");
