@@ -16,7 +16,6 @@ use crate::protocol::request::decode_request;
 use crate::protocol::{Compression, Header, Request, Response, HEADER_LEN};
 use bytes::{Bytes, BytesMut};
 use futures_util::FutureExt;
-use scrolldb::coalesce::with_subscribe_hook;
 use scrolldb::cql::result::{CqlError, ErrorKind, SchemaChange};
 use std::collections::BTreeMap;
 use std::panic::AssertUnwindSafe;
@@ -392,13 +391,7 @@ impl<H: Handler> Conn<H> {
                 // A bug in the CQL layer must not leave the client waiting forever: a panic
                 // becomes a server error on this stream.
                 Ok(place) => {
-                    // A request that subscribes to another read's flight gives its place back
-                    // (see `scrolldb::coalesce::with_subscribe_hook`).
-                    let slot = Arc::new(parking_lot::Mutex::new(Some(place)));
-                    let hook_slot = Arc::clone(&slot);
-                    let hook = Arc::new(move || drop(hook_slot.lock().take()));
-                    let run = with_subscribe_hook(hook, run_request(&shared, &keyspace, request));
-                    let r = AssertUnwindSafe(run)
+                    let r = AssertUnwindSafe(run_request(&shared, &keyspace, request))
                         .catch_unwind()
                         .await
                         .unwrap_or_else(|_| {
@@ -407,7 +400,7 @@ impl<H: Handler> Conn<H> {
                                 "internal error while running the request (see the server log)",
                             ))
                         });
-                    drop(slot.lock().take());
+                    drop(place);
                     r
                 }
                 Err(_) => {

@@ -7,9 +7,6 @@
 //! reading its socket: a driver that pipelines thousands of requests (the Python driver does)
 //! is slowed by TCP back-pressure, not failed. A line that is full anyway (a smaller limit
 //! given to [`FairQueue::new`]) refuses with `Overloaded` (0x1001) rather than grow.
-//! A request that subscribes to another read's coalesced flight gives its place back at
-//! once (`scrolldb::coalesce::with_subscribe_hook`, set by the connection): waiting for a
-//! result that costs nothing must not keep a cold channel's request from starting.
 
 use parking_lot::Mutex;
 use std::collections::{HashMap, VecDeque};

@@ -1,12 +1,11 @@
 //! Hot channels over the wire: many identical reads reach storage a few times, a write is
 //! visible to every read that starts after its acknowledgement even while a hot partition
 //! keeps coalesced reads in flight, a flood is answered with Overloaded (0x1001), and the
-//! metrics endpoint serves Prometheus text that `scrolldb stats` turns into a table, and
-//! requests waiting on a hot channel's read leave their places to a cold channel's.
+//! metrics endpoint serves Prometheus text that `scrolldb stats` turns into a table.
 
 mod support;
 
-use scrolldb::coalesce::{CoalesceOptions, HotOptions};
+use scrolldb::coalesce::CoalesceOptions;
 use scrolldb::cql::{CqlEngine, NodeInfo, Session};
 use scrolldb::storage::types::Value;
 use scrolldb::Db;
@@ -444,59 +443,4 @@ fn a_flooding_connection_waits_behind_itself_while_another_is_served() {
         .collect();
     assert_eq!(answers.len(), 700);
     assert!(failed.is_empty(), "{failed:?}");
-}
-
-#[test]
-fn requests_waiting_on_a_hot_flight_leave_their_places_to_other_requests() {
-    // A hot partition's leader holds 3 s before reading, so its flight stays in the air.
-    let hold = Duration::from_secs(3);
-    let hot = Hot::start(CoalesceOptions {
-        hot: HotOptions {
-            subscribers: 1,
-            lasts: Duration::from_secs(600),
-            hold: Some(hold),
-        },
-        ..CoalesceOptions::default()
-    })
-    .with_channel(10);
-    let mut a = hot.client();
-    for _ in 0..20 {
-        if !hot.engine.coalescer().hot_partitions().is_empty() {
-            break;
-        }
-        pipelined(&mut a, "SELECT * FROM ks.m WHERE channel_id = 1", 20);
-    }
-    assert!(!hot.engine.coalescer().hot_partitions().is_empty());
-    // More hot requests than the server runs at once (fair_queue::MAX_RUNNING is 128).
-    let n = 300;
-    let body = query_body("SELECT * FROM ks.m WHERE channel_id = 1");
-    let mut frames = Vec::new();
-    for i in 0..n {
-        frames.extend(support::frame(4, 0, 100 + i as i16, QUERY, &body));
-    }
-    let started = std::time::Instant::now();
-    a.send_raw(&frames);
-    std::thread::sleep(Duration::from_millis(200));
-    // A cold read on another connection is answered while the hot flight is still held:
-    // the hot subscribers gave their places back.
-    let mut b = hot.client();
-    let cold = b.request(
-        7,
-        QUERY,
-        &query_body("SELECT * FROM ks.m WHERE channel_id = 2"),
-    );
-    assert_eq!(rows(&cold).len(), 0);
-    let cold_took = started.elapsed();
-    for _ in 0..n {
-        assert_eq!(rows(&a.recv().expect("a hot answer")).len(), 10);
-    }
-    let hot_took = started.elapsed();
-    assert!(
-        cold_took < hold - Duration::from_secs(1),
-        "the cold read waited for the hot flight: {cold_took:?}"
-    );
-    assert!(
-        hot_took >= hold - Duration::from_millis(500),
-        "{hot_took:?}"
-    );
 }

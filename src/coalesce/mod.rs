@@ -27,7 +27,6 @@
 pub mod epochs;
 pub mod gate;
 pub mod hot;
-mod subscribe_hook;
 
 use crate::cql::result::{CqlError, ErrorKind};
 use crate::storage::model::{ColumnFilter, Direction, ReadQuery, ReadResult, Slice, TableId};
@@ -41,7 +40,6 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-pub use subscribe_hook::with_subscribe_hook;
 use tokio::sync::watch;
 
 /// How reads are coalesced and bounded. `Default` is what the server runs.
@@ -312,10 +310,7 @@ impl Coalescer {
                 Some(f) => {
                     inner.counters.coalesced.fetch_add(1, Ordering::Relaxed);
                     f.subscribers += 1;
-                    let rx = f.result.clone();
-                    drop(air);
-                    subscribe_hook::subscribed();
-                    rx
+                    f.result.clone()
                 }
                 None => {
                     let hold = air

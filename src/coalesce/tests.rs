@@ -322,28 +322,3 @@ async fn a_write_during_the_hold_is_seen_by_reads_after_it() {
     // One for making the partition hot, then the held read and the one after the write.
     assert_eq!(c.stats().storage_reads, 3);
 }
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn subscribers_call_the_subscribe_hook_and_leaders_do_not() {
-    let c = Coalescer::default();
-    let fake = Fake::new(false);
-    let hooked = Arc::new(AtomicUsize::new(0));
-    let mut tasks = Vec::new();
-    for _ in 0..5 {
-        let (c, f, h) = (c.clone(), fake.fetch(), Arc::clone(&hooked));
-        tasks.push(tokio::spawn(with_subscribe_hook(
-            Arc::new(move || {
-                h.fetch_add(1, Ordering::SeqCst);
-            }),
-            async move { c.read(query(b"p"), 0, f).await },
-        )));
-    }
-    wait_until(|| c.stats().requests == 5 && fake.calls() == 1).await;
-    // Four joined the leader's flight while its read was held open.
-    assert_eq!(hooked.load(Ordering::SeqCst), 4);
-    fake.release.add_permits(1);
-    for t in tasks {
-        t.await.unwrap().unwrap();
-    }
-    assert_eq!(hooked.load(Ordering::SeqCst), 4);
-}
