@@ -11,7 +11,7 @@
 //! afterwards the mirror is skipped (or writes refused) until the background resync has made
 //! it identical to local again.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fs::File;
 use std::os::fd::AsRawFd;
 use std::os::unix::fs::MetadataExt;
@@ -39,8 +39,19 @@ pub(super) struct Shared {
     pub errors: AtomicU64,
     pub resyncs: AtomicU64,
     pub read_fallbacks: AtomicU64,
+    pub read_repairs: AtomicU64,
     pub last_error: Mutex<Option<String>>,
+    /// Local files a read had to take from the mirror since open: each is logged loudly
+    /// once, and left out of the start-up marker so that the next start-up compares it in
+    /// full (and repairs it). Bounded by [`MAX_SUSPECTS`].
+    pub suspects: Mutex<HashSet<PathBuf>>,
+    /// More files failed than `suspects` holds: no marker may vouch for any file.
+    pub suspects_overflowed: AtomicBool,
 }
+
+/// Bound on [`Shared::suspects`]: a dead local disk fails every file, and past this many
+/// the next start-up compares everything anyway.
+const MAX_SUSPECTS: usize = 4096;
 
 /// Where the two copies of one engine directory live, and who writes the mirror.
 #[derive(Clone, Debug)]
@@ -302,6 +313,67 @@ impl MirrorIo {
         }
     }
 
+    /// Counts a read the mirror's copy served because the local one failed (`why`), and
+    /// logs it loudly the first time for each file.
+    fn note_fallback(&self, local: &Path, mirror: &Path, why: &str) {
+        let s = &self.shared;
+        s.read_fallbacks.fetch_add(1, Ordering::Relaxed);
+        let first = match s.suspects.lock() {
+            Ok(mut set) if set.len() < MAX_SUSPECTS => set.insert(local.to_path_buf()),
+            Ok(set) => {
+                let first = !set.contains(local);
+                s.suspects_overflowed.store(true, Ordering::SeqCst);
+                first
+            }
+            Err(_) => {
+                s.suspects_overflowed.store(true, Ordering::SeqCst);
+                true
+            }
+        };
+        if first {
+            tracing::error!(
+                local = %local.display(),
+                mirror = %mirror.display(),
+                "LOCAL COPY FAILED ({why}): serving it from the mirror's copy; the local copy is repaired where it can be and compared in full at the next start-up"
+            );
+        } else {
+            tracing::debug!(local = %local.display(), "local copy failed again ({why}): read from the mirror");
+        }
+    }
+
+    /// Writes the good bytes of a range back over the local copy, when that is cheap: the
+    /// file that failed is still the one at `path` and long enough (a truncated or replaced
+    /// file is left to the next start-up's reconcile). Not fsynced: a repair lost in a crash
+    /// is found and redone by the next read. Failures are logged, never returned: the read
+    /// itself was served.
+    fn repair_local(&self, file: &File, path: &Path, good: &[u8], offset: u64) {
+        let same_file =
+            |a: &std::fs::Metadata, b: &std::fs::Metadata| a.dev() == b.dev() && a.ino() == b.ino();
+        let end = offset.saturating_add(good.len() as u64);
+        let repaired = (|| -> std::io::Result<bool> {
+            let (open, now) = (file.metadata()?, std::fs::metadata(path)?);
+            if !same_file(&open, &now) || now.len() < end {
+                return Ok(false);
+            }
+            let w = std::fs::OpenOptions::new().write(true).open(path)?;
+            if !same_file(&w.metadata()?, &open) {
+                return Ok(false);
+            }
+            self.local_io.write_all_at(&w, good, offset)?;
+            Ok(true)
+        })();
+        match repaired {
+            Ok(true) => {
+                self.shared.read_repairs.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(local = %path.display(), offset, bytes = good.len(), "repaired a range of the local copy from the mirror");
+            }
+            Ok(false) => {}
+            Err(e) => {
+                tracing::warn!(local = %path.display(), offset, error = %e, "could not repair the local copy from the mirror")
+            }
+        }
+    }
+
     /// The mirror's state.
     pub fn status(&self) -> MirrorStatus {
         let s = &self.shared;
@@ -310,6 +382,7 @@ impl MirrorIo {
             errors: s.errors.load(Ordering::Relaxed),
             resyncs: s.resyncs.load(Ordering::Relaxed),
             read_fallbacks: s.read_fallbacks.load(Ordering::Relaxed),
+            read_repairs: s.read_repairs.load(Ordering::Relaxed),
             last_error: s.last_error.lock().ok().and_then(|l| l.clone()),
         }
     }
@@ -450,12 +523,67 @@ impl FileIo for MirrorIo {
             Ok(f) => Ok(f),
             Err(local_err) => {
                 let mirror = self.sides.mirror_path(path)?;
-                let f = File::open(&mirror).map_err(|_| local_err)?;
-                self.shared.read_fallbacks.fetch_add(1, Ordering::Relaxed);
-                tracing::warn!(local = %path.display(), mirror = %mirror.display(), "local file unreadable: reading the mirror's copy");
+                let Ok(f) = File::open(&mirror) else {
+                    return Err(local_err);
+                };
+                self.note_fallback(path, &mirror, &format!("cannot open it: {local_err}"));
                 Ok(f)
             }
         }
+    }
+
+    fn positioned_reads(&self) -> bool {
+        true
+    }
+
+    fn read_exact_at(&self, file: &File, buf: &mut [u8], offset: u64) -> std::io::Result<()> {
+        self.local_io.read_exact_at(file, buf, offset)
+    }
+
+    fn read_checked(
+        &self,
+        file: &File,
+        path: &Path,
+        offset: u64,
+        len: usize,
+        check: &mut dyn FnMut(&[u8]) -> std::result::Result<(), String>,
+    ) -> std::io::Result<()> {
+        let mut buf = vec![0u8; len];
+        let local_why = match self.local_io.read_exact_at(file, &mut buf, offset) {
+            Ok(()) => match check(&buf) {
+                Ok(()) => return Ok(()),
+                Err(why) => why,
+            },
+            Err(e) => format!("read failed: {e}"),
+        };
+        let mirror = self.sides.mirror_path(path)?;
+        let from_mirror = File::open(&mirror)
+            .and_then(|m| self.sides.mirror_io.read_exact_at(&m, &mut buf, offset))
+            .map_err(|e| format!("read failed: {e}"))
+            .and_then(|()| check(&buf));
+        match from_mirror {
+            Ok(()) => {
+                self.note_fallback(path, &mirror, &format!("at offset {offset}: {local_why}"));
+                self.repair_local(file, path, &buf, offset);
+                Ok(())
+            }
+            Err(mirror_why) => Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!(
+                    "both copies failed at offset {offset}: local: {local_why}; mirror copy {}: {mirror_why}",
+                    mirror.display()
+                ),
+            )),
+        }
+    }
+
+    fn open_other_copy(&self, path: &Path, why: &str) -> Option<std::io::Result<File>> {
+        let opened = self.sides.mirror_path(path).and_then(|mirror| {
+            let f = File::open(&mirror)?;
+            self.note_fallback(path, &mirror, why);
+            Ok(f)
+        });
+        Some(opened)
     }
 
     fn mirror_status(&self) -> Option<MirrorStatus> {
