@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
-use super::{resync, DegradedPolicy, MirrorOptions, MirrorStatus};
+use super::{marker, resync, DegradedPolicy, MirrorOptions, MirrorStatus};
 use crate::error::{Error, Result};
 use crate::io::{FileIo, Io, SyncKind};
 
@@ -122,6 +122,7 @@ impl MirrorIo {
                 .map_err(|e| Error::io(&io.sides.mirror, e))?;
         }
         tracing::info!(local = %dir.display(), mirror = %io.sides.mirror.display(), policy = ?io.policy, "mirroring the engine directory");
+        io.write_marker("open");
         Ok(io)
     }
 
@@ -374,6 +375,35 @@ impl MirrorIo {
         }
     }
 
+    /// Writes the start-up marker (`marker.rs`) on both sides: at open, after the
+    /// reconcile, and at a clean close. Not while degraded (the markers already there stay
+    /// true: they vouch only for immutable files that have not changed). A failure only
+    /// costs the next start-up a full compare of more files, so it is logged, not returned.
+    fn write_marker(&self, when: &str) {
+        let s = &self.shared;
+        if s.degraded.load(Ordering::SeqCst) {
+            return;
+        }
+        let suspects = s.suspects.lock().map(|set| set.clone());
+        let marker = match suspects {
+            Ok(set) if !s.suspects_overflowed.load(Ordering::SeqCst) => {
+                marker::build(&self.sides.local, &self.sides.mirror, &|p| set.contains(p))
+            }
+            // Too many failed files to remember: vouch for none of them.
+            _ => marker::build(&self.sides.local, &self.sides.mirror, &|_| true),
+        };
+        let sides: [(&Path, &dyn FileIo); 2] = [
+            (&self.sides.mirror, &*self.sides.mirror_io),
+            (&self.sides.local, &*self.local_io),
+        ];
+        for (dir, io) in sides {
+            if let Err(e) = marker::store(&marker, dir, io) {
+                tracing::warn!(dir = %dir.display(), error = %e, "could not write the mirror marker at {when}: the next start-up compares more files in full");
+            }
+        }
+        tracing::debug!(dir = %self.sides.local.display(), files = marker.files.len(), "mirror marker written at {when}");
+    }
+
     /// The mirror's state.
     pub fn status(&self) -> MirrorStatus {
         let s = &self.shared;
@@ -384,6 +414,16 @@ impl MirrorIo {
             read_fallbacks: s.read_fallbacks.load(Ordering::Relaxed),
             read_repairs: s.read_repairs.load(Ordering::Relaxed),
             last_error: s.last_error.lock().ok().and_then(|l| l.clone()),
+        }
+    }
+}
+
+impl Drop for MirrorIo {
+    /// The last user of the layer is gone (the engine closed): nothing writes any more, so
+    /// this is the clean close whose marker spares the next start-up a full compare.
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            self.write_marker("close");
         }
     }
 }

@@ -26,6 +26,7 @@
 
 mod check;
 mod io;
+pub mod marker;
 pub mod resync;
 pub mod tree;
 
