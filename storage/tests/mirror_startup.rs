@@ -157,3 +157,31 @@ fn a_damaged_footer_after_a_clean_close_is_still_repaired_at_start_up() {
         .unwrap()
         .is_empty());
 }
+
+#[test]
+fn a_damaged_or_missing_marker_means_a_full_compare() {
+    let local = tempfile::tempdir().unwrap();
+    let mirror_dir = tempfile::tempdir().unwrap();
+    let mut engine = Engine::open(local.path(), opts(mirror_dir.path())).unwrap();
+    ingest(&mut engine, 0..100);
+    engine.close().unwrap();
+    let marker = mirror::marker::MARKER_FILE;
+    // One side's marker damaged: the other side's is used.
+    let text = std::fs::read_to_string(local.path().join(marker)).unwrap();
+    std::fs::write(local.path().join(marker), text.replace(".sst", ".sss")).unwrap();
+    let report = mirror::reconcile(local.path(), mirror_dir.path()).unwrap();
+    assert_eq!(report.files_vouched, 2, "{report:?}");
+    // Both damaged or gone: nothing is vouched for, everything is compared.
+    std::fs::write(mirror_dir.path().join(marker), b"scrolldb mirror marker v1\n").unwrap();
+    let report = mirror::reconcile(local.path(), mirror_dir.path()).unwrap();
+    assert_eq!(report.files_vouched, 0, "{report:?}");
+    assert!(report.bytes_compared >= 2 * sst_bytes(local.path()), "{report:?}");
+    std::fs::remove_file(local.path().join(marker)).unwrap();
+    std::fs::remove_file(mirror_dir.path().join(marker)).unwrap();
+    let report = mirror::reconcile(local.path(), mirror_dir.path()).unwrap();
+    assert_eq!(report.files_vouched, 0, "{report:?}");
+    // The markers are no file of the database: verify does not see them.
+    assert!(mirror::verify(local.path(), mirror_dir.path())
+        .unwrap()
+        .is_empty());
+}
