@@ -172,10 +172,17 @@ fn a_damaged_or_missing_marker_means_a_full_compare() {
     let report = mirror::reconcile(local.path(), mirror_dir.path()).unwrap();
     assert_eq!(report.files_vouched, 2, "{report:?}");
     // Both damaged or gone: nothing is vouched for, everything is compared.
-    std::fs::write(mirror_dir.path().join(marker), b"scrolldb mirror marker v1\n").unwrap();
+    std::fs::write(
+        mirror_dir.path().join(marker),
+        b"scrolldb mirror marker v1\n",
+    )
+    .unwrap();
     let report = mirror::reconcile(local.path(), mirror_dir.path()).unwrap();
     assert_eq!(report.files_vouched, 0, "{report:?}");
-    assert!(report.bytes_compared >= 2 * sst_bytes(local.path()), "{report:?}");
+    assert!(
+        report.bytes_compared >= 2 * sst_bytes(local.path()),
+        "{report:?}"
+    );
     std::fs::remove_file(local.path().join(marker)).unwrap();
     std::fs::remove_file(mirror_dir.path().join(marker)).unwrap();
     let report = mirror::reconcile(local.path(), mirror_dir.path()).unwrap();

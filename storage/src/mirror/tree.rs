@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use super::check::{check_file, FileHealth};
-use super::marker::Vouched;
+use super::marker::{self, Vouched};
 use crate::error::{Error, Result};
 use crate::io::{FileIo, SyncKind};
 
@@ -222,6 +222,16 @@ pub fn copy_file(src: &Path, dst: &Path, io: &dyn FileIo) -> Result<u64> {
     copied.map(|()| at)
 }
 
+/// How [`copy_tree_with`] decides that a destination file already holds the source's bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Compare {
+    /// Every byte of both.
+    Full,
+    /// SSTables (immutable once in place) by size and footer (`marker::fingerprint`),
+    /// everything else in full: for a pass that follows a full one over the same trees.
+    TrustImmutable,
+}
+
 /// Makes `dst` hold every file of `src` with the same bytes, copying only files that are
 /// missing or differ; with `delete_extras`, also removes what `src` does not have, so that
 /// the two end identical. `progress` sees every file.
@@ -230,6 +240,18 @@ pub fn copy_tree(
     dst: &Path,
     io: &dyn FileIo,
     delete_extras: bool,
+    progress: &mut dyn FnMut(&CopyProgress),
+) -> Result<CopyProgress> {
+    copy_tree_with(src, dst, io, delete_extras, Compare::Full, progress)
+}
+
+/// [`copy_tree`], comparing as `compare` says.
+pub fn copy_tree_with(
+    src: &Path,
+    dst: &Path,
+    io: &dyn FileIo,
+    delete_extras: bool,
+    compare: Compare,
     progress: &mut dyn FnMut(&CopyProgress),
 ) -> Result<CopyProgress> {
     let (files, dirs) = list(src)?;
@@ -246,7 +268,18 @@ pub fn copy_tree(
     for rel in &files {
         let (s, d) = (src.join(rel), dst.join(rel));
         let len = file_len(&s);
-        if !same_contents(&s, &d).unwrap_or(false) {
+        let immutable = rel
+            .file_name()
+            .is_some_and(|n| marker::covers(&n.to_string_lossy()));
+        let same = if compare == Compare::TrustImmutable && immutable {
+            matches!(
+                (marker::fingerprint(&s), marker::fingerprint(&d)),
+                (Ok(a), Ok(b)) if a == b
+            )
+        } else {
+            same_contents(&s, &d).unwrap_or(false)
+        };
+        if !same {
             p.bytes_copied += copy_file(&s, &d, io)?;
             p.files_copied += 1;
         }
