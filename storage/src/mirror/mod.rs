@@ -27,6 +27,7 @@
 mod check;
 mod io;
 pub mod marker;
+mod read;
 pub mod resync;
 pub mod tree;
 
