@@ -221,18 +221,37 @@ fn startup(mib: u64, base: &Path) {
         }
     }
 
-    // What reading without the memory map costs: newest-50 reads (about 200 KiB each) of
-    // 100 partitions (20 MiB: they fit the default 64 MiB block cache) and of all 1000.
-    println!("| block cache | partitions read | map (no mirror) reads/s | positioned reads (mirror) reads/s |");
-    println!("|---|---|---|---|");
+    // What reading without the memory map costs: newest-50 reads (about 200 KiB, 50 blocks
+    // each) of 100 partitions (20 MiB: they fit the default 64 MiB block cache) and of all
+    // 1000; then the same on chat-sized rows.
+    compare_reads("4 KiB values", local.path(), &opts);
+    drop((local, m));
+    let local = tempfile::tempdir_in(base).expect("tempdir");
+    let m = tempfile::tempdir_in(base).expect("tempdir");
+    ingest(
+        local.path(),
+        Some(m.path()),
+        SyncMode::Periodic { period_ms: 10 },
+        300_000,
+    );
+    let mut opts = opts;
+    opts.mirror = Some(MirrorOptions::new(m.path()));
+    compare_reads("200 B values", local.path(), &opts);
+}
+
+/// Newest-50 reads per second of the engine in `local`, mapped and mirrored, with and
+/// without the block cache.
+fn compare_reads(data: &str, local: &Path, opts: &EngineOptions) {
+    println!("| data | block cache | partitions read | map (no mirror) reads/s | positioned reads (mirror) reads/s |");
+    println!("|---|---|---|---|---|");
     for (cache, partitions) in [(64u64 << 20, 100), (64 << 20, PARTITIONS), (0, 100)] {
         let mut o = opts.clone();
         o.block_cache_bytes = cache;
-        let mirrored = newest50_reads_per_s(local.path(), &o, partitions);
+        let mirrored = newest50_reads_per_s(local, &o, partitions);
         o.mirror = None;
-        let mapped = newest50_reads_per_s(local.path(), &o, partitions);
+        let mapped = newest50_reads_per_s(local, &o, partitions);
         println!(
-            "| {} MiB | {partitions} | {mapped:.0} | {mirrored:.0} |",
+            "| {data} | {} MiB | {partitions} | {mapped:.0} | {mirrored:.0} |",
             cache >> 20
         );
     }
