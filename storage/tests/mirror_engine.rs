@@ -3,69 +3,21 @@
 //! degrading as configured and resynced afterwards.
 
 use std::fs::File;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
+mod mirror_common;
+
+use mirror_common::*;
 use scrolldb_storage::engine::{Engine, EngineOptions};
 use scrolldb_storage::io::{FileIo, Io, PlainIo, SyncKind};
-use scrolldb_storage::mirror::{self, DegradedPolicy, MirrorOptions};
-use scrolldb_storage::model::{Cell, Mutation, ReadQuery, Row};
+use scrolldb_storage::mirror::{self, DegradedPolicy};
 use scrolldb_storage::Error;
 
-fn mutation(partition: u64, id: u64) -> Mutation {
-    let mut row = Row::new(Bytes::copy_from_slice(&id.to_be_bytes()));
-    row.marker = Some(Cell::live(id as i64, Bytes::new()));
-    row.set(
-        0,
-        Cell::live(id as i64, Bytes::from(format!("message {id}"))),
-    );
-    Mutation::new(1, Bytes::copy_from_slice(&partition.to_be_bytes())).with_row(row)
-}
-
-fn rows(engine: &mut Engine, partition: u64) -> usize {
-    let q = ReadQuery::partition(1, Bytes::copy_from_slice(&partition.to_be_bytes()));
-    engine.read(&q).unwrap().rows.len()
-}
-
 fn total_rows(engine: &mut Engine) -> usize {
-    (0..4).map(|p| rows(engine, p)).sum()
-}
-
-fn opts(mirror: &Path) -> EngineOptions {
-    EngineOptions {
-        mirror: Some(MirrorOptions {
-            resync_interval_ms: 20,
-            ..MirrorOptions::new(mirror)
-        }),
-        ..EngineOptions::default()
-    }
-}
-
-/// Writes `ids` and flushes every 50, so both SSTables and commitlog segments exist.
-fn ingest(engine: &mut Engine, ids: std::ops::Range<u64>) {
-    for id in ids {
-        engine.apply(mutation(id % 4, id)).unwrap();
-        if id % 50 == 49 {
-            engine.flush().unwrap();
-        }
-    }
-}
-
-fn sstables(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    for t in std::fs::read_dir(dir.join("tables")).unwrap() {
-        for f in std::fs::read_dir(t.unwrap().path()).unwrap() {
-            let p = f.unwrap().path();
-            if p.extension().is_some_and(|e| e == "sst") {
-                out.push(p);
-            }
-        }
-    }
-    out.sort();
-    out
+    read_all(engine).unwrap().len()
 }
 
 /// Removes the start-up markers, as if every file had been written after the last one (an
@@ -78,15 +30,7 @@ fn forget_markers(local: &Path, mirror_dir: &Path) {
 }
 
 fn flip_byte_in_middle(path: &Path) {
-    flip_byte_at(path, 2);
-}
-
-/// Flips the byte at 1/`fraction` of the file (inside the data blocks).
-fn flip_byte_at(path: &Path, fraction: usize) {
-    let mut bytes = std::fs::read(path).unwrap();
-    let at = bytes.len() / fraction;
-    bytes[at] ^= 0x5a;
-    std::fs::write(path, bytes).unwrap();
+    flip_byte_at_fraction(path, 2);
 }
 
 #[test]
@@ -150,7 +94,7 @@ fn an_sstable_damaged_on_both_sides_is_a_clear_error_naming_it() {
     let rel = sst.strip_prefix(local.path()).unwrap().to_path_buf();
     // Damaged differently: identical copies are not compared further at startup.
     flip_byte_in_middle(&sst);
-    flip_byte_at(&mirror_dir.path().join(&rel), 3);
+    flip_byte_at_fraction(&mirror_dir.path().join(&rel), 3);
     let Err(err) = Engine::open(local.path(), opts(mirror_dir.path())) else {
         panic!("opening with both copies damaged must fail");
     };
@@ -299,7 +243,7 @@ fn refuse_writes_policy_fails_writes_until_the_mirror_is_back() {
     let mut engine = Engine::open(local.path(), o.clone()).unwrap();
     ingest(&mut engine, 0..40);
     fail.store(true, Ordering::SeqCst);
-    assert!(engine.apply(mutation(0, 1000)).is_err());
+    assert!(engine.apply(mutation(1000)).is_err());
     assert!(engine.mirror_status().unwrap().degraded);
     fail.store(false, Ordering::SeqCst);
     wait_for_resync(&engine);
@@ -308,7 +252,7 @@ fn refuse_writes_policy_fails_writes_until_the_mirror_is_back() {
     // and accepts new ones, and the copies end identical.
     let mut engine = Engine::open(local.path(), o).unwrap();
     assert!(total_rows(&mut engine) >= 40);
-    engine.apply(mutation(1, 2000)).unwrap();
+    engine.apply(mutation(2001)).unwrap();
     engine.close().unwrap();
     let diffs = mirror::verify(local.path(), mirror_dir.path()).unwrap();
     assert!(diffs.is_empty(), "{diffs:?}");
