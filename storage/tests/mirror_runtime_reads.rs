@@ -247,3 +247,37 @@ fn positioned_reads_return_what_the_map_returns() {
     assert_eq!(answers[0], answers[1]);
     assert!(answers[0].iter().map(Vec::len).sum::<usize>() > 420);
 }
+
+#[test]
+fn an_empty_sstable_opens_through_the_mirror() {
+    use scrolldb_storage::mirror::MirrorOptions;
+    use scrolldb_storage::sstable::{Sstable, SstableWriter, SstableWriterOptions};
+    let local = tempfile::tempdir().unwrap();
+    let mirror_dir = tempfile::tempdir().unwrap();
+    let io: Io = Arc::new(
+        mirror::MirrorIo::open(
+            scrolldb_storage::io::plain(),
+            local.path(),
+            &MirrorOptions::new(mirror_dir.path()),
+        )
+        .unwrap(),
+    );
+    assert!(io.positioned_reads());
+    let path = local.path().join("1.sst");
+    SstableWriter::create_with_io(io.clone(), &path, SstableWriterOptions::default(), 0)
+        .unwrap()
+        .finish()
+        .unwrap();
+    let t = Sstable::open_io(&io, &path, None).unwrap();
+    assert_eq!(t.partitions_from(None).count(), 0);
+    assert_eq!(t.file_size(), std::fs::metadata(&path).unwrap().len());
+    // Its footer damaged locally: read from the mirror, and repaired.
+    flip_byte(&path, t.file_size() - 1);
+    let t = Sstable::open_io(&io, &path, None).unwrap();
+    assert_eq!(t.partitions_from(None).count(), 0);
+    let status = io.mirror_status().unwrap();
+    assert_eq!((status.read_fallbacks, status.read_repairs), (1, 1));
+    assert!(mirror::verify(local.path(), mirror_dir.path())
+        .unwrap()
+        .is_empty());
+}

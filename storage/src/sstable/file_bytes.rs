@@ -61,6 +61,8 @@ impl TableBytes {
     pub fn get(&self, range: Range<usize>) -> Option<&[u8]> {
         match self {
             TableBytes::Mapped(map) => map.get(range),
+            // An empty section may sit anywhere in the file.
+            TableBytes::Read(r) if range.is_empty() => (range.start <= r.len).then_some(&[]),
             TableBytes::Read(r) => {
                 let start = range.start.checked_sub(r.tail_start)?;
                 let end = range.end.checked_sub(r.tail_start)?;
@@ -90,7 +92,9 @@ impl ReadBytes {
             footer.ok_or_else(|| Error::corruption(path, footer_at as u64, "no footer"))?;
         let tail_start = sections(&footer)
             .iter()
+            .filter(|(s, _)| s.len > 0)
             .map(|(s, _)| s.offset)
+            .chain([footer_at as u64])
             .min()
             .and_then(|o| usize::try_from(o).ok())
             .filter(|&o| o >= HEADER_BYTES && o <= footer_at)
@@ -153,7 +157,7 @@ fn check_sections(
     tail_start: usize,
     tail: &[u8],
 ) -> std::result::Result<(), String> {
-    for (s, name) in sections(footer) {
+    for (s, name) in sections(footer).into_iter().filter(|(s, _)| s.len > 0) {
         let bytes = usize::try_from(s.offset)
             .ok()
             .and_then(|o| o.checked_sub(tail_start))
