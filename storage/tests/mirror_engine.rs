@@ -282,3 +282,47 @@ fn a_mirror_directory_removed_mid_run_degrades_and_is_rebuilt_by_the_resync() {
     let mut engine = Engine::open(local.path(), o).unwrap();
     assert_eq!(total_rows(&mut engine), 180);
 }
+
+#[test]
+fn a_resync_repairs_a_rotten_local_sstable_instead_of_copying_it_over_the_mirror() {
+    let local = tempfile::tempdir().unwrap();
+    let mirror_dir = tempfile::tempdir().unwrap();
+    let (o, fail) = flaky_opts(mirror_dir.path(), DegradedPolicy::KeepServing);
+    let mut engine = Engine::open(local.path(), o).unwrap();
+    ingest(&mut engine, 0..100);
+    let old = sstables(local.path());
+    fail.store(true, Ordering::SeqCst);
+    ingest(&mut engine, 100..160);
+    assert!(engine.mirror_status().unwrap().degraded);
+    // While the mirror is away, a local SSTable both sides had rots.
+    let rel = old[0].strip_prefix(local.path()).unwrap().to_path_buf();
+    flip_byte_in_middle(&old[0]);
+    fail.store(false, Ordering::SeqCst);
+    wait_for_resync(&engine);
+    assert!(mirror::check_file(&mirror_dir.path().join(&rel)).is_good());
+    assert!(
+        mirror::check_file(&old[0]).is_good(),
+        "repaired from the mirror"
+    );
+    // The table opened before the repair still reads the rotten inode: the mirror answers.
+    assert_eq!(total_rows(&mut engine), 160);
+    engine.close().unwrap();
+    let diffs = mirror::verify(local.path(), mirror_dir.path()).unwrap();
+    assert!(diffs.is_empty(), "{diffs:?}");
+}
+
+#[test]
+fn rebuild_refuses_to_copy_a_damaged_sstable_over_a_good_one() {
+    let local = tempfile::tempdir().unwrap();
+    let mirror_dir = tempfile::tempdir().unwrap();
+    let mut engine = Engine::open(local.path(), opts(mirror_dir.path())).unwrap();
+    ingest(&mut engine, 0..50);
+    engine.close().unwrap();
+    let sst = sstables(local.path()).remove(0);
+    flip_byte_in_middle(&sst);
+    let err = mirror::rebuild(local.path(), mirror_dir.path()).unwrap_err();
+    assert!(err.to_string().contains(&*sst.to_string_lossy()), "{err}");
+    assert!(err.to_string().contains("not copied over it"), "{err}");
+    let rel = sst.strip_prefix(local.path()).unwrap();
+    assert!(mirror::check_file(&mirror_dir.path().join(rel)).is_good());
+}

@@ -232,9 +232,30 @@ pub enum Compare {
     TrustImmutable,
 }
 
+/// What [`copy_tree_with`] does with an SSTable whose source copy fails its checksums while
+/// the destination's copy (which it would replace) checks out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DamagedSource {
+    /// Stop with an error naming the file: the only good copy is never overwritten.
+    Fail,
+    /// Repair the source from the destination, logged (the mirror's resync: local is the
+    /// truth for what changed, but not for a copy that rotted).
+    RepairFromDestination,
+}
+
+/// How [`copy_tree_with`] copies.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CopyRules {
+    /// Also remove what the source does not have, so that the two end identical.
+    pub delete_extras: bool,
+    pub compare: Compare,
+    pub damaged_source: DamagedSource,
+}
+
 /// Makes `dst` hold every file of `src` with the same bytes, copying only files that are
 /// missing or differ; with `delete_extras`, also removes what `src` does not have, so that
-/// the two end identical. `progress` sees every file.
+/// the two end identical. `progress` sees every file. An SSTable whose source copy is
+/// damaged is never copied over a good destination copy (an error naming it).
 pub fn copy_tree(
     src: &Path,
     dst: &Path,
@@ -242,16 +263,20 @@ pub fn copy_tree(
     delete_extras: bool,
     progress: &mut dyn FnMut(&CopyProgress),
 ) -> Result<CopyProgress> {
-    copy_tree_with(src, dst, io, delete_extras, Compare::Full, progress)
+    let rules = CopyRules {
+        delete_extras,
+        compare: Compare::Full,
+        damaged_source: DamagedSource::Fail,
+    };
+    copy_tree_with(src, dst, io, rules, progress)
 }
 
-/// [`copy_tree`], comparing as `compare` says.
+/// [`copy_tree`] following `rules`.
 pub fn copy_tree_with(
     src: &Path,
     dst: &Path,
     io: &dyn FileIo,
-    delete_extras: bool,
-    compare: Compare,
+    rules: CopyRules,
     progress: &mut dyn FnMut(&CopyProgress),
 ) -> Result<CopyProgress> {
     let (files, dirs) = list(src)?;
@@ -271,7 +296,7 @@ pub fn copy_tree_with(
         let immutable = rel
             .file_name()
             .is_some_and(|n| marker::covers(&n.to_string_lossy()));
-        let same = if compare == Compare::TrustImmutable && immutable {
+        let same = if rules.compare == Compare::TrustImmutable && immutable {
             matches!(
                 (marker::fingerprint(&s), marker::fingerprint(&d)),
                 (Ok(a), Ok(b)) if a == b
@@ -279,7 +304,10 @@ pub fn copy_tree_with(
         } else {
             same_contents(&s, &d).unwrap_or(false)
         };
-        if !same {
+        let repaired = || -> Result<bool> {
+            Ok(immutable && repaired_damaged_source(&s, &d, rules.damaged_source)?)
+        };
+        if !same && !repaired()? {
             p.bytes_copied += copy_file(&s, &d, io)?;
             p.files_copied += 1;
         }
@@ -287,7 +315,7 @@ pub fn copy_tree_with(
         p.bytes_done += len;
         progress(&p);
     }
-    if delete_extras {
+    if rules.delete_extras {
         let (dst_files, dst_dirs) = list(dst)?;
         for rel in dst_files.difference(&files) {
             let path = dst.join(rel);
@@ -310,6 +338,37 @@ pub fn copy_tree_with(
         io.sync_dir(dst).map_err(|e| Error::io(dst, e))?;
     }
     Ok(p)
+}
+
+/// Before `src` replaces a differing `dst`: when `src` fails its checks and `dst` passes,
+/// either an error or (`RepairFromDestination`) `src` rewritten from `dst`; `Ok(true)` when
+/// repaired (nothing left to copy), `Ok(false)` to go on copying.
+fn repaired_damaged_source(src: &Path, dst: &Path, what: DamagedSource) -> Result<bool> {
+    if !dst.is_file() {
+        return Ok(false);
+    }
+    let why = match check_file(src) {
+        FileHealth::Good { .. } => return Ok(false),
+        FileHealth::Bad(why) => why,
+    };
+    if !check_file(dst).is_good() {
+        return Ok(false);
+    }
+    match what {
+        DamagedSource::Fail => Err(Error::corruption(
+            src,
+            0,
+            format!(
+                "damaged ({why}) while the copy at {} checks out: not copied over it",
+                dst.display()
+            ),
+        )),
+        DamagedSource::RepairFromDestination => {
+            tracing::warn!(file = %src.display(), from = %dst.display(), "damaged copy ({why}) repaired from the other copy instead of overwriting it");
+            copy_file(dst, src, &crate::io::PlainIo)?;
+            Ok(true)
+        }
+    }
 }
 
 /// A progress callback that logs at most once a second, for rebuilds an operator watches.
