@@ -172,7 +172,7 @@ fn damage_anywhere_in_the_local_copy_is_served_from_the_mirror_and_both_damaged_
     if let Some(m) = o.mirror.as_mut() {
         m.reconcile_on_open = false;
     }
-    let step = (len / 30).max(1);
+    let step = (len / 20).max(1);
     let mut served = 0;
     for offset in (0..len).step_by(step as usize) {
         let run = tempfile::tempdir().unwrap();
