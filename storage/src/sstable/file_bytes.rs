@@ -5,7 +5,8 @@
 //! SIGBUS (or silently different bytes), and no second copy can answer. There the
 //! metadata at the end of the file (block table, partition index, filter, stats,
 //! dictionary, footer: a small fraction of the file) is read into memory at open, and each
-//! data block is read on demand through the I/O layer's [`FileIo::read_checked`], which
+//! data block is read on demand through the I/O layer's
+//! [`FileIo::read_checked`](crate::io::FileIo::read_checked), which
 //! verifies the block and, in the mirror, reads the mirror's copy of a block whose local
 //! read or checksum failed. The engine's block cache keeps hot blocks from being read again.
 
@@ -39,7 +40,7 @@ pub(super) struct ReadBytes {
 }
 
 impl TableBytes {
-    /// Maps `file`. The caller checks the header and footer.
+    /// Maps `file` and checks its size and header (`Sstable::load` checks the rest).
     pub fn map(file: &File, path: &Path) -> Result<TableBytes> {
         // SAFETY: SSTables are immutable once renamed into place and never truncated while
         // open; every byte read from the map is still bounds- and checksum-checked.
@@ -117,7 +118,7 @@ impl ReadBytes {
     }
 
     /// Reads `len` bytes at `offset` and passes them to `check` (see
-    /// [`FileIo::read_checked`]); an error names `path`.
+    /// [`FileIo::read_checked`](crate::io::FileIo::read_checked)); an error names `path`.
     pub fn read_checked(
         &self,
         path: &Path,
