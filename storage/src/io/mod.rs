@@ -12,8 +12,10 @@
 //! map (see `docs/ARCHITECTURE.md`). A mirrored engine reads its SSTables with positioned
 //! reads through [`FileIo::read_checked`] instead, so that a failing local disk becomes an
 //! error the mirror layer answers from its second copy rather than a SIGBUS in a mapping
-//! ([`FileIo::positioned_reads`] tells readers which to use). Namespace operations (create, rename, remove) stay on std::fs in
-//! both backends; what makes them durable (the directory fsync) goes through the backend.
+//! ([`FileIo::positioned_reads`] tells readers which to use).
+//!
+//! Namespace operations (create, rename, remove) stay on std::fs in both backends; what
+//! makes them durable (the directory fsync) goes through the backend.
 //!
 //! Creating, renaming and removing files and directories also go through the trait (with
 //! std::fs defaults), so that a wrapping layer sees every change of the namespace: the
