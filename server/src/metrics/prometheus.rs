@@ -3,6 +3,7 @@
 
 use super::ServerSnapshot;
 use scrolldb::coalesce::{CoalesceStats, HotPartition};
+use scrolldb::storage::mirror::MirrorStatus;
 use scrolldb::DbStats;
 use std::fmt::Write;
 
@@ -20,6 +21,8 @@ pub struct Report {
     pub hot_partitions: Vec<HotPartition>,
     /// `None` when the shards could not be asked (closed database).
     pub db: Option<DbStats>,
+    /// `None` without `--mirror`.
+    pub mirror: Option<MirrorStatus>,
 }
 
 struct Out(String);
@@ -72,6 +75,9 @@ pub fn render(r: &Report) -> String {
     }
     if let Some(db) = &r.db {
         shards(&mut o, db);
+    }
+    if let Some(m) = &r.mirror {
+        mirror(&mut o, m);
     }
     o.0
 }
@@ -209,6 +215,42 @@ fn coalescing(o: &mut Out, c: &CoalesceStats, depths: &[usize]) {
     for (shard, d) in depths.iter().enumerate() {
         let shard = shard.to_string();
         o.sample("scrolldb_shard_read_gate_depth", &[("shard", &shard)], d);
+    }
+}
+
+/// The mirror of `serve --mirror`, summed over the shards.
+fn mirror(o: &mut Out, m: &MirrorStatus) {
+    o.family(
+        "scrolldb_mirror_degraded",
+        "gauge",
+        "1 while the mirror misses writes (degraded, not yet resynced), else 0.",
+    );
+    o.sample("scrolldb_mirror_degraded", &[], u8::from(m.degraded));
+    let counters = [
+        (
+            "scrolldb_mirror_errors_total",
+            "Mirror operations that failed.",
+            m.errors,
+        ),
+        (
+            "scrolldb_mirror_resyncs_total",
+            "Background resyncs of the mirror completed.",
+            m.resyncs,
+        ),
+        (
+            "scrolldb_mirror_read_fallbacks_total",
+            "Reads served from the mirror because the local copy failed.",
+            m.read_fallbacks,
+        ),
+        (
+            "scrolldb_mirror_read_repairs_total",
+            "Local file ranges rewritten from the mirror after such a read.",
+            m.read_repairs,
+        ),
+    ];
+    for (name, help, v) in counters {
+        o.family(name, "counter", help);
+        o.sample(name, &[], v);
     }
 }
 
@@ -363,6 +405,9 @@ mod tests {
             ..Report::default()
         });
         let samples = table::parse(&text).unwrap();
+        assert!(!samples
+            .iter()
+            .any(|s| s.name.starts_with("scrolldb_mirror")));
         let requests: Vec<_> = samples
             .iter()
             .filter(|s| s.name == "scrolldb_hot_partition_requests")
@@ -376,5 +421,25 @@ mod tests {
             .find(|s| s.name == "scrolldb_hot_partition_storage_reads")
             .unwrap();
         assert_eq!(reads.value, 10.0);
+    }
+
+    #[test]
+    fn a_mirror_reports_degraded_and_its_read_fallbacks() {
+        let text = render(&Report {
+            mirror: Some(MirrorStatus {
+                degraded: true,
+                errors: 3,
+                read_fallbacks: 5,
+                read_repairs: 4,
+                ..MirrorStatus::default()
+            }),
+            ..Report::default()
+        });
+        let samples = table::parse(&text).unwrap();
+        let value = |name: &str| samples.iter().find(|s| s.name == name).unwrap().value;
+        assert_eq!(value("scrolldb_mirror_degraded"), 1.0);
+        assert_eq!(value("scrolldb_mirror_errors_total"), 3.0);
+        assert_eq!(value("scrolldb_mirror_read_fallbacks_total"), 5.0);
+        assert_eq!(value("scrolldb_mirror_read_repairs_total"), 4.0);
     }
 }
