@@ -9,7 +9,7 @@
 
 use bytes::Bytes;
 use scrolldb_storage::clock::{now_micros, now_secs};
-use scrolldb_storage::commitlog::{CommitlogOptions, SyncMode};
+use scrolldb_storage::commitlog::{CommitlogOptions, PeriodicSyncThread, SyncMode};
 use scrolldb_storage::compaction::{CompactionJob, CompactionMode, CompactionResult};
 use scrolldb_storage::engine::{Engine, EngineOptions, FlushJob, FlushMode, FlushResult};
 use scrolldb_storage::model::{
@@ -39,9 +39,9 @@ pub struct ScrolldbStore {
 impl ScrolldbStore {
     pub fn open(dir: &Path, durability: Durability) -> Result<Self> {
         let sync = match durability {
-            Durability::Periodic => SyncMode::Periodic {
-                period_ms: SYNC_PERIOD_MS,
-            },
+            // fjall's journal buffers 8 KiB in the process between writes to the OS; this
+            // is the same contract (see `Durability::Periodic`).
+            Durability::Periodic => SyncMode::periodic_buffered(SYNC_PERIOD_MS),
             Durability::GroupCommit => SyncMode::GroupCommit,
         };
         let options = EngineOptions {
@@ -53,6 +53,9 @@ impl ScrolldbStore {
                 warn: 1_000,
                 fail: None,
             },
+            // The periodic fsync on a thread of the commitlog's own, as fjall's (the bench's
+            // persist thread): the writer never waits for a periodic fsync.
+            commitlog_sync_thread: PeriodicSyncThread::Background,
             flush_mode: FlushMode::External,
             compaction_mode: CompactionMode::External,
             ..Default::default()
@@ -73,12 +76,18 @@ impl ScrolldbStore {
         self.last_timestamp_us
     }
 
+    /// Every `TICK_INTERVAL`: the engine's tick (periodic sync) and the background jobs.
+    /// Checking jobs on every write instead cost about 8% of the write path (picking a
+    /// compaction looks at every SSTable).
     fn tick_if_due(&mut self) -> Result<()> {
-        self.poll_background(false)?;
-        if self.durability == Durability::Periodic && self.last_tick.elapsed() >= TICK_INTERVAL {
-            self.engine.tick()?;
-            self.last_tick = Instant::now();
+        if self.last_tick.elapsed() < TICK_INTERVAL {
+            return Ok(());
         }
+        self.poll_background(false)?;
+        if self.durability == Durability::Periodic {
+            self.engine.tick()?;
+        }
+        self.last_tick = Instant::now();
         Ok(())
     }
 

@@ -14,7 +14,9 @@
 use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
+use super::background::BackgroundSync;
 use super::options::{CommitlogOptions, SyncMode};
 use super::record::{self, FRAME_HEADER_BYTES, MAX_RECORD_BYTES};
 use super::replay;
@@ -29,7 +31,8 @@ use crate::io::{self, Io, SyncKind};
 struct ActiveSegment {
     id: u64,
     path: PathBuf,
-    file: File,
+    /// Shared with the background sync thread while it fsyncs it.
+    file: Arc<File>,
     len_bytes: u64,
 }
 
@@ -60,6 +63,8 @@ pub struct Commitlog {
     pending: Vec<u8>,
     /// Where each frame of the batch being appended starts in `pending`.
     frame_starts: Vec<usize>,
+    /// Runs the periodic modes' fsyncs when [`Commitlog::sync_in_background`] was called.
+    background: Option<BackgroundSync>,
 }
 
 /// A pending buffer grown past this by one huge batch is freed once written, not kept.
@@ -113,7 +118,7 @@ impl Commitlog {
             active: ActiveSegment {
                 id: next_id,
                 path,
-                file,
+                file: Arc::new(file),
                 len_bytes: HEADER_BYTES,
             },
             closed,
@@ -122,6 +127,7 @@ impl Commitlog {
             poisoned: false,
             pending: Vec::new(),
             frame_starts: Vec::new(),
+            background: None,
         };
         Ok((log, report))
     }
@@ -286,19 +292,77 @@ impl Commitlog {
     /// Call after an append: in `GroupCommit` mode syncs now, in `Periodic` mode only if the
     /// period has passed since the last sync. Returns whether it synced. Never syncs when
     /// nothing is unsynced.
+    ///
+    /// With a background sync thread ([`Commitlog::sync_in_background`]) the periodic fsync
+    /// only starts here (the previous one's failure is returned here, and stops the log); if
+    /// the previous one is still running, this turn is skipped.
     pub fn sync_if_due(&mut self) -> Result<bool> {
         self.check_poisoned()?;
+        self.collect_background()?;
         if !self.sync.is_due() {
             return Ok(false);
         }
-        self.sync()?;
-        Ok(true)
+        if self.sync.mode() == SyncMode::GroupCommit {
+            self.sync()?;
+            return Ok(true);
+        }
+        match &self.background {
+            None => {
+                self.sync()?;
+                Ok(true)
+            }
+            Some(bg) if bg.busy() => Ok(false),
+            Some(_) => {
+                self.write_pending()?;
+                let file = Arc::clone(&self.active.file);
+                let started = self.background.as_mut().map(|bg| bg.start(file));
+                if let Some(Err(e)) = started {
+                    self.poisoned = true;
+                    return Err(Error::io(&self.active.path, e));
+                }
+                self.sync.synced();
+                self.stats.syncs += 1;
+                Ok(true)
+            }
+        }
+    }
+
+    /// Runs the fsyncs of the periodic modes on a thread of the log's own from now on (see
+    /// [`super::PeriodicSyncThread::Background`]). A no-op in `GroupCommit` mode or when
+    /// already running.
+    pub fn sync_in_background(&mut self) -> Result<()> {
+        if self.background.is_some() || self.sync.mode() == SyncMode::GroupCommit {
+            return Ok(());
+        }
+        let bg = BackgroundSync::spawn(self.io.clone()).map_err(|e| Error::io(&self.dir, e))?;
+        self.background = Some(bg);
+        Ok(())
+    }
+
+    /// Takes the result of a finished background fsync; a failure stops the log.
+    fn collect_background(&mut self) -> Result<()> {
+        if let Some(Err(e)) = self.background.as_mut().and_then(|bg| bg.poll()) {
+            self.poisoned = true;
+            return Err(Error::io(&self.active.path, e));
+        }
+        Ok(())
+    }
+
+    /// Waits for the background fsync in flight; a failure stops the log.
+    fn wait_background(&mut self) -> Result<()> {
+        if let Some(Err(e)) = self.background.as_mut().and_then(|bg| bg.wait()) {
+            self.poisoned = true;
+            return Err(Error::io(&self.active.path, e));
+        }
+        Ok(())
     }
 
     /// Makes everything appended so far durable (fdatasync of the active segment; rotated
     /// segments were synced when rotated). A no-op when nothing is unsynced.
     pub fn sync(&mut self) -> Result<()> {
         self.check_poisoned()?;
+        // A background fsync in flight may cover appends this call must make durable.
+        self.wait_background()?;
         if !self.sync.is_dirty() {
             return Ok(());
         }
@@ -398,7 +462,7 @@ impl Commitlog {
             ActiveSegment {
                 id: next_id,
                 path,
-                file,
+                file: Arc::new(file),
                 len_bytes: HEADER_BYTES,
             },
         );

@@ -45,6 +45,20 @@ impl SyncMode {
 /// Default `buffer_bytes` of `SyncMode::PeriodicBuffered`: what fjall's journal buffers.
 pub const DEFAULT_WRITE_BUFFER_BYTES: u64 = 8 << 10;
 
+/// Which thread runs the fsyncs of `SyncMode::Periodic` and `PeriodicBuffered` (group commit
+/// always syncs on the appending thread: its acknowledgement waits for the fsync anyway).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum PeriodicSyncThread {
+    /// The owner's thread, inside `sync_if_due` / `tick`: no thread is started, and the owner
+    /// stops for each fsync.
+    #[default]
+    Owner,
+    /// A thread the log starts (`commitlog-sync`): the owner hands the fsync over and goes on;
+    /// a failure comes back at its next call and stops the log. Same window of acknowledged
+    /// writes at risk (the period plus one fsync).
+    Background,
+}
+
 /// What replay does with damage that cannot be explained by a crash during the last write.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum RecoveryMode {

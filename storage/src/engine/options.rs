@@ -1,6 +1,6 @@
 //! Engine configuration.
 
-use crate::commitlog::CommitlogOptions;
+use crate::commitlog::{CommitlogOptions, PeriodicSyncThread};
 use crate::compaction::{CompactionConfig, CompactionMode};
 use crate::io::IoMode;
 use crate::mirror::MirrorOptions;
@@ -11,6 +11,9 @@ use crate::sstable::SstableWriterOptions;
 #[derive(Clone, Debug)]
 pub struct EngineOptions {
     pub commitlog: CommitlogOptions,
+    /// Which thread runs the commitlog's periodic fsyncs (by default the owner's, in `tick`
+    /// and `apply`; `Background` starts a `commitlog-sync` thread so the owner never waits).
+    pub commitlog_sync_thread: PeriodicSyncThread,
     /// Flush the memtables to SSTables once they hold about this many bytes.
     pub memtable_flush_bytes: usize,
     /// How SSTables are written. Compactions use it as is; see `flush_zstd_level`.
@@ -38,6 +41,7 @@ impl Default for EngineOptions {
     fn default() -> Self {
         EngineOptions {
             commitlog: CommitlogOptions::default(),
+            commitlog_sync_thread: PeriodicSyncThread::default(),
             memtable_flush_bytes: 64 << 20,
             sstable: SstableWriterOptions::default(),
             flush_zstd_level: 1,
