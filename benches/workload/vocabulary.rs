@@ -19,35 +19,47 @@ pub struct Vocabulary {
     popularity: ZipfTable,
 }
 
-/// A Zipf law over ranks `1..=n` with exponent `s`, sampled by inverting its cumulative
-/// distribution (a binary search in a table of `n` entries).
+/// A Zipf law over ranks `1..=n` with exponent `s`, sampled with Walker's alias method: one
+/// uniform draw picks a column, a second decides between the column's rank and its alias.
 ///
 /// The same law as `rand_distr::Zipf`, for a fraction of the cost: that one computes `pow` and
 /// `exp` for every draw, and with about 30 words per message it took a third of the ingest
 /// phase's writer thread, time that belongs to neither engine.
 pub struct ZipfTable {
-    /// `cumulative[k - 1]` = sum of `1 / i^s` for `i` in `1..=k`.
-    cumulative: Vec<f64>,
+    /// Probability of keeping column `i`'s own rank (`i + 1`) rather than its alias.
+    keep: Vec<f64>,
+    /// The rank - 1 drawn when column `i` is not kept.
+    alias: Vec<usize>,
 }
 
 impl ZipfTable {
     pub fn new(n: usize, s: f64) -> Self {
-        let mut total = 0.0;
-        let cumulative = (1..=n.max(1))
-            .map(|k| {
-                total += (k as f64).powf(-s);
-                total
-            })
-            .collect();
-        ZipfTable { cumulative }
+        let n = n.max(1);
+        let weights: Vec<f64> = (1..=n).map(|k| (k as f64).powf(-s)).collect();
+        let total: f64 = weights.iter().sum();
+        // Vose's construction: scale to mean 1, pair each light column with a heavy one.
+        let mut scaled: Vec<f64> = weights.iter().map(|w| w * n as f64 / total).collect();
+        let mut keep = vec![1.0; n];
+        let mut alias: Vec<usize> = (0..n).collect();
+        let (mut light, mut heavy): (Vec<usize>, Vec<usize>) =
+            (0..n).partition(|&i| scaled[i] < 1.0);
+        while let (Some(l), Some(&h)) = (light.pop(), heavy.last()) {
+            keep[l] = scaled[l];
+            alias[l] = h;
+            scaled[h] -= 1.0 - scaled[l];
+            if scaled[h] < 1.0 {
+                heavy.pop();
+                light.push(h);
+            }
+        }
+        ZipfTable { keep, alias }
     }
 
     /// A rank in `1..=n`.
     pub fn sample(&self, rng: &mut impl Rng) -> usize {
-        let total = self.cumulative.last().copied().unwrap_or(1.0);
-        let u = rng.random::<f64>() * total;
-        let rank = self.cumulative.partition_point(|&c| c <= u) + 1;
-        rank.min(self.cumulative.len())
+        let column = rng.random_range(0..self.keep.len());
+        let kept = rng.random::<f64>() < self.keep[column];
+        1 + if kept { column } else { self.alias[column] }
     }
 }
 
