@@ -130,14 +130,17 @@ impl ScrolldbStore {
             m.message_id,
         )));
         row.marker = Some(Cell::live(timestamp_us, Bytes::new()));
-        row.set(
-            keys::SCROLLDB_COLUMN_AUTHOR_ID,
-            Cell::live(timestamp_us, m.author_id.to_be_bytes().to_vec()),
-        );
-        row.set(
-            keys::SCROLLDB_COLUMN_CONTENT,
-            Cell::live(timestamp_us, m.content.clone().into_bytes()),
-        );
+        // In column order, as `Row::set` would leave them, without its search and growth.
+        row.cells = vec![
+            (
+                keys::SCROLLDB_COLUMN_AUTHOR_ID,
+                Cell::live(timestamp_us, m.author_id.to_be_bytes().to_vec()),
+            ),
+            (
+                keys::SCROLLDB_COLUMN_CONTENT,
+                Cell::live(timestamp_us, m.content.clone().into_bytes()),
+            ),
+        ];
         Mutation::new(
             keys::SCROLLDB_TABLE_ID,
             keys::scrolldb_partition_key(m.channel_id, m.bucket),
