@@ -56,6 +56,9 @@ impl ScrolldbStore {
             // The periodic fsync on a thread of the commitlog's own, as fjall's (the bench's
             // persist thread): the writer never waits for a periodic fsync.
             commitlog_sync_thread: PeriodicSyncThread::Background,
+            // Background compactions favour speed (their output is rewritten as tiers grow);
+            // the major compaction the phase runs writes at the full level (3).
+            background_compaction_zstd_level: Some(1),
             flush_mode: FlushMode::External,
             compaction_mode: CompactionMode::External,
             ..Default::default()

@@ -23,6 +23,12 @@ pub struct EngineOptions {
     /// speed: level 1 cost about 8% less CPU over a whole ingest than level 3, for 0.55
     /// instead of 0.51 bytes per user byte until compaction (workload bench, scale 0.05).
     pub flush_zstd_level: i32,
+    /// zstd level of the SSTables background compactions write (`pick_compaction`); `None`
+    /// uses `sstable.zstd_level`. A major compaction (`compact_table`, `compact_all`) always
+    /// uses `sstable.zstd_level`. A lower level here trades some bytes on disk, until the
+    /// next major compaction or a larger tier rewrites them, for the CPU that background
+    /// compactions take from writers on a small machine.
+    pub background_compaction_zstd_level: Option<i32>,
     pub tombstones: TombstoneThresholds,
     /// Who runs background compaction (by default `tick` does, inline).
     pub compaction_mode: CompactionMode,
@@ -45,6 +51,7 @@ impl Default for EngineOptions {
             memtable_flush_bytes: 64 << 20,
             sstable: SstableWriterOptions::default(),
             flush_zstd_level: 1,
+            background_compaction_zstd_level: None,
             tombstones: TombstoneThresholds::default(),
             compaction_mode: CompactionMode::default(),
             flush_mode: FlushMode::default(),
