@@ -311,7 +311,12 @@ impl Commitlog {
                 self.sync()?;
                 Ok(true)
             }
-            Some(bg) if bg.busy() => Ok(false),
+            Some(bg) if bg.busy() => {
+                // No fsync yet, but buffered appends older than the period reach the OS, so
+                // a kill loses none of them (the `PeriodicBuffered` contract).
+                self.write_pending()?;
+                Ok(false)
+            }
             Some(_) => {
                 self.write_pending()?;
                 let file = Arc::clone(&self.active.file);
