@@ -7,12 +7,11 @@
 use rand::Rng;
 use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha8Rng;
-use rand_distr::{Distribution, Zipf};
 use std::collections::HashSet;
 use std::sync::Arc;
 
 use crate::snowflake::{bucket_of, send_ms, snowflake};
-use crate::vocabulary::Vocabulary;
+use crate::vocabulary::{Vocabulary, ZipfTable};
 
 pub const CHANNEL_COUNT: usize = 10_000;
 pub const CHANNEL_ZIPF_S: f64 = 1.1;
@@ -44,7 +43,7 @@ pub struct Workload {
     pub seed: u64,
     /// Channel ids by popularity rank (index 0 is the hottest).
     pub channels: Vec<i64>,
-    pub popularity: Zipf<f64>,
+    pub popularity: ZipfTable,
     pub vocabulary: Vocabulary,
     /// A channel id that no generated message uses, for the tombstone phase.
     pub fresh_channel: i64,
@@ -65,8 +64,7 @@ impl Workload {
         Arc::new(Workload {
             seed,
             channels,
-            popularity: Zipf::new(CHANNEL_COUNT as f64, CHANNEL_ZIPF_S)
-                .expect("valid zipf parameters"),
+            popularity: ZipfTable::new(CHANNEL_COUNT, CHANNEL_ZIPF_S),
             vocabulary: Vocabulary::generate(seed),
             fresh_channel,
         })
@@ -74,7 +72,7 @@ impl Workload {
 
     /// A channel's popularity rank - 1, drawn by popularity.
     pub fn pick_channel_rank(&self, rng: &mut impl Rng) -> usize {
-        (self.popularity.sample(rng) as usize).clamp(1, CHANNEL_COUNT) - 1
+        self.popularity.sample(rng).clamp(1, CHANNEL_COUNT) - 1
     }
 }
 

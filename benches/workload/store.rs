@@ -9,6 +9,9 @@ pub type Result<T> = std::result::Result<T, Error>;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Durability {
     /// The commitlog is synced every 10 ms: at most 10 ms of acknowledged writes at risk.
+    /// Both engines buffer appends in the process up to 8 KiB between writes to the OS
+    /// (fjall's journal `BufWriter`; scrolldb `SyncMode::PeriodicBuffered`), so a process
+    /// kill may lose that buffer too.
     Periodic,
     /// `ingest` returns only after its batch is synced to disk.
     GroupCommit,

@@ -6,12 +6,17 @@
 //! - a segment is fsynced before the next one is created, so only the last segment can end
 //!   in a torn write (replay relies on this to call anything else corruption);
 //! - a batch is one positional write at the end of the active segment; a failed write is cut
-//!   back off, and a failed fsync poisons the log (the page cache state is then unknown).
+//!   back off, and a failed fsync poisons the log (the page cache state is then unknown);
+//! - in `SyncMode::PeriodicBuffered` the appends wait in `pending` (always the tail of the
+//!   active segment, so the logical end is `active.len_bytes`) and go out as one write; a
+//!   failed write of `pending` poisons the log, since those appends were acknowledged.
 
 use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
+use super::background::BackgroundSync;
 use super::options::{CommitlogOptions, SyncMode};
 use super::record::{self, FRAME_HEADER_BYTES, MAX_RECORD_BYTES};
 use super::replay;
@@ -26,7 +31,8 @@ use crate::io::{self, Io, SyncKind};
 struct ActiveSegment {
     id: u64,
     path: PathBuf,
-    file: File,
+    /// Shared with the background sync thread while it fsyncs it.
+    file: Arc<File>,
     len_bytes: u64,
 }
 
@@ -51,13 +57,17 @@ pub struct Commitlog {
     /// Set after a failed fsync or an unrepairable failed write: every later call fails,
     /// because what is on disk is no longer known.
     poisoned: bool,
-    /// The frames of the batch being written, reused from batch to batch.
-    batch_buf: Vec<u8>,
-    /// Where each frame of `batch_buf` starts.
-    batch_frames: Vec<usize>,
+    /// Framed appends not yet written to the OS: the last `pending.len()` bytes of the active
+    /// segment. Empty between calls except in `SyncMode::PeriodicBuffered`; reused, so the
+    /// write path allocates nothing per record.
+    pending: Vec<u8>,
+    /// Where each frame of the batch being appended starts in `pending`.
+    frame_starts: Vec<usize>,
+    /// Runs the periodic modes' fsyncs when [`Commitlog::sync_in_background`] was called.
+    background: Option<BackgroundSync>,
 }
 
-/// A batch buffer grown past this by one huge batch is freed rather than kept.
+/// A pending buffer grown past this by one huge batch is freed once written, not kept.
 const KEPT_BATCH_BUF_BYTES: usize = 1 << 20;
 
 impl Commitlog {
@@ -108,15 +118,16 @@ impl Commitlog {
             active: ActiveSegment {
                 id: next_id,
                 path,
-                file,
+                file: Arc::new(file),
                 len_bytes: HEADER_BYTES,
             },
             closed,
             sync: SyncPolicy::new(opts.sync),
             stats: CommitlogStats::default(),
             poisoned: false,
-            batch_buf: Vec::new(),
-            batch_frames: Vec::new(),
+            pending: Vec::new(),
+            frame_starts: Vec::new(),
+            background: None,
         };
         Ok((log, report))
     }
@@ -124,9 +135,11 @@ impl Commitlog {
     /// Appends `payloads` as one write to the OS, so that a process kill after this returns
     /// loses none of them; durability against power loss comes from the sync that follows
     /// (`sync_if_due` / `sync`), except in `GroupCommit` mode, where the write and its
-    /// fdatasync go out together and the batch is durable when this returns. The batch goes
-    /// whole into one segment: the active one, or a fresh one if it would not fit. Returns
-    /// the position after the last record.
+    /// fdatasync go out together and the batch is durable when this returns. In
+    /// `PeriodicBuffered` mode the write to the OS waits until the buffer is full or the next
+    /// sync (see [`SyncMode::PeriodicBuffered`]). The batch goes whole into one segment: the
+    /// active one, or a fresh one if it would not fit. Returns the position after the last
+    /// record.
     ///
     /// Payloads must be non-empty and at most 64 MiB each (`InvalidRequest` otherwise).
     pub fn append(&mut self, payloads: &[&[u8]]) -> Result<Position> {
@@ -134,7 +147,7 @@ impl Commitlog {
     }
 
     /// [`Commitlog::append`] of one record per item, `encode` writing the item's payload
-    /// straight into the batch buffer: no allocation per record on the write path (the
+    /// straight into the log's buffer: no allocation per record on the write path (the
     /// buffer is kept between calls).
     pub fn append_encoded<T>(
         &mut self,
@@ -145,30 +158,26 @@ impl Commitlog {
         if items.is_empty() {
             return Ok(self.position());
         }
-        let mut buf = std::mem::take(&mut self.batch_buf);
-        buf.clear();
-        let mut starts = std::mem::take(&mut self.batch_frames);
+        let base = self.pending.len();
+        let mut starts = std::mem::take(&mut self.frame_starts);
         starts.clear();
-        let result = (|| {
-            for item in items {
-                let start = buf.len();
-                buf.extend_from_slice(&[0u8; FRAME_HEADER_BYTES as usize]);
-                encode(&mut buf, item);
-                let len_bytes = (buf.len() - start) as u64 - FRAME_HEADER_BYTES;
-                if len_bytes == 0 || len_bytes > MAX_RECORD_BYTES {
-                    return Err(Error::InvalidRequest(format!(
-                        "commitlog record of {len_bytes} bytes (must be 1..={MAX_RECORD_BYTES})"
-                    )));
-                }
-                starts.push(start);
+        for item in items {
+            let start = self.pending.len();
+            self.pending
+                .extend_from_slice(&[0u8; FRAME_HEADER_BYTES as usize]);
+            encode(&mut self.pending, item);
+            let len_bytes = (self.pending.len() - start) as u64 - FRAME_HEADER_BYTES;
+            if len_bytes == 0 || len_bytes > MAX_RECORD_BYTES {
+                self.pending.truncate(base);
+                self.frame_starts = starts;
+                return Err(Error::InvalidRequest(format!(
+                    "commitlog record of {len_bytes} bytes (must be 1..={MAX_RECORD_BYTES})"
+                )));
             }
-            self.write_batch(&mut buf, &starts)
-        })();
-        // Keep the buffers for the next batch, unless one huge batch made them huge.
-        if buf.capacity() <= KEPT_BATCH_BUF_BYTES {
-            self.batch_buf = buf;
+            starts.push(start);
         }
-        self.batch_frames = starts;
+        let result = self.write_batch(base, &mut starts);
+        self.frame_starts = starts;
         let records = items.len() as u64;
         result.map(|()| {
             self.stats.records_appended += records;
@@ -176,69 +185,193 @@ impl Commitlog {
         })
     }
 
-    /// Writes a batch of frames whose headers are still blank (`starts`: where each frame
-    /// begins in `buf`), rotating first if it does not fit in the active segment.
-    fn write_batch(&mut self, buf: &mut [u8], starts: &[usize]) -> Result<()> {
-        let batch_bytes = buf.len() as u64;
+    /// Takes the batch of frames at `pending[base..]` (headers still blank; `starts`: where
+    /// each begins) into the active segment, rotating first if it does not fit, and writes
+    /// it out as the sync mode says.
+    fn write_batch(&mut self, base: usize, starts: &mut [usize]) -> Result<()> {
+        let batch_bytes = (self.pending.len() - base) as u64;
         if self.active.len_bytes > HEADER_BYTES
             && self.active.len_bytes.saturating_add(batch_bytes) > self.opts.segment_size_bytes
         {
-            self.rotate()?;
+            // The earlier pending appends belong to the old segment: write them out with it.
+            let batch = self.pending.split_off(base);
+            self.rotate_now()?;
+            self.pending = batch;
+            for start in starts.iter_mut() {
+                *start -= base;
+            }
         }
+        let base = self.pending.len() - batch_bytes as usize;
         // The CRC covers the segment id, so headers are filled once the segment is known.
         for (i, &start) in starts.iter().enumerate() {
-            let end = starts.get(i + 1).copied().unwrap_or(buf.len());
-            let frame = buf.get_mut(start..end).unwrap_or_default();
+            let end = starts.get(i + 1).copied().unwrap_or(self.pending.len());
+            let frame = self.pending.get_mut(start..end).unwrap_or_default();
             record::fill_header(frame, self.active.id);
         }
-        let buf = &*buf;
-        let at = self.active.len_bytes;
-        // Group commit syncs every batch: hand the write and its fsync over together (one
-        // submission with io_uring). Periodic mode writes now and syncs when due.
-        let group_commit = self.sync.mode() == SyncMode::GroupCommit;
-        let written = if group_commit {
-            self.io
-                .write_all_at_and_sync(&self.active.file, buf, at, SyncKind::Data)
-        } else {
-            self.io.write_all_at(&self.active.file, buf, at)
-        };
-        if let Err(e) = written {
-            // Cut a partial batch back off so later batches do not land after garbage. If
-            // the fsync was what failed, the page cache state is unknown: stop (see `sync`).
-            if group_commit || self.active.file.set_len(at).is_err() {
-                self.poisoned = true;
+        self.active.len_bytes += batch_bytes;
+        self.stats.bytes_appended += batch_bytes;
+        match self.sync.mode() {
+            SyncMode::PeriodicBuffered { buffer_bytes, .. } => {
+                self.sync.appended();
+                if self.pending.len() as u64 >= buffer_bytes {
+                    self.write_pending()?;
+                }
+                Ok(())
             }
+            // Group commit syncs every batch: hand the write and its fsync over together
+            // (one submission with io_uring).
+            SyncMode::GroupCommit => {
+                let at = self.pending_offset();
+                let written = self.io.write_all_at_and_sync(
+                    &self.active.file,
+                    &self.pending,
+                    at,
+                    SyncKind::Data,
+                );
+                self.pending_written();
+                if let Err(e) = written {
+                    // The page cache state is unknown after a failed fsync: stop (see `sync`).
+                    self.poisoned = true;
+                    return Err(Error::io(&self.active.path, e));
+                }
+                self.sync.synced();
+                self.stats.syncs += 1;
+                Ok(())
+            }
+            // Periodic mode writes now and syncs when due.
+            SyncMode::Periodic { .. } => {
+                debug_assert_eq!(base, 0, "nothing stays pending in Periodic mode");
+                let at = self.pending_offset();
+                if let Err(e) = self.io.write_all_at(&self.active.file, &self.pending, at) {
+                    // Cut the partial batch back off so later batches do not land after
+                    // garbage; the batch was not acknowledged.
+                    self.pending.clear();
+                    self.active.len_bytes = at;
+                    self.stats.bytes_appended -= batch_bytes;
+                    if self.active.file.set_len(at).is_err() {
+                        self.poisoned = true;
+                    }
+                    return Err(Error::io(&self.active.path, e));
+                }
+                self.pending_written();
+                self.sync.appended();
+                Ok(())
+            }
+        }
+    }
+
+    /// The file offset of `pending[0]`.
+    fn pending_offset(&self) -> u64 {
+        self.active.len_bytes - self.pending.len() as u64
+    }
+
+    /// Forgets the pending bytes once they are written, keeping the buffer unless one huge
+    /// batch made it huge.
+    fn pending_written(&mut self) {
+        self.pending.clear();
+        if self.pending.capacity() > KEPT_BATCH_BUF_BYTES {
+            self.pending = Vec::new();
+        }
+    }
+
+    /// Writes the buffered appends (`PeriodicBuffered`) to the OS. They were acknowledged, so
+    /// a failure poisons the log rather than cutting them off.
+    fn write_pending(&mut self) -> Result<()> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        let at = self.pending_offset();
+        if let Err(e) = self.io.write_all_at(&self.active.file, &self.pending, at) {
+            self.poisoned = true;
             return Err(Error::io(&self.active.path, e));
         }
-        self.active.len_bytes = at + batch_bytes;
-        self.sync.appended();
-        if group_commit {
-            self.sync.synced();
-            self.stats.syncs += 1;
-        }
-        self.stats.bytes_appended += batch_bytes;
+        self.pending_written();
         Ok(())
     }
 
     /// Call after an append: in `GroupCommit` mode syncs now, in `Periodic` mode only if the
     /// period has passed since the last sync. Returns whether it synced. Never syncs when
     /// nothing is unsynced.
+    ///
+    /// With a background sync thread ([`Commitlog::sync_in_background`]) the periodic fsync
+    /// only starts here (the previous one's failure is returned here, and stops the log); if
+    /// the previous one is still running, this turn is skipped.
     pub fn sync_if_due(&mut self) -> Result<bool> {
         self.check_poisoned()?;
+        self.collect_background()?;
         if !self.sync.is_due() {
             return Ok(false);
         }
-        self.sync()?;
-        Ok(true)
+        if self.sync.mode() == SyncMode::GroupCommit {
+            self.sync()?;
+            return Ok(true);
+        }
+        match &self.background {
+            None => {
+                self.sync()?;
+                Ok(true)
+            }
+            Some(bg) if bg.busy() => {
+                // No fsync yet, but buffered appends older than the period reach the OS, so
+                // a kill loses none of them (the `PeriodicBuffered` contract).
+                self.write_pending()?;
+                Ok(false)
+            }
+            Some(_) => {
+                self.write_pending()?;
+                let file = Arc::clone(&self.active.file);
+                let started = self.background.as_mut().map(|bg| bg.start(file));
+                if let Some(Err(e)) = started {
+                    self.poisoned = true;
+                    return Err(Error::io(&self.active.path, e));
+                }
+                self.sync.synced();
+                self.stats.syncs += 1;
+                Ok(true)
+            }
+        }
+    }
+
+    /// Runs the fsyncs of the periodic modes on a thread of the log's own from now on (see
+    /// [`super::PeriodicSyncThread::Background`]). A no-op in `GroupCommit` mode or when
+    /// already running.
+    pub fn sync_in_background(&mut self) -> Result<()> {
+        if self.background.is_some() || self.sync.mode() == SyncMode::GroupCommit {
+            return Ok(());
+        }
+        let bg = BackgroundSync::spawn(self.io.clone()).map_err(|e| Error::io(&self.dir, e))?;
+        self.background = Some(bg);
+        Ok(())
+    }
+
+    /// Takes the result of a finished background fsync; a failure stops the log.
+    fn collect_background(&mut self) -> Result<()> {
+        if let Some(Err(e)) = self.background.as_mut().and_then(|bg| bg.poll()) {
+            self.poisoned = true;
+            return Err(Error::io(&self.active.path, e));
+        }
+        Ok(())
+    }
+
+    /// Waits for the background fsync in flight; a failure stops the log.
+    fn wait_background(&mut self) -> Result<()> {
+        if let Some(Err(e)) = self.background.as_mut().and_then(|bg| bg.wait()) {
+            self.poisoned = true;
+            return Err(Error::io(&self.active.path, e));
+        }
+        Ok(())
     }
 
     /// Makes everything appended so far durable (fdatasync of the active segment; rotated
     /// segments were synced when rotated). A no-op when nothing is unsynced.
     pub fn sync(&mut self) -> Result<()> {
         self.check_poisoned()?;
+        // A background fsync in flight may cover appends this call must make durable.
+        self.wait_background()?;
         if !self.sync.is_dirty() {
             return Ok(());
         }
+        self.write_pending()?;
         if let Err(e) = self.io.sync(&self.active.file, SyncKind::Data) {
             // After a failed fsync the kernel may have dropped the dirty pages: nothing
             // appended since the last good sync can be trusted, so stop accepting writes.
@@ -334,7 +467,7 @@ impl Commitlog {
             ActiveSegment {
                 id: next_id,
                 path,
-                file,
+                file: Arc::new(file),
                 len_bytes: HEADER_BYTES,
             },
         );
@@ -348,6 +481,13 @@ impl Commitlog {
         Ok(())
     }
 
+    /// Writes the buffered appends to the OS without syncing them, so that an owner that drops
+    /// the log (or its engine) without `close` still leaves them to the page cache.
+    pub fn write_buffered(&mut self) -> Result<()> {
+        self.check_poisoned()?;
+        self.write_pending()
+    }
+
     fn check_poisoned(&self) -> Result<()> {
         if self.poisoned {
             return Err(Error::io(
@@ -358,6 +498,16 @@ impl Commitlog {
             ));
         }
         Ok(())
+    }
+}
+
+impl Drop for Commitlog {
+    /// Best effort: buffered appends reach the OS on an orderly drop, as with `close` minus
+    /// the fsync. Errors cannot be reported here; `close` reports them.
+    fn drop(&mut self) {
+        if !self.poisoned {
+            let _ = self.write_pending();
+        }
     }
 }
 

@@ -2,17 +2,20 @@
 //!
 //! Every mutation is appended here before it is applied to a memtable, so that a crash loses
 //! nothing acknowledged. Payloads are opaque bytes (the engine stores encoded mutations).
-//! One thread owns a [`Commitlog`]; it starts no threads, and time-based syncing happens when
-//! the owner calls [`Commitlog::sync_if_due`] after appends or [`Commitlog::tick`] when idle.
+//! One thread owns a [`Commitlog`]; time-based syncing happens when the owner calls
+//! [`Commitlog::sync_if_due`] after appends or [`Commitlog::tick`] when idle. It starts no
+//! thread unless asked to run the periodic fsyncs on one ([`Commitlog::sync_in_background`]).
 //!
 //! - [`segment`]: file names, the checksummed segment header, durable creation.
 //! - [`record`]: record framing and its checksum.
 //! - `replay`: replay of one segment, and how a torn tail is told from corruption.
 //! - `sync`: when `SyncMode` wants an fsync.
+//! - `background`: the thread that runs periodic fsyncs off the owner's thread.
 //! - `log`: the [`Commitlog`] itself (open, append, sync, discard).
 //!
 //! The byte layout and the recovery rules are in `docs/FORMAT.md`, section "Commitlog".
 
+mod background;
 mod log;
 pub mod options;
 pub mod record;
@@ -23,7 +26,7 @@ mod sync;
 use std::path::PathBuf;
 
 pub use log::Commitlog;
-pub use options::{CommitlogOptions, RecoveryMode, SyncMode};
+pub use options::{CommitlogOptions, PeriodicSyncThread, RecoveryMode, SyncMode};
 
 /// A place in the log: a segment id and a byte offset in that segment's file. Positions
 /// handed out by the log are record **ends**, so `discard_before(p)` discards the record that

@@ -45,7 +45,7 @@ impl SyncPolicy {
         }
         match self.mode {
             SyncMode::GroupCommit => true,
-            SyncMode::Periodic { period_ms } => {
+            SyncMode::Periodic { period_ms } | SyncMode::PeriodicBuffered { period_ms, .. } => {
                 self.last_sync.elapsed() >= Duration::from_millis(period_ms)
             }
         }

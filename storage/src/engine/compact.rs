@@ -12,7 +12,7 @@ use crate::engine::table::sstable_path;
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::model::{LocalSecs, TableId};
-use crate::sstable::Sstable;
+use crate::sstable::{Sstable, SstableWriterOptions};
 
 /// Partitions of a candidate sampled by the cheap "would other SSTables block the purge"
 /// check before a single-SSTable tombstone compaction.
@@ -141,7 +141,13 @@ impl Engine {
             gc_before,
             now,
             overlap,
-            sstable_options: self.opts.sstable.clone(),
+            sstable_options: SstableWriterOptions {
+                zstd_level: match (pick.reason, self.opts.background_compaction_zstd_level) {
+                    (CompactionReason::Major, _) | (_, None) => self.opts.sstable.zstd_level,
+                    (_, Some(level)) => level,
+                },
+                ..self.opts.sstable.clone()
+            },
             block_cache: self.block_cache.clone(),
             io: self.io.clone(),
         })

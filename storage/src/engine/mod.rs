@@ -6,7 +6,9 @@
 //! (inline, or by a [`FlushJob`] on another thread with [`FlushMode::External`]) and the
 //! commitlog segments they cover are dropped. Reads merge the active memtable, the frozen
 //! ones (newest first) and every SSTable the bloom filter does not rule out. No thread is
-//! started here: jobs (flush and compaction) run wherever the owner sends them.
+//! started here: jobs (flush and compaction) run wherever the owner sends them. The one
+//! exception is opt-in: with `EngineOptions::commitlog_sync_thread = Background` the
+//! commitlog runs its periodic fsyncs on a `commitlog-sync` thread of its own.
 
 mod compact;
 mod flush;

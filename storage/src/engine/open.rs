@@ -67,6 +67,9 @@ pub fn open(dir: &Path, opts: EngineOptions, io: Option<Io>) -> Result<Engine> {
     }
     // Segments a flush covered but a crash kept from being deleted.
     let mut commitlog = commitlog;
+    if opts.commitlog_sync_thread == crate::commitlog::PeriodicSyncThread::Background {
+        commitlog.sync_in_background()?;
+    }
     commitlog.discard_before(replay_from)?;
     let mut engine = Engine {
         dir: dir.to_path_buf(),

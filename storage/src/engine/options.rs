@@ -1,6 +1,6 @@
 //! Engine configuration.
 
-use crate::commitlog::CommitlogOptions;
+use crate::commitlog::{CommitlogOptions, PeriodicSyncThread};
 use crate::compaction::{CompactionConfig, CompactionMode};
 use crate::io::IoMode;
 use crate::mirror::MirrorOptions;
@@ -11,6 +11,9 @@ use crate::sstable::SstableWriterOptions;
 #[derive(Clone, Debug)]
 pub struct EngineOptions {
     pub commitlog: CommitlogOptions,
+    /// Which thread runs the commitlog's periodic fsyncs (by default the owner's, in `tick`
+    /// and `apply`; `Background` starts a `commitlog-sync` thread so the owner never waits).
+    pub commitlog_sync_thread: PeriodicSyncThread,
     /// Flush the memtables to SSTables once they hold about this many bytes.
     pub memtable_flush_bytes: usize,
     /// How SSTables are written. Compactions use it as is; see `flush_zstd_level`.
@@ -20,6 +23,12 @@ pub struct EngineOptions {
     /// speed: level 1 cost about 8% less CPU over a whole ingest than level 3, for 0.55
     /// instead of 0.51 bytes per user byte until compaction (workload bench, scale 0.05).
     pub flush_zstd_level: i32,
+    /// zstd level of the SSTables background compactions write (`pick_compaction`); `None`
+    /// uses `sstable.zstd_level`. A major compaction (`compact_table`, `compact_all`) always
+    /// uses `sstable.zstd_level`. A lower level here trades some bytes on disk, until the
+    /// next major compaction or a larger tier rewrites them, for the CPU that background
+    /// compactions take from writers on a small machine.
+    pub background_compaction_zstd_level: Option<i32>,
     pub tombstones: TombstoneThresholds,
     /// Who runs background compaction (by default `tick` does, inline).
     pub compaction_mode: CompactionMode,
@@ -38,9 +47,11 @@ impl Default for EngineOptions {
     fn default() -> Self {
         EngineOptions {
             commitlog: CommitlogOptions::default(),
+            commitlog_sync_thread: PeriodicSyncThread::default(),
             memtable_flush_bytes: 64 << 20,
             sstable: SstableWriterOptions::default(),
             flush_zstd_level: 1,
+            background_compaction_zstd_level: None,
             tombstones: TombstoneThresholds::default(),
             compaction_mode: CompactionMode::default(),
             flush_mode: FlushMode::default(),

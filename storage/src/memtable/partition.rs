@@ -1,9 +1,6 @@
 //! One partition in the memtable: its deletions and its rows in clustering order.
 
-use std::collections::BTreeMap;
-
-use bytes::Bytes;
-
+use crate::memtable::rows::{Rows, Upserted};
 use crate::model::{DeletionTime, Direction, RangeTombstone, Row, Slice};
 
 /// Everything written to one partition since the last flush, reconciled on insert.
@@ -11,7 +8,8 @@ use crate::model::{DeletionTime, Direction, RangeTombstone, Row, Slice};
 pub struct MemPartition {
     pub deletion: Option<DeletionTime>,
     pub range_tombstones: Vec<RangeTombstone>,
-    pub rows: BTreeMap<Bytes, Row>,
+    /// In clustering order; `rows.values()` walks them all.
+    pub rows: Rows,
 }
 
 impl MemPartition {
@@ -31,16 +29,13 @@ impl MemPartition {
             }
         }
         for row in rows {
-            match self.rows.get_mut(&row.clustering) {
-                Some(existing) => {
-                    added += row.cells.len() * 32;
-                    existing.merge(row);
-                }
-                None => {
-                    added += row.heap_size();
-                    self.rows.insert(row.clustering.clone(), row);
-                }
-            }
+            // Counted before the row moves in; a merge is charged per cell, as it may
+            // replace or add cells.
+            let (heap_size, cells) = (row.heap_size(), row.cells.len());
+            added += match self.rows.upsert(row) {
+                Upserted::Inserted => heap_size,
+                Upserted::Merged => cells * 32,
+            };
         }
         added
     }
@@ -53,13 +48,7 @@ impl MemPartition {
     ) -> Box<dyn Iterator<Item = &'a Row> + 'a> {
         match slice.byte_range() {
             None => Box::new(std::iter::empty()),
-            Some(range) => {
-                let it = self.rows.range(range).map(|(_, r)| r);
-                match direction {
-                    Direction::Forward => Box::new(it),
-                    Direction::Reverse => Box::new(it.rev()),
-                }
-            }
+            Some(range) => Box::new(self.rows.range(range, direction == Direction::Reverse)),
         }
     }
 }

@@ -1,0 +1,233 @@
+//! The rows of one memtable partition, in clustering order, shaped for rows that arrive in
+//! order.
+//!
+//! Chat messages arrive in clustering order: at the end of a partition clustered ASC, at the
+//! front of one clustered DESC (newest first). A `BTreeMap` pays a tree walk, node
+//! allocations and node splits for each of them; here such a row is a `push_back` or
+//! `push_front` on a `VecDeque`. Rows that land between the two ends (late or out-of-order
+//! writes, updates of existing rows are merged in place) go to a `BTreeMap` beside it. A
+//! clustering key is in one of the two, never both; readers merge them.
+
+use std::cmp::Ordering;
+use std::collections::{BTreeMap, VecDeque};
+use std::ops::Bound;
+
+use bytes::Bytes;
+
+use crate::model::Row;
+
+/// Rows by clustering key: an in-order run plus the rows that arrived out of order.
+#[derive(Debug, Default, Clone)]
+pub struct Rows {
+    /// Sorted by clustering key, ascending.
+    run: VecDeque<Row>,
+    /// Rows whose key fell strictly between the run's first and last when they arrived.
+    scattered: BTreeMap<Bytes, Row>,
+}
+
+/// What [`Rows::upsert`] did with a row.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Upserted {
+    /// A new clustering key.
+    Inserted,
+    /// Merged into the row already there.
+    Merged,
+}
+
+impl Rows {
+    pub fn len(&self) -> usize {
+        self.run.len() + self.scattered.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.run.is_empty() && self.scattered.is_empty()
+    }
+
+    /// Inserts `row`, or merges it into the row with the same clustering key.
+    pub fn upsert(&mut self, row: Row) -> Upserted {
+        let key = &row.clustering;
+        let (Some(first), Some(last)) = (self.run.front(), self.run.back()) else {
+            self.run.push_back(row);
+            return Upserted::Inserted;
+        };
+        let (vs_first, vs_last) = (
+            key.as_ref().cmp(first.clustering.as_ref()),
+            key.as_ref().cmp(last.clustering.as_ref()),
+        );
+        match (vs_first, vs_last) {
+            (_, Ordering::Greater) => {
+                self.run.push_back(row);
+                return Upserted::Inserted;
+            }
+            (Ordering::Less, _) => {
+                self.run.push_front(row);
+                return Upserted::Inserted;
+            }
+            (_, Ordering::Equal) => {
+                if let Some(last) = self.run.back_mut() {
+                    last.merge(row);
+                }
+                return Upserted::Merged;
+            }
+            (Ordering::Equal, _) => {
+                if let Some(first) = self.run.front_mut() {
+                    first.merge(row);
+                }
+                return Upserted::Merged;
+            }
+            _ => {}
+        }
+        let found = self
+            .run
+            .binary_search_by(|r| r.clustering.as_ref().cmp(key.as_ref()));
+        if let Ok(i) = found {
+            if let Some(existing) = self.run.get_mut(i) {
+                existing.merge(row);
+            }
+            return Upserted::Merged;
+        }
+        match self.scattered.get_mut(key) {
+            Some(existing) => {
+                existing.merge(row);
+                Upserted::Merged
+            }
+            None => {
+                self.scattered.insert(row.clustering.clone(), row);
+                Upserted::Inserted
+            }
+        }
+    }
+
+    /// Every row, ascending.
+    pub fn values(&self) -> MergedRows<'_> {
+        MergedRows::new(
+            Box::new(self.run.iter()),
+            Box::new(self.scattered.values()),
+            false,
+        )
+    }
+
+    /// The rows with a clustering key in `range`, ascending, or descending if `reverse`.
+    pub fn range(&self, range: (Bound<Bytes>, Bound<Bytes>), reverse: bool) -> MergedRows<'_> {
+        let start = match &range.0 {
+            Bound::Unbounded => 0,
+            Bound::Included(k) => self.run.partition_point(|r| r.clustering < *k),
+            Bound::Excluded(k) => self.run.partition_point(|r| r.clustering <= *k),
+        };
+        let end = match &range.1 {
+            Bound::Unbounded => self.run.len(),
+            Bound::Included(k) => self.run.partition_point(|r| r.clustering <= *k),
+            Bound::Excluded(k) => self.run.partition_point(|r| r.clustering < *k),
+        };
+        let run = self.run.range(start..end.max(start));
+        let scattered = self.scattered.range(range).map(|(_, r)| r);
+        if reverse {
+            MergedRows::new(Box::new(run.rev()), Box::new(scattered.rev()), true)
+        } else {
+            MergedRows::new(Box::new(run), Box::new(scattered), false)
+        }
+    }
+}
+
+type RowIter<'a> = Box<dyn Iterator<Item = &'a Row> + 'a>;
+
+/// Two disjoint sorted streams of rows merged into one, in the direction both are in.
+pub struct MergedRows<'a> {
+    a: std::iter::Peekable<RowIter<'a>>,
+    b: std::iter::Peekable<RowIter<'a>>,
+    reverse: bool,
+}
+
+impl<'a> MergedRows<'a> {
+    fn new(a: RowIter<'a>, b: RowIter<'a>, reverse: bool) -> Self {
+        MergedRows {
+            a: a.peekable(),
+            b: b.peekable(),
+            reverse,
+        }
+    }
+}
+
+impl<'a> Iterator for MergedRows<'a> {
+    type Item = &'a Row;
+
+    fn next(&mut self) -> Option<&'a Row> {
+        let take_a = match (self.a.peek(), self.b.peek()) {
+            (Some(a), Some(b)) => (a.clustering < b.clustering) != self.reverse,
+            (Some(_), None) => true,
+            (None, _) => false,
+        };
+        if take_a {
+            self.a.next()
+        } else {
+            self.b.next()
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::model::Cell;
+
+    fn row(k: u8, ts: i64) -> Row {
+        let mut r = Row::new(Bytes::from(vec![k]));
+        r.marker = Some(Cell::live(ts, Bytes::new()));
+        r
+    }
+
+    fn keys<'a>(it: impl Iterator<Item = &'a Row>) -> Vec<u8> {
+        it.map(|r| r.clustering[0]).collect()
+    }
+
+    #[test]
+    fn in_order_rows_stay_in_the_run_and_others_merge_in() {
+        let mut rows = Rows::default();
+        // DESC arrival (front), then ASC (back), then holes and duplicates.
+        for k in [50u8, 40, 30, 60, 70] {
+            assert_eq!(rows.upsert(row(k, 1)), Upserted::Inserted);
+        }
+        assert!(rows.scattered.is_empty());
+        assert_eq!(rows.upsert(row(45, 1)), Upserted::Inserted);
+        assert_eq!(rows.upsert(row(65, 1)), Upserted::Inserted);
+        assert_eq!(rows.scattered.len(), 2);
+        for k in [30u8, 50, 70, 45] {
+            assert_eq!(rows.upsert(row(k, 2)), Upserted::Merged);
+        }
+        assert_eq!(rows.len(), 7);
+        assert_eq!(keys(rows.values()), vec![30, 40, 45, 50, 60, 65, 70]);
+        let newer = rows.values().find(|r| r.clustering[0] == 45).unwrap();
+        assert_eq!(newer.marker.as_ref().unwrap().timestamp, 2);
+    }
+
+    #[test]
+    fn ranges_in_both_directions_match_a_btreemap() {
+        let mut rows = Rows::default();
+        let mut model = BTreeMap::new();
+        // A fixed pseudo-random order covering in-order and scattered arrivals.
+        let mut x = 7u32;
+        for _ in 0..200 {
+            x = x.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+            let k = (x >> 16) as u8;
+            rows.upsert(row(k, 1));
+            model.insert(Bytes::from(vec![k]), ());
+        }
+        let b = |k: u8| Bytes::from(vec![k]);
+        let bounds = [
+            (Bound::Unbounded, Bound::Unbounded),
+            (Bound::Included(b(10)), Bound::Excluded(b(200))),
+            (Bound::Excluded(b(10)), Bound::Included(b(200))),
+            (Bound::Included(b(90)), Bound::Unbounded),
+            (Bound::Unbounded, Bound::Excluded(b(90))),
+            (Bound::Included(b(90)), Bound::Excluded(b(91))),
+        ];
+        for range in bounds {
+            let want: Vec<u8> = model.range(range.clone()).map(|(k, _)| k[0]).collect();
+            assert_eq!(keys(rows.range(range.clone(), false)), want, "{range:?}");
+            let mut rev = want.clone();
+            rev.reverse();
+            assert_eq!(keys(rows.range(range.clone(), true)), rev, "{range:?}");
+        }
+    }
+}
