@@ -172,7 +172,8 @@ impl Db {
         engine_opts.flush_mode = crate::storage::engine::FlushMode::External;
         // The periodic fsync runs on the commitlog's own thread, so a shard never stops
         // serving for an fdatasync (same window of writes at risk; group commit unchanged).
-        engine_opts.commitlog_sync_thread = crate::storage::commitlog::PeriodicSyncThread::Background;
+        engine_opts.commitlog_sync_thread =
+            crate::storage::commitlog::PeriodicSyncThread::Background;
         engine_opts.mirror = None;
         if let Some(m) = &engine_mirror {
             if mirror::reshard_pending(dir, shard_count)? {

@@ -1,5 +1,6 @@
 //! A flush rotates the commitlog and deletes the segments it covered; what was written after
-//! the flush (only in the commitlog) still comes back on reopen.
+//! the flush (only in the commitlog) still comes back on reopen; restarts without writes do
+//! not pile up empty segments.
 
 use std::path::Path;
 
@@ -104,4 +105,39 @@ fn disk_bytes_after_flush_are_sstables_plus_an_empty_segment() {
     engine.flush().unwrap();
     let s = engine.stats();
     assert_eq!(s.disk_bytes, s.sstable_bytes + segment::HEADER_BYTES);
+}
+
+#[test]
+fn restarts_without_writes_do_not_pile_up_segments() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut engine = Engine::open(dir.path(), EngineOptions::default()).unwrap();
+    for id in 0..10 {
+        engine.apply(mutation(1, id)).unwrap();
+    }
+    engine.close().unwrap();
+    // The unflushed writes' segment stays (it is all there is of them); each open adds an
+    // empty one, which the next open deletes.
+    for _ in 0..5 {
+        let mut engine = Engine::open(dir.path(), EngineOptions::default()).unwrap();
+        assert_eq!(row_count(&mut engine, 1), 10);
+        engine.close().unwrap();
+        assert!(
+            segments(dir.path()).len() <= 2,
+            "{:?}",
+            segments(dir.path())
+        );
+    }
+    // Flushed and restarted: nothing but the active segment.
+    let mut engine = Engine::open(dir.path(), EngineOptions::default()).unwrap();
+    engine.flush().unwrap();
+    engine.close().unwrap();
+    for _ in 0..3 {
+        Engine::open(dir.path(), EngineOptions::default())
+            .unwrap()
+            .close()
+            .unwrap();
+        assert_eq!(segments(dir.path()).len(), 1, "{:?}", segments(dir.path()));
+    }
+    let mut engine = Engine::open(dir.path(), EngineOptions::default()).unwrap();
+    assert_eq!(row_count(&mut engine, 1), 10);
 }

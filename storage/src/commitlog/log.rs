@@ -111,6 +111,23 @@ impl Commitlog {
             }
         }
         let (file, path) = segment::create(&*io, dir, next_id)?;
+        // Old segments without a record (an open with no write before the next close or
+        // crash leaves one) hold nothing to replay: without this, every restart would add
+        // one. Done after the new segment exists, so a crash midway loses nothing.
+        let empty: Vec<u64> = closed
+            .iter()
+            .filter(|(_, s)| s.len_bytes <= HEADER_BYTES)
+            .map(|(id, _)| *id)
+            .collect();
+        for id in empty {
+            if let Some(s) = closed.remove(&id) {
+                match io.remove_file(&s.path) {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(e) => return Err(Error::io(&s.path, e)),
+                }
+            }
+        }
         let log = Commitlog {
             dir: dir.to_path_buf(),
             io,
