@@ -32,7 +32,7 @@ use crate::compaction::{CompactionStats, Tracker};
 use crate::error::{Error, Result};
 use crate::io::Io;
 use crate::model::{DecoratedKey, Mutation, ReadQuery, ReadResult, ReadStats, TableId};
-use crate::read::{read_partition, PartitionSource};
+use crate::read::{read_partition, PartitionSource, SourceRows};
 use crate::sstable::{BlockCache, BlockCacheStats, Sstable};
 use manifest::Manifest;
 use table::Table;
@@ -228,7 +228,7 @@ impl Engine {
             sources.push(PartitionSource {
                 deletion: p.deletion,
                 range_tombstones: p.range_tombstones.clone(),
-                rows: Box::new(p.rows(slice, direction).cloned().map(Ok)),
+                rows: SourceRows::memtable(p.rows(slice, direction)),
             });
         }
         for frozen in self.frozen.iter().rev() {
@@ -236,7 +236,7 @@ impl Engine {
                 sources.push(PartitionSource {
                     deletion: p.deletion,
                     range_tombstones: p.range_tombstones.clone(),
-                    rows: Box::new(p.rows(slice, direction).cloned().map(Ok)),
+                    rows: SourceRows::memtable(p.rows(slice, direction)),
                 });
             }
         }
@@ -251,7 +251,7 @@ impl Engine {
                 sources.push(PartitionSource {
                     deletion: p.deletion(),
                     range_tombstones: p.range_tombstones().to_vec(),
-                    rows: Box::new(p.rows(slice, direction)),
+                    rows: SourceRows::sstable(p.rows(slice, direction)),
                 });
             }
         }

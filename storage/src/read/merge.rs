@@ -5,17 +5,25 @@
 //! deletion, the range tombstones and the row tombstone, so that what comes out holds no
 //! shadowed data. Row tombstones and cell tombstones are kept (a read skips them, a compaction
 //! decides whether to purge them). Both reads and compaction are built on this iterator.
+//!
+//! The merge looks at each version's head first (key, row deletion, greatest data
+//! timestamp). A version whose data the strongest deletion at its key shadows entirely
+//! (Cassandra's rule: a deletion at T shadows data at T) is stepped over undecoded, so a
+//! partition of a million deleted rows costs a key comparison per version, not a million
+//! row decodes; [`MergedRows::next_merged`] reports such a key without allocating.
 
-use std::cmp::Ordering;
+use bytes::Bytes;
 
 use crate::error::Result;
-use crate::model::{DeletionTime, Direction, RangeTombstone, Row};
+use crate::model::deletion::shadowed;
+use crate::model::{DeletionTime, Direction, RangeTombstone, Row, Timestamp};
+use crate::read::source::SourceRows;
 
 /// One source's view of a partition.
 pub struct PartitionSource<'a> {
     pub deletion: Option<DeletionTime>,
     pub range_tombstones: Vec<RangeTombstone>,
-    pub rows: Box<dyn Iterator<Item = Result<Row>> + 'a>,
+    pub rows: SourceRows<'a>,
 }
 
 /// The partition-level deletions of all sources together.
@@ -37,14 +45,47 @@ impl Deletions {
     }
 }
 
+/// What the merge found at one clustering key.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Merged<'m> {
+    /// Nothing at `clustering` but its row tombstone (`None` when a partition or range
+    /// deletion supersedes it): every version's data is shadowed, and none was decoded.
+    Deleted {
+        clustering: &'m [u8],
+        deletion: Option<DeletionTime>,
+    },
+    /// The reconciled row, with shadowed data removed (it may still hold tombstones).
+    Row(Row),
+}
+
+impl Merged<'_> {
+    /// The outcome as a row (a deleted key becomes a row with only its tombstone).
+    pub fn into_row(self) -> Row {
+        match self {
+            Merged::Deleted {
+                clustering,
+                deletion,
+            } => Row {
+                clustering: Bytes::copy_from_slice(clustering),
+                deletion,
+                ..Row::default()
+            },
+            Merged::Row(row) => row,
+        }
+    }
+}
+
 /// Reconciled rows of one partition, in the sources' direction, with shadowed data removed.
 pub struct MergedRows<'a> {
     direction: Direction,
-    iters: Vec<Box<dyn Iterator<Item = Result<Row>> + 'a>>,
-    heads: Vec<Option<Row>>,
+    sources: Vec<SourceRows<'a>>,
     deletions: Deletions,
     rows_scanned: u64,
     primed: bool,
+    /// The current key, copied so that [`Merged::Deleted`] can borrow it.
+    key: Vec<u8>,
+    /// The sources standing on the current key (kept to reuse its allocation).
+    at_key: Vec<usize>,
 }
 
 impl<'a> MergedRows<'a> {
@@ -55,27 +96,27 @@ impl<'a> MergedRows<'a> {
         keep_range: impl Fn(&RangeTombstone) -> bool,
     ) -> Self {
         let mut deletions = Deletions::default();
-        let mut iters = Vec::with_capacity(sources.len());
+        let mut rows = Vec::with_capacity(sources.len());
         for s in sources {
             deletions.partition = DeletionTime::max(deletions.partition, s.deletion);
             deletions
                 .ranges
                 .extend(s.range_tombstones.into_iter().filter(&keep_range));
-            iters.push(s.rows);
+            rows.push(s.rows);
         }
         // A range tombstone no stronger than the partition deletion adds nothing.
         if let Some(p) = deletions.partition {
             deletions.ranges.retain(|rt| rt.deletion.supersedes(&p));
         }
         deletions.ranges.dedup();
-        let heads = vec![None; iters.len()];
         MergedRows {
             direction,
-            iters,
-            heads,
+            at_key: Vec::with_capacity(rows.len()),
+            sources: rows,
             deletions,
             rows_scanned: 0,
             primed: false,
+            key: Vec::new(),
         }
     }
 
@@ -88,68 +129,85 @@ impl<'a> MergedRows<'a> {
         self.rows_scanned
     }
 
-    fn pull(&mut self, i: usize) -> Result<()> {
-        self.heads[i] = match self.iters[i].next() {
-            Some(row) => {
+    fn advance(&mut self, i: usize) -> Result<()> {
+        if let Some(s) = self.sources.get_mut(i) {
+            if s.advance()? {
                 self.rows_scanned += 1;
-                Some(row?)
             }
-            None => None,
-        };
+        }
         Ok(())
     }
 
-    fn before(&self, a: &[u8], b: &[u8]) -> bool {
-        match self.direction {
-            Direction::Forward => a < b,
-            Direction::Reverse => a > b,
-        }
-    }
-
-    fn next_merged(&mut self) -> Result<Option<Row>> {
+    /// The next clustering key's outcome, in the merge's direction; `None` at the end.
+    pub fn next_merged(&mut self) -> Result<Option<Merged<'_>>> {
         if !self.primed {
-            for i in 0..self.iters.len() {
-                self.pull(i)?;
+            for i in 0..self.sources.len() {
+                self.advance(i)?;
             }
             self.primed = true;
         }
-        let mut first: Option<usize> = None;
-        for (i, head) in self.heads.iter().enumerate() {
-            if let Some(row) = head {
-                let better = match first.and_then(|f| self.heads[f].as_ref()) {
-                    None => true,
-                    Some(best) => self.before(&row.clustering, &best.clustering),
-                };
-                if better {
-                    first = Some(i);
-                }
+        let mut first: Option<&[u8]> = None;
+        for key in self.sources.iter().filter_map(SourceRows::key) {
+            if first.is_none_or(|best| before(self.direction, key, best)) {
+                first = Some(key);
             }
         }
         let Some(first) = first else {
             return Ok(None);
         };
-        let mut row = self.heads[first].take().unwrap_or_default();
-        self.pull(first)?;
-        for i in 0..self.heads.len() {
-            let same = self.heads[i]
-                .as_ref()
-                .is_some_and(|h| h.clustering.cmp(&row.clustering) == Ordering::Equal);
-            if same {
-                if let Some(other) = self.heads[i].take() {
-                    row.merge(other);
+        self.key.clear();
+        self.key.extend_from_slice(first);
+        self.at_key.clear();
+        let mut row_deletion = None;
+        for (i, s) in self.sources.iter().enumerate() {
+            if s.key() == Some(&self.key[..]) {
+                self.at_key.push(i);
+                row_deletion = DeletionTime::max(row_deletion, s.info().deletion);
+            }
+        }
+        let covering = self.deletions.covering(&self.key);
+        let strongest = DeletionTime::max(covering, row_deletion);
+        let mut row: Option<Row> = None;
+        for n in 0..self.at_key.len() {
+            let Some(&i) = self.at_key.get(n) else { break };
+            let Some(source) = self.sources.get(i) else {
+                continue;
+            };
+            let max_data_ts = source.info().max_data_ts;
+            // Decode only a version with data the strongest deletion does not shadow:
+            // reconciling the others could only add cells `apply_deletion` drops again.
+            if max_data_ts != Timestamp::MIN && !shadowed(strongest, max_data_ts) {
+                let version = source.decode()?;
+                match &mut row {
+                    Some(r) => r.merge(version),
+                    None => row = Some(version),
                 }
-                self.pull(i)?;
             }
+            self.advance(i)?;
         }
-        let covering = self.deletions.covering(&row.clustering);
-        row.apply_deletion(covering);
         // A row tombstone that a partition or range deletion already supersedes is redundant.
-        if let (Some(rd), Some(cd)) = (row.deletion, covering) {
-            if !rd.supersedes(&cd) {
-                row.deletion = None;
+        let kept = row_deletion.filter(|rd| covering.is_none_or(|cd| rd.supersedes(&cd)));
+        Ok(Some(match row {
+            None => Merged::Deleted {
+                clustering: &self.key,
+                deletion: kept,
+            },
+            Some(mut row) => {
+                // The strongest row tombstone may come from a version left undecoded.
+                row.deletion = row_deletion;
+                row.apply_deletion(covering);
+                row.deletion = kept;
+                Merged::Row(row)
             }
-        }
-        Ok(Some(row))
+        }))
+    }
+}
+
+/// Whether key `a` comes before key `b` in `direction`.
+fn before(direction: Direction, a: &[u8], b: &[u8]) -> bool {
+    match direction {
+        Direction::Forward => a < b,
+        Direction::Reverse => a > b,
     }
 }
 
@@ -157,6 +215,8 @@ impl Iterator for MergedRows<'_> {
     type Item = Result<Row>;
 
     fn next(&mut self) -> Option<Result<Row>> {
-        self.next_merged().transpose()
+        self.next_merged()
+            .map(|m| m.map(Merged::into_row))
+            .transpose()
     }
 }

@@ -2,6 +2,8 @@
 
 pub mod merge;
 pub mod partition;
+pub mod source;
 
-pub use merge::{Deletions, MergedRows, PartitionSource};
+pub use merge::{Deletions, Merged, MergedRows, PartitionSource};
+pub use source::{HeadInfo, SourceRows};
 pub use partition::{read_partition, TombstoneThresholds};

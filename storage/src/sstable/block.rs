@@ -8,7 +8,7 @@
 //! On disk: the zstd frame, then the uncompressed length u32 LE, then a CRC32 u32 LE over
 //! the frame and the length.
 
-use crate::codec::row::{put_row, read_row};
+use crate::codec::row::{put_row_with_max_ts, read_row, read_row_head, RowHead};
 use bytes::Bytes;
 
 use crate::codec::varint::Reader;
@@ -65,7 +65,7 @@ impl BlockBuilder {
             .filter(|&o| (o as usize) < MAX_BLOCK_BYTES)
             .ok_or_else(|| Error::InvalidRequest("SSTable block too large".into()))?;
         self.offsets.push(offset);
-        put_row(&mut self.buf, row, self.base_ts);
+        put_row_with_max_ts(&mut self.buf, row, self.base_ts);
         if self.size_bytes() > MAX_BLOCK_BYTES {
             return Err(Error::InvalidRequest(format!(
                 "row of {} bytes too large for an SSTable block",
@@ -214,12 +214,15 @@ impl DecodedBlock {
         self.offsets.len()
     }
 
-    fn row_bytes(&self, i: usize) -> Result<&[u8]> {
-        let start = *self
-            .offsets
+    fn offset(&self, i: usize) -> Result<usize> {
+        self.offsets
             .get(i)
-            .ok_or_else(|| Error::Malformed(format!("row {i} not in block")))?
-            as usize;
+            .map(|&o| o as usize)
+            .ok_or_else(|| Error::Malformed(format!("row {i} not in block")))
+    }
+
+    fn row_bytes(&self, i: usize) -> Result<&[u8]> {
+        let start = self.offset(i)?;
         let end = self
             .offsets
             .get(i + 1)
@@ -235,6 +238,20 @@ impl DecodedBlock {
         r.u8()?;
         let n = r.len()?;
         r.slice(n)
+    }
+
+    /// The head of row `i` (key, deletion, greatest data timestamp) without decoding its
+    /// cells; its `clustering` range is in the block's bytes, see [`DecodedBlock::key`].
+    pub fn head(&self, i: usize) -> Result<RowHead> {
+        let start = self.offset(i)?;
+        let mut head = read_row_head(&mut Reader::new(self.row_bytes(i)?), self.base_ts)?;
+        head.clustering = start + head.clustering.start..start + head.clustering.end;
+        Ok(head)
+    }
+
+    /// The bytes at `range` of the block, such as a [`RowHead`]'s key; empty if outside.
+    pub fn key(&self, range: std::ops::Range<usize>) -> &[u8] {
+        self.data.get(range).unwrap_or_default()
     }
 
     pub fn row(&self, i: usize) -> Result<Row> {
@@ -292,6 +309,9 @@ mod tests {
         assert_eq!(block.row_count(), 20);
         for (i, r) in rows.iter().enumerate() {
             assert_eq!(&block.row(i).unwrap(), r);
+            let head = block.head(i).unwrap();
+            assert_eq!(block.key(head.clustering), &r.clustering[..]);
+            assert_eq!(head.max_data_ts, r.max_data_timestamp());
         }
         assert_eq!(block.partition_point(0, 20, |k| k < &[7u8][..]).unwrap(), 7);
         for i in 0..framed.len() {

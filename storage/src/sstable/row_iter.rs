@@ -6,9 +6,14 @@
 //! binary-searched on the block's row offsets, so a block is decoded once and walked either
 //! way. The next block is only decompressed when the walk reaches it and its index entry
 //! says it can still hold rows of the slice.
+//!
+//! Besides iterating decoded rows, the iterator can stand on a row and show only its head
+//! (key, deletion, greatest data timestamp; [`RowIter::advance`], [`RowIter::head`]), so a
+//! merge decodes the cells of a row only when no tombstone shadows them.
 
 use std::sync::Arc;
 
+use crate::codec::row::RowHead;
 use crate::error::{Error, Result};
 use crate::model::{Direction, Row, Slice};
 
@@ -27,6 +32,8 @@ pub struct RowIter<'a> {
     current: Option<Cursor>,
     pending_error: Option<Error>,
     blocks_read: u64,
+    /// The row `advance` stopped on: its index in the current block and its head.
+    head: Option<(usize, RowHead)>,
 }
 
 /// The rows `lo..hi` of a loaded block that are in the slice; `pos` is the next one to
@@ -55,6 +62,7 @@ impl<'a> RowIter<'a> {
             current: None,
             pending_error: None,
             blocks_read: 0,
+            head: None,
         };
         if it.slice.is_empty() || index.is_empty() {
             return it;
@@ -142,7 +150,40 @@ impl<'a> RowIter<'a> {
         Ok(())
     }
 
-    fn next_row(&mut self) -> Result<Option<Row>> {
+    /// Moves to the next row of the slice and reads its head; `false` when there is none.
+    /// After an error the iterator is exhausted.
+    pub fn advance(&mut self) -> Result<bool> {
+        self.head = None;
+        let moved = match self.pending_error.take() {
+            Some(e) => Err(e),
+            None => self.advance_inner(),
+        };
+        moved.map_err(|e| {
+            // After an error the walk cannot continue safely.
+            self.current = None;
+            self.next_entry = None;
+            e.at(self.table.path(), self.table.index_offset())
+        })
+    }
+
+    /// The key and head of the row `advance` stopped on.
+    pub fn head(&self) -> Option<(&[u8], &RowHead)> {
+        let c = self.current.as_ref()?;
+        let (_, head) = self.head.as_ref()?;
+        Some((c.block.key(head.clustering.clone()), head))
+    }
+
+    /// Decodes the whole row `advance` stopped on.
+    pub fn decode_head(&self) -> Result<Row> {
+        let (Some(c), Some((i, _))) = (&self.current, &self.head) else {
+            return Err(Error::Malformed("no row to decode".into()));
+        };
+        c.block
+            .row(*i)
+            .map_err(|e| self.table.corruption(e, c.block_no))
+    }
+
+    fn advance_inner(&mut self) -> Result<bool> {
         loop {
             if let Some(c) = &mut self.current {
                 let row_index = match self.direction {
@@ -157,18 +198,18 @@ impl<'a> RowIter<'a> {
                     _ => None,
                 };
                 if let Some(i) = row_index {
-                    let block_no = c.block_no;
-                    return c
+                    let head = c
                         .block
-                        .row(i)
-                        .map(Some)
-                        .map_err(|e| self.table.corruption(e, block_no));
+                        .head(i)
+                        .map_err(|e| self.table.corruption(e, c.block_no))?;
+                    self.head = Some((i, head));
+                    return Ok(true);
                 }
                 self.current = None;
             }
             match self.next_entry.take() {
                 Some(i) => self.load(i)?,
-                None => return Ok(None),
+                None => return Ok(false),
             }
         }
     }
@@ -178,17 +219,10 @@ impl Iterator for RowIter<'_> {
     type Item = Result<Row>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        if let Some(e) = self.pending_error.take() {
-            return Some(Err(e));
-        }
-        match self.next_row() {
-            Ok(row) => row.map(Ok),
-            Err(e) => {
-                // After an error the walk cannot continue safely.
-                self.current = None;
-                self.next_entry = None;
-                Some(Err(e.at(self.table.path(), self.table.index_offset())))
-            }
+        match self.advance() {
+            Ok(true) => Some(self.decode_head()),
+            Ok(false) => None,
+            Err(e) => Some(Err(e)),
         }
     }
 }

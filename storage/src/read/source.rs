@@ -1,0 +1,113 @@
+//! The rows of one source of a partition (a memtable or an SSTable), seen one row at a time
+//! through its head: key, row deletion and greatest data timestamp. The merge decides from
+//! the heads whether a row version can matter and decodes (or clones) only those that can.
+
+use crate::codec::row::RowHead;
+use crate::error::Result;
+use crate::model::{DeletionTime, Row, Timestamp};
+use crate::sstable::RowIter;
+
+/// What the merge reads from a source's current row before deciding to decode it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HeadInfo {
+    pub deletion: Option<DeletionTime>,
+    /// The greatest timestamp of the marker and cells; `Timestamp::MIN` when there are none.
+    pub max_data_ts: Timestamp,
+}
+
+impl From<&RowHead> for HeadInfo {
+    fn from(h: &RowHead) -> Self {
+        HeadInfo {
+            deletion: h.deletion,
+            max_data_ts: h.max_data_ts,
+        }
+    }
+}
+
+/// One source's rows in the read's direction. Call [`SourceRows::advance`] to stand on
+/// the first row; then [`SourceRows::key`] and [`SourceRows::info`] describe it and
+/// [`SourceRows::decode`] materializes it.
+pub enum SourceRows<'a> {
+    /// Rows of a memtable partition (already reconciled, in memory).
+    Memtable(MemRows<'a>),
+    /// Rows of an SSTable partition, decoded from their block only when asked.
+    Sstable(RowIter<'a>),
+}
+
+impl<'a> SourceRows<'a> {
+    pub fn memtable(rows: Box<dyn Iterator<Item = &'a Row> + 'a>) -> Self {
+        SourceRows::Memtable(MemRows {
+            rows,
+            head: None,
+            info: HeadInfo {
+                deletion: None,
+                max_data_ts: Timestamp::MIN,
+            },
+        })
+    }
+
+    pub fn sstable(rows: RowIter<'a>) -> Self {
+        SourceRows::Sstable(rows)
+    }
+
+    /// Moves to the next row; `false` when the source is exhausted.
+    #[inline]
+    pub fn advance(&mut self) -> Result<bool> {
+        match self {
+            SourceRows::Memtable(m) => Ok(m.advance()),
+            SourceRows::Sstable(s) => s.advance(),
+        }
+    }
+
+    /// The current row's clustering key; `None` before the first `advance` or at the end.
+    #[inline]
+    pub fn key(&self) -> Option<&[u8]> {
+        match self {
+            SourceRows::Memtable(m) => m.head.map(|r| &r.clustering[..]),
+            SourceRows::Sstable(s) => s.head().map(|(k, _)| k),
+        }
+    }
+
+    /// The current row's deletion and greatest data timestamp.
+    #[inline]
+    pub fn info(&self) -> HeadInfo {
+        match self {
+            SourceRows::Memtable(m) => m.info,
+            SourceRows::Sstable(s) => s.head().map_or(
+                HeadInfo {
+                    deletion: None,
+                    max_data_ts: Timestamp::MIN,
+                },
+                |(_, h)| h.into(),
+            ),
+        }
+    }
+
+    /// The current row, whole.
+    pub fn decode(&self) -> Result<Row> {
+        match self {
+            SourceRows::Memtable(m) => Ok(m.head.cloned().unwrap_or_default()),
+            SourceRows::Sstable(s) => s.decode_head(),
+        }
+    }
+}
+
+/// A memtable partition's rows with the head of the current one.
+pub struct MemRows<'a> {
+    rows: Box<dyn Iterator<Item = &'a Row> + 'a>,
+    head: Option<&'a Row>,
+    info: HeadInfo,
+}
+
+impl MemRows<'_> {
+    fn advance(&mut self) -> bool {
+        self.head = self.rows.next();
+        if let Some(r) = self.head {
+            self.info = HeadInfo {
+                deletion: r.deletion,
+                max_data_ts: r.max_data_timestamp(),
+            };
+        }
+        self.head.is_some()
+    }
+}
