@@ -55,18 +55,22 @@ impl<'a> Reader<'a> {
         }
     }
 
+    #[inline]
     pub fn position(&self) -> usize {
         self.pos
     }
 
+    #[inline]
     pub fn is_empty(&self) -> bool {
         self.pos >= self.buf.len()
     }
 
+    #[inline]
     pub fn remaining(&self) -> usize {
         self.buf.len().saturating_sub(self.pos)
     }
 
+    #[inline]
     pub fn u8(&mut self) -> Result<u8> {
         let b = *self.buf.get(self.pos).ok_or_else(|| {
             Error::Malformed(format!("unexpected end of data at byte {}", self.pos))
@@ -75,6 +79,7 @@ impl<'a> Reader<'a> {
         Ok(b)
     }
 
+    #[inline]
     pub fn u64(&mut self) -> Result<u64> {
         let mut v: u64 = 0;
         for shift in (0..64).step_by(7) {
@@ -90,17 +95,20 @@ impl<'a> Reader<'a> {
         )))
     }
 
+    #[inline]
     pub fn i64(&mut self) -> Result<i64> {
         let v = self.u64()?;
         Ok(((v >> 1) as i64) ^ -((v & 1) as i64))
     }
 
+    #[inline]
     pub fn u32(&mut self) -> Result<u32> {
         u32::try_from(self.u64()?)
             .map_err(|_| Error::Malformed(format!("value too large at byte {}", self.pos)))
     }
 
     /// A length that must fit in what is left of the buffer.
+    #[inline]
     pub fn len(&mut self) -> Result<usize> {
         let n = self.u64()?;
         if n > self.remaining() as u64 {
@@ -114,10 +122,12 @@ impl<'a> Reader<'a> {
     }
 
     /// A count of items that each take at least one byte.
+    #[inline]
     pub fn count(&mut self) -> Result<usize> {
         self.len()
     }
 
+    #[inline]
     pub fn slice(&mut self, n: usize) -> Result<&'a [u8]> {
         let end = self
             .pos

@@ -12,6 +12,8 @@
 //! partition of a million deleted rows costs a key comparison per version, not a million
 //! row decodes; [`MergedRows::next_merged`] reports such a key without allocating.
 
+use std::cmp::Ordering;
+
 use bytes::Bytes;
 
 use crate::error::Result;
@@ -146,10 +148,24 @@ impl<'a> MergedRows<'a> {
             }
             self.primed = true;
         }
+        // One pass finds the first key and every source standing on it.
+        self.at_key.clear();
         let mut first: Option<&[u8]> = None;
-        for key in self.sources.iter().filter_map(SourceRows::key) {
-            if first.is_none_or(|best| before(self.direction, key, best)) {
+        for (i, s) in self.sources.iter().enumerate() {
+            let Some(key) = s.key() else { continue };
+            let order = match first {
+                None => Ordering::Less,
+                Some(best) => match self.direction {
+                    Direction::Forward => key.cmp(best),
+                    Direction::Reverse => best.cmp(key),
+                },
+            };
+            if order == Ordering::Less {
+                self.at_key.clear();
                 first = Some(key);
+            }
+            if order != Ordering::Greater {
+                self.at_key.push(i);
             }
         }
         let Some(first) = first else {
@@ -157,11 +173,9 @@ impl<'a> MergedRows<'a> {
         };
         self.key.clear();
         self.key.extend_from_slice(first);
-        self.at_key.clear();
         let mut row_deletion = None;
-        for (i, s) in self.sources.iter().enumerate() {
-            if s.key() == Some(&self.key[..]) {
-                self.at_key.push(i);
+        for &i in &self.at_key {
+            if let Some(s) = self.sources.get(i) {
                 row_deletion = DeletionTime::max(row_deletion, s.info().deletion);
             }
         }
@@ -200,14 +214,6 @@ impl<'a> MergedRows<'a> {
                 Merged::Row(row)
             }
         }))
-    }
-}
-
-/// Whether key `a` comes before key `b` in `direction`.
-fn before(direction: Direction, a: &[u8], b: &[u8]) -> bool {
-    match direction {
-        Direction::Forward => a < b,
-        Direction::Reverse => a > b,
     }
 }
 

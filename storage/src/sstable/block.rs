@@ -250,6 +250,7 @@ impl DecodedBlock {
     }
 
     /// The bytes at `range` of the block, such as a [`RowHead`]'s key; empty if outside.
+    #[inline]
     pub fn key(&self, range: std::ops::Range<usize>) -> &[u8] {
         self.data.get(range).unwrap_or_default()
     }

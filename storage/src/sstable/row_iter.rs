@@ -167,6 +167,7 @@ impl<'a> RowIter<'a> {
     }
 
     /// The key and head of the row `advance` stopped on.
+    #[inline]
     pub fn head(&self) -> Option<(&[u8], &RowHead)> {
         let c = self.current.as_ref()?;
         let (_, head) = self.head.as_ref()?;
