@@ -73,12 +73,12 @@ impl<'a> SourceRows<'a> {
     pub fn info(&self) -> HeadInfo {
         match self {
             SourceRows::Memtable(m) => m.info,
-            SourceRows::Sstable(s) => s.head().map_or(
+            SourceRows::Sstable(s) => s.head_only().map_or(
                 HeadInfo {
                     deletion: None,
                     max_data_ts: Timestamp::MIN,
                 },
-                |(_, h)| h.into(),
+                HeadInfo::from,
             ),
         }
     }

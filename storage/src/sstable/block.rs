@@ -214,6 +214,7 @@ impl DecodedBlock {
         self.offsets.len()
     }
 
+    #[inline]
     fn offset(&self, i: usize) -> Result<usize> {
         self.offsets
             .get(i)
@@ -221,6 +222,7 @@ impl DecodedBlock {
             .ok_or_else(|| Error::Malformed(format!("row {i} not in block")))
     }
 
+    #[inline]
     fn row_bytes(&self, i: usize) -> Result<&[u8]> {
         let start = self.offset(i)?;
         let end = self
@@ -242,6 +244,7 @@ impl DecodedBlock {
 
     /// The head of row `i` (key, deletion, greatest data timestamp) without decoding its
     /// cells; its `clustering` range is in the block's bytes, see [`DecodedBlock::key`].
+    #[inline]
     pub fn head(&self, i: usize) -> Result<RowHead> {
         let start = self.offset(i)?;
         let mut head = read_row_head(&mut Reader::new(self.row_bytes(i)?), self.base_ts)?;

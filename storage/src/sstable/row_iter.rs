@@ -125,9 +125,18 @@ impl<'a> RowIter<'a> {
             })
             .map_err(|e| self.table.corruption(e, entry.block))?;
         let slice = &self.slice;
+        // Only a block a bound falls into is searched; the index keys clear the others.
         let (lo, hi) = (|| -> Result<(usize, usize)> {
-            let lo = block.partition_point(first, end, |k| !slice.after_start(k))?;
-            let hi = block.partition_point(lo, end, |k| slice.before_end(k))?;
+            let lo = if slice.after_start(entry.first_key) {
+                first
+            } else {
+                block.partition_point(first, end, |k| !slice.after_start(k))?
+            };
+            let hi = if slice.before_end(entry.last_key) {
+                end
+            } else {
+                block.partition_point(lo, end, |k| slice.before_end(k))?
+            };
             Ok((lo, hi))
         })()
         .map_err(|e| self.table.corruption(e, entry.block))?;
@@ -152,18 +161,44 @@ impl<'a> RowIter<'a> {
 
     /// Moves to the next row of the slice and reads its head; `false` when there is none.
     /// After an error the iterator is exhausted.
+    #[inline]
     pub fn advance(&mut self) -> Result<bool> {
+        // The common case, the next row of the loaded block, stays inline in the merge.
+        if self.pending_error.is_none() {
+            if let Some(c) = &mut self.current {
+                if let Some(i) = c.step(self.direction) {
+                    match c.block.head(i) {
+                        Ok(head) => {
+                            self.head = Some((i, head));
+                            return Ok(true);
+                        }
+                        Err(e) => {
+                            let e = self.table.corruption(e, c.block_no);
+                            return Err(self.fail(e));
+                        }
+                    }
+                }
+            }
+        }
+        self.advance_slow()
+    }
+
+    #[inline(never)]
+    fn advance_slow(&mut self) -> Result<bool> {
         self.head = None;
         let moved = match self.pending_error.take() {
             Some(e) => Err(e),
             None => self.advance_inner(),
         };
-        moved.map_err(|e| {
-            // After an error the walk cannot continue safely.
-            self.current = None;
-            self.next_entry = None;
-            e.at(self.table.path(), self.table.index_offset())
-        })
+        moved.map_err(|e| self.fail(e))
+    }
+
+    /// Ends the walk after an error (it cannot continue safely) and locates the error.
+    fn fail(&mut self, e: Error) -> Error {
+        self.head = None;
+        self.current = None;
+        self.next_entry = None;
+        e.at(self.table.path(), self.table.index_offset())
     }
 
     /// The key and head of the row `advance` stopped on.
@@ -172,6 +207,12 @@ impl<'a> RowIter<'a> {
         let c = self.current.as_ref()?;
         let (_, head) = self.head.as_ref()?;
         Some((c.block.key(head.clustering.clone()), head))
+    }
+
+    /// The head of the row `advance` stopped on.
+    #[inline]
+    pub fn head_only(&self) -> Option<&RowHead> {
+        self.head.as_ref().map(|(_, h)| h)
     }
 
     /// Decodes the whole row `advance` stopped on.
@@ -187,18 +228,7 @@ impl<'a> RowIter<'a> {
     fn advance_inner(&mut self) -> Result<bool> {
         loop {
             if let Some(c) = &mut self.current {
-                let row_index = match self.direction {
-                    Direction::Forward if c.pos < c.hi => {
-                        c.pos += 1;
-                        Some(c.pos - 1)
-                    }
-                    Direction::Reverse if c.pos > c.lo => {
-                        c.pos -= 1;
-                        Some(c.pos)
-                    }
-                    _ => None,
-                };
-                if let Some(i) = row_index {
+                if let Some(i) = c.step(self.direction) {
                     let head = c
                         .block
                         .head(i)
@@ -212,6 +242,24 @@ impl<'a> RowIter<'a> {
                 Some(i) => self.load(i)?,
                 None => return Ok(false),
             }
+        }
+    }
+}
+
+impl Cursor {
+    /// The index of the next row in `direction`, if the block has one left.
+    #[inline]
+    fn step(&mut self, direction: Direction) -> Option<usize> {
+        match direction {
+            Direction::Forward if self.pos < self.hi => {
+                self.pos += 1;
+                Some(self.pos - 1)
+            }
+            Direction::Reverse if self.pos > self.lo => {
+                self.pos -= 1;
+                Some(self.pos)
+            }
+            _ => None,
         }
     }
 }
