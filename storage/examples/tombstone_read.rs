@@ -16,6 +16,20 @@ use std::time::Instant;
 
 const TABLE: u32 = 1;
 
+/// Microseconds of CPU time this thread has used.
+fn thread_cpu_us() -> u128 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid, writable timespec for the duration of the call.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    if rc != 0 {
+        return 0;
+    }
+    ts.tv_sec as u128 * 1_000_000 + ts.tv_nsec as u128 / 1000
+}
+
 fn env_u64(name: &str) -> Option<u64> {
     std::env::var(name).ok().and_then(|v| v.parse().ok())
 }
@@ -63,22 +77,27 @@ fn main() {
     }
     let time = |label: &str, engine: &mut Engine| {
         let mut samples = Vec::new();
+        let mut cpu_samples = Vec::new();
         let before = engine.stats().block_cache;
         for _ in 0..reads {
             let q = ReadQuery::partition(TABLE, pk.clone()).reverse().limit(50);
+            let cpu = thread_cpu_us();
             let t = Instant::now();
             let r = engine.read(&q).expect("read");
             samples.push(t.elapsed().as_micros());
+            cpu_samples.push(thread_cpu_us() - cpu);
             assert_eq!(r.rows.len(), 1);
         }
         samples.sort();
+        cpu_samples.sort();
         let after = engine.stats().block_cache;
         let median = samples[samples.len() / 2];
         println!(
             "{label}: median {median} us over {n} rows ({:.1} ns/row; fastest {} us; \
-             per read {} block cache hits, {} misses)",
+             median CPU time {} us; per read {} block cache hits, {} misses)",
             median as f64 * 1000.0 / n as f64,
             samples[0],
+            cpu_samples[cpu_samples.len() / 2],
             (after.hits - before.hits) / reads,
             (after.misses - before.misses) / reads,
         );

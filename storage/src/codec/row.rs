@@ -79,7 +79,7 @@ pub fn put_deletion(out: &mut Vec<u8>, d: &DeletionTime, base_ts: i64) {
     put_i64(out, d.deleted_at);
 }
 
-#[inline]
+#[inline(always)] // the merge's per-row path: see `read_row_head`
 pub fn read_deletion(r: &mut Reader<'_>, base_ts: i64) -> Result<DeletionTime> {
     Ok(DeletionTime::new(r.i64()?.wrapping_add(base_ts), r.i64()?))
 }
@@ -128,7 +128,7 @@ fn put_row_inner(out: &mut Vec<u8>, row: &Row, base_ts: i64, max_ts: Option<Time
     }
 }
 
-#[inline]
+#[inline(always)] // the merge's per-row path: see `read_row_head`
 fn read_row_flags(r: &mut Reader<'_>) -> Result<u8> {
     let flags = r.u8()?;
     if flags & !ROW_FLAGS != 0 {
@@ -200,7 +200,8 @@ pub struct RowHead {
 /// nothing. A row written without its maximum timestamp (the commitlog's encoding, or an
 /// SSTable of format version 1) has its cells walked, still without decoding their values.
 /// The rest of the row is left unread and unchecked: [`read_row`] checks it.
-#[inline]
+// Always inlined: returned through memory, the head cost a store-forwarding stall per row.
+#[inline(always)]
 pub fn read_row_head(r: &mut Reader<'_>, base_ts: i64) -> Result<RowHead> {
     let flags = read_row_flags(r)?;
     let n = r.len()?;
@@ -231,7 +232,7 @@ pub fn read_row_head(r: &mut Reader<'_>, base_ts: i64) -> Result<RowHead> {
 }
 
 /// Steps over one cell without decoding its value; returns its timestamp.
-#[inline]
+#[inline(always)] // the merge's per-row path: see `read_row_head`
 fn skip_cell(r: &mut Reader<'_>, base_ts: i64) -> Result<Timestamp> {
     let kind = r.u8()?;
     let timestamp = r.i64()?.wrapping_add(base_ts);

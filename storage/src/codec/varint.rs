@@ -72,15 +72,34 @@ impl<'a> Reader<'a> {
 
     #[inline]
     pub fn u8(&mut self) -> Result<u8> {
-        let b = *self.buf.get(self.pos).ok_or_else(|| {
-            Error::Malformed(format!("unexpected end of data at byte {}", self.pos))
-        })?;
-        self.pos += 1;
-        Ok(b)
+        match self.buf.get(self.pos) {
+            Some(&b) => {
+                self.pos += 1;
+                Ok(b)
+            }
+            None => Err(self.end_of_data()),
+        }
     }
 
+    #[cold]
+    fn end_of_data(&self) -> Error {
+        Error::Malformed(format!("unexpected end of data at byte {}", self.pos))
+    }
+
+    /// A varint; the one-byte case (most lengths, flags and timestamp deltas) stays inline.
     #[inline]
     pub fn u64(&mut self) -> Result<u64> {
+        if let Some(&b) = self.buf.get(self.pos) {
+            if b < 0x80 {
+                self.pos += 1;
+                return Ok(u64::from(b));
+            }
+        }
+        self.u64_multi_byte()
+    }
+
+    #[inline(never)]
+    fn u64_multi_byte(&mut self) -> Result<u64> {
         let mut v: u64 = 0;
         for shift in (0..64).step_by(7) {
             let b = self.u8()?;
@@ -112,13 +131,18 @@ impl<'a> Reader<'a> {
     pub fn len(&mut self) -> Result<usize> {
         let n = self.u64()?;
         if n > self.remaining() as u64 {
-            return Err(Error::Malformed(format!(
-                "length {n} at byte {} runs past the end ({} bytes left)",
-                self.pos,
-                self.remaining()
-            )));
+            return Err(self.too_long(n));
         }
         Ok(n as usize)
+    }
+
+    #[cold]
+    fn too_long(&self, n: u64) -> Error {
+        Error::Malformed(format!(
+            "length {n} at byte {} runs past the end ({} bytes left)",
+            self.pos,
+            self.remaining()
+        ))
     }
 
     /// A count of items that each take at least one byte.

@@ -131,6 +131,7 @@ impl<'a> MergedRows<'a> {
         self.rows_scanned
     }
 
+    #[inline(always)]
     fn advance(&mut self, i: usize) -> Result<()> {
         if let Some(s) = self.sources.get_mut(i) {
             if s.advance()? {
@@ -141,6 +142,9 @@ impl<'a> MergedRows<'a> {
     }
 
     /// The next clustering key's outcome, in the merge's direction; `None` at the end.
+    // Inlined into its callers: returned through memory, the outcome cost a
+    // store-forwarding stall per key.
+    #[inline(always)]
     pub fn next_merged(&mut self) -> Result<Option<Merged<'_>>> {
         if !self.primed {
             for i in 0..self.sources.len() {

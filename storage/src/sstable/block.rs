@@ -214,7 +214,7 @@ impl DecodedBlock {
         self.offsets.len()
     }
 
-    #[inline]
+    #[inline(always)]
     fn offset(&self, i: usize) -> Result<usize> {
         self.offsets
             .get(i)
@@ -222,7 +222,7 @@ impl DecodedBlock {
             .ok_or_else(|| Error::Malformed(format!("row {i} not in block")))
     }
 
-    #[inline]
+    #[inline(always)]
     fn row_bytes(&self, i: usize) -> Result<&[u8]> {
         let start = self.offset(i)?;
         let end = self
@@ -244,7 +244,7 @@ impl DecodedBlock {
 
     /// The head of row `i` (key, deletion, greatest data timestamp) without decoding its
     /// cells; its `clustering` range is in the block's bytes, see [`DecodedBlock::key`].
-    #[inline]
+    #[inline(always)]
     pub fn head(&self, i: usize) -> Result<RowHead> {
         let start = self.offset(i)?;
         let mut head = read_row_head(&mut Reader::new(self.row_bytes(i)?), self.base_ts)?;
