@@ -2,6 +2,7 @@
 
 pub mod merge;
 pub mod partition;
+pub(crate) mod prefetch;
 pub mod source;
 
 pub use merge::{Deletions, Merged, MergedRows, PartitionSource};

@@ -2,9 +2,12 @@
 //! through its head: key, row deletion and greatest data timestamp. The merge decides from
 //! the heads whether a row version can matter and decodes (or clones) only those that can.
 
+use std::collections::VecDeque;
+
 use crate::codec::row::RowHead;
 use crate::error::Result;
 use crate::model::{DeletionTime, Row, Timestamp};
+use crate::read::prefetch::{prefetch, prefetch_value};
 use crate::sstable::RowIter;
 
 /// What the merge reads from a source's current row before deciding to decode it.
@@ -38,6 +41,8 @@ impl<'a> SourceRows<'a> {
     pub fn memtable(rows: Box<dyn Iterator<Item = &'a Row> + 'a>) -> Self {
         SourceRows::Memtable(MemRows {
             rows,
+            ahead: VecDeque::with_capacity(MEM_LOOKAHEAD_ROWS),
+            started: false,
             head: None,
             info: HeadInfo {
                 deletion: None,
@@ -92,16 +97,35 @@ impl<'a> SourceRows<'a> {
     }
 }
 
+/// How many memtable rows [`MemRows`] fetches ahead of the merge, so that their cache
+/// misses (the row in its tree node, then its key on the heap) overlap.
+const MEM_LOOKAHEAD_ROWS: usize = 8;
+
 /// A memtable partition's rows with the head of the current one.
 pub struct MemRows<'a> {
     rows: Box<dyn Iterator<Item = &'a Row> + 'a>,
+    /// The next rows, already asked of the CPU cache.
+    ahead: VecDeque<&'a Row>,
+    started: bool,
     head: Option<&'a Row>,
     info: HeadInfo,
 }
 
-impl MemRows<'_> {
+impl<'a> MemRows<'a> {
     fn advance(&mut self) -> bool {
-        self.head = self.rows.next();
+        if !self.started {
+            self.started = true;
+            for _ in 0..MEM_LOOKAHEAD_ROWS {
+                self.fetch_ahead();
+            }
+        }
+        self.head = self.ahead.pop_front();
+        self.fetch_ahead();
+        // Half way, the row itself is cached: its key (on the heap) can be asked for
+        // without waiting.
+        if let Some(row) = self.ahead.get(MEM_LOOKAHEAD_ROWS / 2) {
+            prefetch(row.clustering.get(..1).unwrap_or_default());
+        }
         if let Some(r) = self.head {
             self.info = HeadInfo {
                 deletion: r.deletion,
@@ -109,5 +133,12 @@ impl MemRows<'_> {
             };
         }
         self.head.is_some()
+    }
+
+    fn fetch_ahead(&mut self) {
+        if let Some(row) = self.rows.next() {
+            prefetch_value(row);
+            self.ahead.push_back(row);
+        }
     }
 }

@@ -214,6 +214,19 @@ impl DecodedBlock {
         self.offsets.len()
     }
 
+    /// Asks the CPU cache for rows `lo..hi` and their offsets, before a walk over them.
+    pub fn prefetch_rows(&self, lo: usize, hi: usize) {
+        let start = self.offsets.get(lo).map_or(self.rows_end, |&o| o as usize);
+        let end = self.offsets.get(hi).map_or(self.rows_end, |&o| o as usize);
+        crate::read::prefetch::prefetch(self.data.get(start..end).unwrap_or_default());
+        let offsets = self.offsets.get(lo..hi).unwrap_or_default();
+        for chunk in offsets.chunks(16) {
+            if let Some(first) = chunk.first() {
+                crate::read::prefetch::prefetch_value(first);
+            }
+        }
+    }
+
     #[inline(always)]
     fn offset(&self, i: usize) -> Result<usize> {
         self.offsets

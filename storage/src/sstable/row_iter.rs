@@ -149,6 +149,9 @@ impl<'a> RowIter<'a> {
         } else {
             i.checked_sub(1)
         };
+        // A walk over a block is mostly cache misses taken one row at a time; asking for
+        // the whole range up front lets them overlap.
+        block.prefetch_rows(lo, hi);
         self.current = Some(Cursor {
             block,
             block_no: entry.block,
