@@ -26,15 +26,17 @@ pub fn prefetch(bytes: &[u8]) {
     let _ = bytes;
 }
 
-/// [`prefetch`] of the memory `value` itself occupies.
+/// [`prefetch`] of the memory `value` itself occupies (every cache line of it).
 #[inline]
 pub fn prefetch_value<T>(value: &T) {
-    let ptr: *const T = value;
+    let ptr: *const u8 = (value as *const T).cast();
     #[cfg(target_arch = "x86_64")]
     {
         use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-        // SAFETY: as in `prefetch`; `ptr` points at a live value.
-        unsafe { _mm_prefetch::<_MM_HINT_T0>(ptr.cast()) }
+        for offset in (0..std::mem::size_of::<T>()).step_by(LINE_BYTES) {
+            // SAFETY: as in `prefetch`; the address is inside the live `value`.
+            unsafe { _mm_prefetch::<_MM_HINT_T0>(ptr.wrapping_add(offset).cast()) }
+        }
     }
     #[cfg(not(target_arch = "x86_64"))]
     let _ = ptr;
