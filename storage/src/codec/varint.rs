@@ -29,6 +29,8 @@ fn within(whole: &[u8], part: &[u8]) -> bool {
     w.start <= p.start && p.end <= w.end
 }
 
+/// The small reads are always inlined: the merge parses a row head per row, and a call
+/// per varint cost more than the varint.
 pub struct Reader<'a> {
     buf: &'a [u8],
     pos: usize,
@@ -70,7 +72,7 @@ impl<'a> Reader<'a> {
         self.buf.len().saturating_sub(self.pos)
     }
 
-    #[inline]
+    #[inline(always)]
     pub fn u8(&mut self) -> Result<u8> {
         match self.buf.get(self.pos) {
             Some(&b) => {
@@ -87,7 +89,7 @@ impl<'a> Reader<'a> {
     }
 
     /// A varint; the one-byte case (most lengths, flags and timestamp deltas) stays inline.
-    #[inline]
+    #[inline(always)]
     pub fn u64(&mut self) -> Result<u64> {
         if let Some(&b) = self.buf.get(self.pos) {
             if b < 0x80 {
@@ -114,20 +116,20 @@ impl<'a> Reader<'a> {
         )))
     }
 
-    #[inline]
+    #[inline(always)]
     pub fn i64(&mut self) -> Result<i64> {
         let v = self.u64()?;
         Ok(((v >> 1) as i64) ^ -((v & 1) as i64))
     }
 
-    #[inline]
+    #[inline(always)]
     pub fn u32(&mut self) -> Result<u32> {
         u32::try_from(self.u64()?)
             .map_err(|_| Error::Malformed(format!("value too large at byte {}", self.pos)))
     }
 
     /// A length that must fit in what is left of the buffer.
-    #[inline]
+    #[inline(always)]
     pub fn len(&mut self) -> Result<usize> {
         let n = self.u64()?;
         if n > self.remaining() as u64 {
@@ -146,12 +148,12 @@ impl<'a> Reader<'a> {
     }
 
     /// A count of items that each take at least one byte.
-    #[inline]
+    #[inline(always)]
     pub fn count(&mut self) -> Result<usize> {
         self.len()
     }
 
-    #[inline]
+    #[inline(always)]
     pub fn slice(&mut self, n: usize) -> Result<&'a [u8]> {
         let end = self
             .pos

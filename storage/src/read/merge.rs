@@ -19,7 +19,7 @@ use bytes::Bytes;
 use crate::error::Result;
 use crate::model::deletion::shadowed;
 use crate::model::{DeletionTime, Direction, RangeTombstone, Row, Timestamp};
-use crate::read::source::SourceRows;
+use crate::read::source::{HeadInfo, SourceRows};
 
 /// One source's view of a partition.
 pub struct PartitionSource<'a> {
@@ -88,6 +88,20 @@ pub struct MergedRows<'a> {
     key: Vec<u8>,
     /// The sources standing on the current key (kept to reuse its allocation).
     at_key: Vec<usize>,
+    /// What the merge compares of each source's current row, kept beside the sources so
+    /// that finding the next key does not go through every source (there are as many as
+    /// SSTables), `None` when the source is exhausted.
+    heads: Vec<Option<Head>>,
+}
+
+/// A source's current row, as the merge compares it.
+#[derive(Clone, Copy)]
+struct Head {
+    /// The key's first eight bytes, big-endian, zero-padded: comparing two prefixes gives
+    /// the keys' order unless the prefixes are equal.
+    prefix: u64,
+    len: usize,
+    info: HeadInfo,
 }
 
 impl<'a> MergedRows<'a> {
@@ -114,6 +128,7 @@ impl<'a> MergedRows<'a> {
         MergedRows {
             direction,
             at_key: Vec::with_capacity(rows.len()),
+            heads: vec![None; rows.len()],
             sources: rows,
             deletions,
             rows_scanned: 0,
@@ -133,12 +148,40 @@ impl<'a> MergedRows<'a> {
 
     #[inline(always)]
     fn advance(&mut self, i: usize) -> Result<()> {
-        if let Some(s) = self.sources.get_mut(i) {
-            if s.advance()? {
-                self.rows_scanned += 1;
+        let (Some(s), Some(head)) = (self.sources.get_mut(i), self.heads.get_mut(i)) else {
+            return Ok(());
+        };
+        *head = None;
+        if s.advance()? {
+            self.rows_scanned += 1;
+            if let Some(key) = s.key() {
+                *head = Some(Head {
+                    prefix: key_prefix(key),
+                    len: key.len(),
+                    info: s.info(),
+                });
             }
         }
         Ok(())
+    }
+
+    /// The order of the current keys of sources `i` and `j` (heads `a` and `b`), in the
+    /// merge's direction.
+    #[inline(always)]
+    fn order(&self, i: usize, a: &Head, j: usize, b: &Head) -> Ordering {
+        let forward = if a.prefix != b.prefix {
+            a.prefix.cmp(&b.prefix)
+        } else if a.len <= 8 && b.len <= 8 {
+            // The prefixes hold the whole keys but for the padding.
+            a.len.cmp(&b.len)
+        } else {
+            let key = |n: usize| self.sources.get(n).and_then(SourceRows::key);
+            cmp_keys(key(i).unwrap_or_default(), key(j).unwrap_or_default())
+        };
+        match self.direction {
+            Direction::Forward => forward,
+            Direction::Reverse => forward.reverse(),
+        }
     }
 
     /// The next clustering key's outcome, in the merge's direction; `None` at the end.
@@ -154,44 +197,38 @@ impl<'a> MergedRows<'a> {
         }
         // One pass finds the first key and every source standing on it.
         self.at_key.clear();
-        let mut first: Option<&[u8]> = None;
-        for (i, s) in self.sources.iter().enumerate() {
-            let Some(key) = s.key() else { continue };
-            let order = match first {
+        let mut first: Option<(usize, Head)> = None;
+        let mut row_deletion = None;
+        for (i, head) in self.heads.iter().enumerate() {
+            let Some(head) = head else { continue };
+            let order = match &first {
                 None => Ordering::Less,
-                Some(best) => match self.direction {
-                    Direction::Forward => cmp_keys(key, best),
-                    Direction::Reverse => cmp_keys(best, key),
-                },
+                Some((f, best)) => self.order(i, head, *f, best),
             };
             if order == Ordering::Less {
                 self.at_key.clear();
-                first = Some(key);
+                first = Some((i, *head));
+                row_deletion = None;
             }
             if order != Ordering::Greater {
                 self.at_key.push(i);
+                row_deletion = DeletionTime::max(row_deletion, head.info.deletion);
             }
         }
-        let Some(first) = first else {
+        let Some(first) = first.and_then(|(f, _)| self.sources.get(f)?.key()) else {
             return Ok(None);
         };
         self.key.clear();
         self.key.extend_from_slice(first);
-        let mut row_deletion = None;
-        for &i in &self.at_key {
-            if let Some(s) = self.sources.get(i) {
-                row_deletion = DeletionTime::max(row_deletion, s.info().deletion);
-            }
-        }
         let covering = self.deletions.covering(&self.key);
         let strongest = DeletionTime::max(covering, row_deletion);
         let mut row: Option<Row> = None;
         for n in 0..self.at_key.len() {
             let Some(&i) = self.at_key.get(n) else { break };
-            let Some(source) = self.sources.get(i) else {
+            let (Some(source), Some(Some(head))) = (self.sources.get(i), self.heads.get(i)) else {
                 continue;
             };
-            let max_data_ts = source.info().max_data_ts;
+            let max_data_ts = head.info.max_data_ts;
             // Decode only a version with data the strongest deletion does not shadow:
             // reconciling the others could only add cells `apply_deletion` drops again.
             if max_data_ts != Timestamp::MIN && !shadowed(strongest, max_data_ts) {
@@ -240,6 +277,17 @@ fn cmp_keys(a: &[u8], b: &[u8]) -> Ordering {
         }
     }
     a.len().cmp(&b.len())
+}
+
+/// The first eight bytes of `key`, big-endian, zero-padded.
+#[inline(always)]
+fn key_prefix(key: &[u8]) -> u64 {
+    let mut w = [0u8; 8];
+    let n = key.len().min(8);
+    if let (Some(dst), Some(src)) = (w.get_mut(..n), key.get(..n)) {
+        dst.copy_from_slice(src);
+    }
+    u64::from_be_bytes(w)
 }
 
 #[inline]
