@@ -109,14 +109,15 @@ fn put_row_inner(out: &mut Vec<u8>, row: &Row, base_ts: i64, max_ts: Option<Time
     }
     out.push(flags);
     put_bytes(out, &row.clustering);
+    // Right after the key: a row head without a deletion ends here.
+    if let Some(ts) = max_ts {
+        put_i64(out, ts.wrapping_sub(base_ts));
+    }
     if let Some(m) = &row.marker {
         put_cell(out, m, base_ts);
     }
     if let Some(d) = &row.deletion {
         put_deletion(out, d, base_ts);
-    }
-    if let Some(ts) = max_ts {
-        put_i64(out, ts.wrapping_sub(base_ts));
     }
     put_u64(out, row.cells.len() as u64);
     let mut prev = 0u32;
@@ -140,6 +141,11 @@ fn read_row_flags(r: &mut Reader<'_>) -> Result<u8> {
 pub fn read_row(r: &mut Reader<'_>, base_ts: i64) -> Result<Row> {
     let flags = read_row_flags(r)?;
     let clustering = r.bytes()?;
+    let stored_max_ts = if flags & ROW_HAS_MAX_TS != 0 {
+        Some(r.i64()?.wrapping_add(base_ts))
+    } else {
+        None
+    };
     let marker = if flags & ROW_HAS_MARKER != 0 {
         Some(read_cell(r, base_ts)?)
     } else {
@@ -147,11 +153,6 @@ pub fn read_row(r: &mut Reader<'_>, base_ts: i64) -> Result<Row> {
     };
     let deletion = if flags & ROW_HAS_DELETION != 0 {
         Some(read_deletion(r, base_ts)?)
-    } else {
-        None
-    };
-    let stored_max_ts = if flags & ROW_HAS_MAX_TS != 0 {
-        Some(r.i64()?.wrapping_add(base_ts))
     } else {
         None
     };
@@ -207,6 +208,23 @@ pub fn read_row_head(r: &mut Reader<'_>, base_ts: i64) -> Result<RowHead> {
     let n = r.len()?;
     let at = r.position();
     r.slice(n)?;
+    if flags & ROW_HAS_MAX_TS != 0 {
+        // The stored maximum covers the marker: only a deletion is left to read.
+        let max_data_ts = r.i64()?.wrapping_add(base_ts);
+        let deletion = if flags & ROW_HAS_DELETION != 0 {
+            if flags & ROW_HAS_MARKER != 0 {
+                skip_cell(r, base_ts)?;
+            }
+            Some(read_deletion(r, base_ts)?)
+        } else {
+            None
+        };
+        return Ok(RowHead {
+            clustering: at..at + n,
+            deletion,
+            max_data_ts,
+        });
+    }
     let mut max_data_ts = Timestamp::MIN;
     if flags & ROW_HAS_MARKER != 0 {
         max_data_ts = skip_cell(r, base_ts)?;
@@ -216,13 +234,9 @@ pub fn read_row_head(r: &mut Reader<'_>, base_ts: i64) -> Result<RowHead> {
     } else {
         None
     };
-    if flags & ROW_HAS_MAX_TS != 0 {
-        max_data_ts = max_data_ts.max(r.i64()?.wrapping_add(base_ts));
-    } else {
-        for _ in 0..r.count()? {
-            r.u64()?;
-            max_data_ts = max_data_ts.max(skip_cell(r, base_ts)?);
-        }
+    for _ in 0..r.count()? {
+        r.u64()?;
+        max_data_ts = max_data_ts.max(skip_cell(r, base_ts)?);
     }
     Ok(RowHead {
         clustering: at..at + n,
@@ -451,8 +465,8 @@ mod tests {
         let encode = |max_ts: Timestamp| {
             let mut out = vec![ROW_HAS_MARKER | ROW_HAS_MAX_TS];
             put_bytes(&mut out, &row.clustering);
-            put_cell(&mut out, row.marker.as_ref().unwrap(), 0);
             put_i64(&mut out, max_ts);
+            put_cell(&mut out, row.marker.as_ref().unwrap(), 0);
             put_u64(&mut out, row.cells.len() as u64);
             let mut prev = 0;
             for (column, cell) in &row.cells {
@@ -468,7 +482,7 @@ mod tests {
             let bad = encode(wrong);
             assert_eq!(
                 read_row_head(&mut Reader::new(&bad), 0).unwrap().max_data_ts,
-                wrong.max(row.marker.as_ref().unwrap().timestamp)
+                wrong
             );
             assert!(read_row(&mut Reader::new(&bad), 0).is_err());
         }
