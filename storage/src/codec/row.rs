@@ -481,7 +481,9 @@ mod tests {
         for wrong in [right - 1, right + 1] {
             let bad = encode(wrong);
             assert_eq!(
-                read_row_head(&mut Reader::new(&bad), 0).unwrap().max_data_ts,
+                read_row_head(&mut Reader::new(&bad), 0)
+                    .unwrap()
+                    .max_data_ts,
                 wrong
             );
             assert!(read_row(&mut Reader::new(&bad), 0).is_err());

@@ -270,7 +270,10 @@ fn cmp_keys(a: &[u8], b: &[u8]) -> Ordering {
         }
     }
     let n = a.len().min(b.len()) / 8 * 8;
-    let (a_tail, b_tail) = (a.get(n..).unwrap_or_default(), b.get(n..).unwrap_or_default());
+    let (a_tail, b_tail) = (
+        a.get(n..).unwrap_or_default(),
+        b.get(n..).unwrap_or_default(),
+    );
     for (x, y) in a_tail.iter().zip(b_tail) {
         if x != y {
             return x.cmp(y);
@@ -393,12 +396,7 @@ mod tests {
         old.set(1, Cell::live(20, &b"newer than the delete"[..]));
         let mut delete = Row::new(key(b"k"));
         delete.deletion = Some(DeletionTime::new(10, 100));
-        let (rows, undecoded) = merge(
-            &[vec![delete], vec![old]],
-            None,
-            &[],
-            Direction::Forward,
-        );
+        let (rows, undecoded) = merge(&[vec![delete], vec![old]], None, &[], Direction::Forward);
         assert_eq!(undecoded, 0);
         assert_eq!(rows.len(), 1);
         assert_eq!(rows[0].deletion, Some(DeletionTime::new(10, 100)));
@@ -415,7 +413,12 @@ mod tests {
         let mut delete = Row::new(key(b"k"));
         delete.deletion = Some(DeletionTime::new(10, 100));
         for direction in [Direction::Forward, Direction::Reverse] {
-            let (rows, undecoded) = merge(&[vec![old.clone()], vec![delete.clone()]], None, &[], direction);
+            let (rows, undecoded) = merge(
+                &[vec![old.clone()], vec![delete.clone()]],
+                None,
+                &[],
+                direction,
+            );
             assert_eq!(undecoded, 1);
             assert_eq!(rows, vec![delete.clone()]);
         }
@@ -445,8 +448,18 @@ mod tests {
     #[test]
     fn key_order_matches_byte_order() {
         let keys: Vec<&[u8]> = vec![
-            b"", b"\0", b"a", b"a\0", b"a\0\0", b"ab", b"abcdefgh", b"abcdefgh\0", b"abcdefgha",
-            b"abcdefgi", b"\xff", b"\xff\xff\xff\xff\xff\xff\xff\xff\xff",
+            b"",
+            b"\0",
+            b"a",
+            b"a\0",
+            b"a\0\0",
+            b"ab",
+            b"abcdefgh",
+            b"abcdefgh\0",
+            b"abcdefgha",
+            b"abcdefgi",
+            b"\xff",
+            b"\xff\xff\xff\xff\xff\xff\xff\xff\xff",
         ];
         for a in &keys {
             for b in &keys {
@@ -473,7 +486,13 @@ mod tests {
         };
         // Short keys, keys sharing an eight-byte prefix, zero-padded look-alikes.
         let keys: Vec<Bytes> = [
-            &b"a"[..], b"a\0", b"b", b"abcdefgh", b"abcdefgh\0", b"abcdefgh\x01", b"abcdefgi",
+            &b"a"[..],
+            b"a\0",
+            b"b",
+            b"abcdefgh",
+            b"abcdefgh\0",
+            b"abcdefgh\x01",
+            b"abcdefgi",
         ]
         .iter()
         .map(|k| key(k))
@@ -492,7 +511,8 @@ mod tests {
                                 row.marker = Some(Cell::live(next(8) as i64, Bytes::new()));
                             }
                             if next(3) == 0 {
-                                row.deletion = Some(DeletionTime::new(next(8) as i64, next(3) as i64));
+                                row.deletion =
+                                    Some(DeletionTime::new(next(8) as i64, next(3) as i64));
                             }
                             for c in 0..next(3) as u32 {
                                 let ts = next(8) as i64;

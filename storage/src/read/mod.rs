@@ -6,5 +6,5 @@ pub(crate) mod prefetch;
 pub mod source;
 
 pub use merge::{Deletions, Merged, MergedRows, PartitionSource};
-pub use source::{HeadInfo, SourceRows};
 pub use partition::{read_partition, TombstoneThresholds};
+pub use source::{HeadInfo, SourceRows};

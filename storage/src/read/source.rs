@@ -30,6 +30,8 @@ impl From<&RowHead> for HeadInfo {
 /// One source's rows in the read's direction. Call [`SourceRows::advance`] to stand on
 /// the first row; then [`SourceRows::key`] and [`SourceRows::info`] describe it and
 /// [`SourceRows::decode`] materializes it.
+// A read has a handful of sources, touched on every row: inline beats boxed here.
+#[allow(clippy::large_enum_variant)]
 pub enum SourceRows<'a> {
     /// Rows of a memtable partition (already reconciled, in memory).
     Memtable(MemRows<'a>),
