@@ -58,7 +58,7 @@ impl<'a> SourceRows<'a> {
     }
 
     /// Moves to the next row; `false` when the source is exhausted.
-    #[inline]
+    #[inline(always)]
     pub fn advance(&mut self) -> Result<bool> {
         match self {
             SourceRows::Memtable(m) => Ok(m.advance()),
@@ -67,7 +67,7 @@ impl<'a> SourceRows<'a> {
     }
 
     /// The current row's clustering key; `None` before the first `advance` or at the end.
-    #[inline]
+    #[inline(always)]
     pub fn key(&self) -> Option<&[u8]> {
         match self {
             SourceRows::Memtable(m) => m.head.map(|r| &r.clustering[..]),
@@ -76,7 +76,7 @@ impl<'a> SourceRows<'a> {
     }
 
     /// The current row's deletion and greatest data timestamp.
-    #[inline]
+    #[inline(always)]
     pub fn info(&self) -> HeadInfo {
         match self {
             SourceRows::Memtable(m) => m.info,
@@ -114,6 +114,7 @@ pub struct MemRows<'a> {
 }
 
 impl<'a> MemRows<'a> {
+    #[inline(always)]
     fn advance(&mut self) -> bool {
         if !self.started {
             self.started = true;

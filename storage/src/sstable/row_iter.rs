@@ -164,7 +164,9 @@ impl<'a> RowIter<'a> {
 
     /// Moves to the next row of the slice and reads its head; `false` when there is none.
     /// After an error the iterator is exhausted.
-    #[inline]
+    // Always inlined into the merge: there the head it writes is read back at once, and
+    // across a call that read stalled on store forwarding.
+    #[inline(always)]
     pub fn advance(&mut self) -> Result<bool> {
         // The common case, the next row of the loaded block, stays inline in the merge.
         if self.pending_error.is_none() {
