@@ -19,7 +19,7 @@ use bytes::Bytes;
 use crate::error::Result;
 use crate::model::deletion::shadowed;
 use crate::model::{DeletionTime, Direction, RangeTombstone, Row, Timestamp};
-use crate::read::source::{HeadInfo, SourceRows};
+use crate::read::source::SourceRows;
 
 /// One source's view of a partition.
 pub struct PartitionSource<'a> {
@@ -84,9 +84,8 @@ pub struct MergedRows<'a> {
     deletions: Deletions,
     rows_scanned: u64,
     primed: bool,
-    /// The current key, copied so that [`Merged::Deleted`] can borrow it.
-    key: Vec<u8>,
-    /// The sources standing on the current key (kept to reuse its allocation).
+    /// The sources standing on the last key returned: they move on at the next call, so
+    /// that [`Merged::Deleted`] can borrow the key from one of them.
     at_key: Vec<usize>,
     /// What the merge compares of each source's current row, kept beside the sources so
     /// that finding the next key does not go through every source (there are as many as
@@ -94,14 +93,15 @@ pub struct MergedRows<'a> {
     heads: Vec<Option<Head>>,
 }
 
-/// A source's current row, as the merge compares it.
+/// A source's current row, as the merge compares it. (Its deletion and timestamp are read
+/// from the source when needed: copied here right after the source wrote them, they cost a
+/// store-forwarding stall per row.)
 #[derive(Clone, Copy)]
 struct Head {
     /// The key's first eight bytes, big-endian, zero-padded: comparing two prefixes gives
     /// the keys' order unless the prefixes are equal.
     prefix: u64,
     len: usize,
-    info: HeadInfo,
 }
 
 impl<'a> MergedRows<'a> {
@@ -133,7 +133,6 @@ impl<'a> MergedRows<'a> {
             deletions,
             rows_scanned: 0,
             primed: false,
-            key: Vec::new(),
         }
     }
 
@@ -158,7 +157,6 @@ impl<'a> MergedRows<'a> {
                 *head = Some(Head {
                     prefix: key_prefix(key),
                     len: key.len(),
-                    info: s.info(),
                 });
             }
         }
@@ -195,10 +193,15 @@ impl<'a> MergedRows<'a> {
             }
             self.primed = true;
         }
+        // The sources of the previous key move on now that its outcome is no longer used.
+        for n in 0..self.at_key.len() {
+            if let Some(&i) = self.at_key.get(n) {
+                self.advance(i)?;
+            }
+        }
         // One pass finds the first key and every source standing on it.
         self.at_key.clear();
         let mut first: Option<(usize, Head)> = None;
-        let mut row_deletion = None;
         for (i, head) in self.heads.iter().enumerate() {
             let Some(head) = head else { continue };
             let order = match &first {
@@ -208,27 +211,28 @@ impl<'a> MergedRows<'a> {
             if order == Ordering::Less {
                 self.at_key.clear();
                 first = Some((i, *head));
-                row_deletion = None;
             }
             if order != Ordering::Greater {
                 self.at_key.push(i);
-                row_deletion = DeletionTime::max(row_deletion, head.info.deletion);
             }
         }
-        let Some(first) = first.and_then(|(f, _)| self.sources.get(f)?.key()) else {
+        let Some((first, _)) = first else {
             return Ok(None);
         };
-        self.key.clear();
-        self.key.extend_from_slice(first);
-        let covering = self.deletions.covering(&self.key);
+        let mut row_deletion = None;
+        for s in self.at_key.iter().filter_map(|&i| self.sources.get(i)) {
+            row_deletion = DeletionTime::max(row_deletion, s.info().deletion);
+        }
+        let key = self
+            .sources
+            .get(first)
+            .and_then(SourceRows::key)
+            .unwrap_or_default();
+        let covering = self.deletions.covering(key);
         let strongest = DeletionTime::max(covering, row_deletion);
         let mut row: Option<Row> = None;
-        for n in 0..self.at_key.len() {
-            let Some(&i) = self.at_key.get(n) else { break };
-            let (Some(source), Some(Some(head))) = (self.sources.get(i), self.heads.get(i)) else {
-                continue;
-            };
-            let max_data_ts = head.info.max_data_ts;
+        for source in self.at_key.iter().filter_map(|&i| self.sources.get(i)) {
+            let max_data_ts = source.info().max_data_ts;
             // Decode only a version with data the strongest deletion does not shadow:
             // reconciling the others could only add cells `apply_deletion` drops again.
             if max_data_ts != Timestamp::MIN && !shadowed(strongest, max_data_ts) {
@@ -238,13 +242,12 @@ impl<'a> MergedRows<'a> {
                     None => row = Some(version),
                 }
             }
-            self.advance(i)?;
         }
         // A row tombstone that a partition or range deletion already supersedes is redundant.
         let kept = row_deletion.filter(|rd| covering.is_none_or(|cd| rd.supersedes(&cd)));
         Ok(Some(match row {
             None => Merged::Deleted {
-                clustering: &self.key,
+                clustering: key,
                 deletion: kept,
             },
             Some(mut row) => {
@@ -285,12 +288,16 @@ fn cmp_keys(a: &[u8], b: &[u8]) -> Ordering {
 /// The first eight bytes of `key`, big-endian, zero-padded.
 #[inline(always)]
 fn key_prefix(key: &[u8]) -> u64 {
-    let mut w = [0u8; 8];
-    let n = key.len().min(8);
-    if let (Some(dst), Some(src)) = (w.get_mut(..n), key.get(..n)) {
-        dst.copy_from_slice(src);
+    match key.first_chunk::<8>() {
+        Some(word) => u64::from_be_bytes(*word),
+        None => {
+            let mut word = [0u8; 8];
+            for (w, k) in word.iter_mut().zip(key) {
+                *w = *k;
+            }
+            u64::from_be_bytes(word)
+        }
     }
-    u64::from_be_bytes(w)
 }
 
 #[inline]
