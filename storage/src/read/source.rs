@@ -100,8 +100,10 @@ impl<'a> SourceRows<'a> {
 }
 
 /// How many memtable rows [`MemRows`] fetches ahead of the merge, so that their cache
-/// misses (the row in its tree node, then its key on the heap) overlap.
-const MEM_LOOKAHEAD_ROWS: usize = 8;
+/// misses (the row in its tree node, then its key on the heap) overlap. 8 left most of the
+/// misses in the walk at 200,000 rows, 32 gained nothing over 16; a short read pays for at
+/// most this many extra tree steps.
+const MEM_LOOKAHEAD_ROWS: usize = 16;
 
 /// A memtable partition's rows with the head of the current one.
 pub struct MemRows<'a> {
