@@ -164,20 +164,22 @@ pub fn unframe(
     Ok(out)
 }
 
-/// A decompressed block, with its row offsets validated.
+/// A decompressed block, with its row offsets validated (and read in place: a block that
+/// is parsed once per read when the cache is too small for a partition should cost no
+/// allocation beyond its bytes).
 pub struct DecodedBlock {
     /// Shared so that rows read from the block borrow their values instead of copying them.
     data: Bytes,
     /// End of the rows region (start of the offsets array).
     rows_end: usize,
-    offsets: Vec<u32>,
+    row_count: usize,
     base_ts: i64,
 }
 
 impl DecodedBlock {
     /// Heap bytes this block holds, the weight the block cache charges for it.
     pub fn memory_bytes(&self) -> usize {
-        self.data.len() + 4 * self.offsets.capacity() + std::mem::size_of::<Self>()
+        self.data.len() + std::mem::size_of::<Self>()
     }
 
     pub fn parse(data: Vec<u8>) -> Result<Self> {
@@ -190,58 +192,58 @@ impl DecodedBlock {
             .filter(|&e| e >= BASE_TS_BYTES)
             .ok_or_else(|| Error::Malformed(format!("block row count {count} does not fit")))?;
         let base_ts = read_u64(&data, 0).ok_or_else(short)? as i64;
-        let mut offsets = Vec::with_capacity(count);
+        let offsets = data.get(rows_end..count_at).unwrap_or_default();
         let mut prev = 0usize;
-        for i in 0..count {
-            let o = read_u32(&data, rows_end + 4 * i).ok_or_else(short)?;
-            let o_usize = o as usize;
+        for (i, o) in offsets.chunks_exact(4).enumerate() {
+            let o = read_u32(o, 0).ok_or_else(short)? as usize;
             // Strictly increasing and inside the rows region: every row has at least a byte.
-            if o_usize < BASE_TS_BYTES || o_usize >= rows_end || (i > 0 && o_usize <= prev) {
+            if o < BASE_TS_BYTES || o >= rows_end || (i > 0 && o <= prev) {
                 return Err(Error::Malformed(format!("bad row offset {o} for row {i}")));
             }
-            prev = o_usize;
-            offsets.push(o);
+            prev = o;
         }
         Ok(DecodedBlock {
             data: Bytes::from(data),
             rows_end,
-            offsets,
+            row_count: count,
             base_ts,
         })
     }
 
     pub fn row_count(&self) -> usize {
-        self.offsets.len()
+        self.row_count
     }
 
     /// Asks the CPU cache for rows `lo..hi` and their offsets, before a walk over them.
     pub fn prefetch_rows(&self, lo: usize, hi: usize) {
-        let start = self.offsets.get(lo).map_or(self.rows_end, |&o| o as usize);
-        let end = self.offsets.get(hi).map_or(self.rows_end, |&o| o as usize);
+        let start = self.offset(lo).unwrap_or(self.rows_end);
+        let end = self.offset(hi).unwrap_or(self.rows_end);
         crate::read::prefetch::prefetch(self.data.get(start..end).unwrap_or_default());
-        let offsets = self.offsets.get(lo..hi).unwrap_or_default();
-        for chunk in offsets.chunks(16) {
-            if let Some(first) = chunk.first() {
-                crate::read::prefetch::prefetch_value(first);
-            }
-        }
+        let offsets = (self.rows_end + 4 * lo)..(self.rows_end + 4 * hi.min(self.row_count));
+        crate::read::prefetch::prefetch(self.data.get(offsets).unwrap_or_default());
     }
 
+    /// Where row `i` starts (validated by `parse`).
     #[inline(always)]
     fn offset(&self, i: usize) -> Result<usize> {
-        self.offsets
-            .get(i)
-            .map(|&o| o as usize)
+        if i >= self.row_count {
+            return Err(Error::Malformed(format!("row {i} not in block")));
+        }
+        self.data
+            .get(self.rows_end + 4 * i..)
+            .and_then(|b| b.first_chunk::<4>())
+            .map(|o| u32::from_le_bytes(*o) as usize)
             .ok_or_else(|| Error::Malformed(format!("row {i} not in block")))
     }
 
     #[inline(always)]
     fn row_bytes(&self, i: usize) -> Result<&[u8]> {
         let start = self.offset(i)?;
-        let end = self
-            .offsets
-            .get(i + 1)
-            .map_or(self.rows_end, |&o| o as usize);
+        let end = if i + 1 < self.row_count {
+            self.offset(i + 1)?
+        } else {
+            self.rows_end
+        };
         self.data
             .get(start..end)
             .ok_or_else(|| Error::Malformed(format!("row {i} out of block")))
