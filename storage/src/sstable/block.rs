@@ -18,6 +18,8 @@ use crate::model::Row;
 use super::footer::{read_u32, read_u64};
 
 const BASE_TS_BYTES: usize = 8;
+/// How far ahead of a walk over a block its rows are asked of the CPU cache (eight lines).
+const PREFETCH_AHEAD_BYTES: usize = 512;
 /// No block may decompress to more than this (a row bigger than it cannot be written):
 /// a forged length then cannot make a reader allocate gigabytes.
 pub const MAX_BLOCK_BYTES: usize = 256 * 1024 * 1024;
@@ -214,13 +216,33 @@ impl DecodedBlock {
         self.row_count
     }
 
-    /// Asks the CPU cache for rows `lo..hi` and their offsets, before a walk over them.
-    pub fn prefetch_rows(&self, lo: usize, hi: usize) {
-        let start = self.offset(lo).unwrap_or(self.rows_end);
-        let end = self.offset(hi).unwrap_or(self.rows_end);
-        crate::read::prefetch::prefetch(self.data.get(start..end).unwrap_or_default());
+    /// Asks the CPU cache for the offsets of rows `lo..hi` and the first rows a walk over
+    /// them reads (`forward` from `lo`, else backwards from `hi`); the walk asks for the
+    /// following rows as it goes ([`DecodedBlock::prefetch_ahead`]).
+    pub fn prefetch_rows(&self, lo: usize, hi: usize, forward: bool) {
         let offsets = (self.rows_end + 4 * lo)..(self.rows_end + 4 * hi.min(self.row_count));
         crate::read::prefetch::prefetch(self.data.get(offsets).unwrap_or_default());
+        let start = self.offset(lo).unwrap_or(self.rows_end);
+        let end = self.offset(hi).unwrap_or(self.rows_end);
+        let first = if forward {
+            start..end.min(start + PREFETCH_AHEAD_BYTES)
+        } else {
+            end.saturating_sub(PREFETCH_AHEAD_BYTES).max(start)..end
+        };
+        crate::read::prefetch::prefetch(self.data.get(first).unwrap_or_default());
+    }
+
+    /// Asks the CPU cache for the line `PREFETCH_AHEAD_BYTES` past `at` in the walk's
+    /// direction: a steady stream of requests, where asking for a whole block at once
+    /// stalled on the CPU's few outstanding-miss slots.
+    #[inline(always)]
+    pub fn prefetch_ahead(&self, at: usize, forward: bool) {
+        let target = if forward {
+            at + PREFETCH_AHEAD_BYTES
+        } else {
+            at.wrapping_sub(PREFETCH_AHEAD_BYTES)
+        };
+        crate::read::prefetch::prefetch(self.data.get(target..target + 1).unwrap_or_default());
     }
 
     /// Where row `i` starts (validated by `parse`).

@@ -150,8 +150,8 @@ impl<'a> RowIter<'a> {
             i.checked_sub(1)
         };
         // A walk over a block is mostly cache misses taken one row at a time; asking for
-        // the whole range up front lets them overlap.
-        block.prefetch_rows(lo, hi);
+        // the rows ahead of it lets them overlap.
+        block.prefetch_rows(lo, hi, forward);
         self.current = Some(Cursor {
             block,
             block_no: entry.block,
@@ -174,6 +174,8 @@ impl<'a> RowIter<'a> {
                 if let Some(i) = c.step(self.direction) {
                     match c.block.head(i) {
                         Ok(head) => {
+                            let forward = self.direction == Direction::Forward;
+                            c.block.prefetch_ahead(head.clustering.start, forward);
                             self.head = Some((i, head));
                             return Ok(true);
                         }
