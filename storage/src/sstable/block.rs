@@ -238,11 +238,13 @@ impl DecodedBlock {
     #[inline(always)]
     pub fn prefetch_ahead(&self, at: usize, forward: bool) {
         let target = if forward {
-            at + PREFETCH_AHEAD_BYTES
+            at.checked_add(PREFETCH_AHEAD_BYTES)
         } else {
-            at.wrapping_sub(PREFETCH_AHEAD_BYTES)
+            at.checked_sub(PREFETCH_AHEAD_BYTES)
         };
-        crate::read::prefetch::prefetch(self.data.get(target..target + 1).unwrap_or_default());
+        if let Some(line) = target.and_then(|t| self.data.get(t..)) {
+            crate::read::prefetch::prefetch(line.get(..1).unwrap_or_default());
+        }
     }
 
     /// Where row `i` starts (validated by `parse`).
