@@ -102,13 +102,19 @@ impl<'a> Reader<'a> {
 
     #[inline(never)]
     fn u64_multi_byte(&mut self) -> Result<u64> {
+        // One bounds check for the whole varint, not one per byte.
+        let rest = self.buf.get(self.pos..).unwrap_or_default();
         let mut v: u64 = 0;
-        for shift in (0..64).step_by(7) {
-            let b = self.u8()?;
-            v |= u64::from(b & 0x7f) << shift;
+        for (i, &b) in rest.iter().take(10).enumerate() {
+            v |= u64::from(b & 0x7f) << (7 * i);
             if b & 0x80 == 0 {
+                self.pos += i + 1;
                 return Ok(v);
             }
+        }
+        if rest.len() < 10 {
+            self.pos += rest.len();
+            return Err(self.end_of_data());
         }
         Err(Error::Malformed(format!(
             "varint too long at byte {}",
