@@ -228,7 +228,7 @@ impl Engine {
             sources.push(PartitionSource {
                 deletion: p.deletion,
                 range_tombstones: p.range_tombstones.clone(),
-                rows: SourceRows::memtable(p.rows(slice, direction)),
+                rows: SourceRows::mem_partition(p, slice, direction),
             });
         }
         for frozen in self.frozen.iter().rev() {
@@ -236,7 +236,7 @@ impl Engine {
                 sources.push(PartitionSource {
                     deletion: p.deletion,
                     range_tombstones: p.range_tombstones.clone(),
-                    rows: SourceRows::memtable(p.rows(slice, direction)),
+                    rows: SourceRows::mem_partition(p, slice, direction),
                 });
             }
         }

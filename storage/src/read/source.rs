@@ -53,6 +53,27 @@ impl<'a> SourceRows<'a> {
         })
     }
 
+    /// The rows of memtable partition `p` in `slice`, walked in `direction`.
+    pub fn mem_partition(
+        p: &'a crate::memtable::MemPartition,
+        slice: &crate::model::Slice,
+        direction: crate::model::Direction,
+    ) -> Self {
+        use crate::model::{Bound, Direction};
+        let whole = matches!(
+            (&slice.start, &slice.end),
+            (Bound::Unbounded, Bound::Unbounded)
+        );
+        // A whole-partition walk (the newest 50 of a channel) need not check range ends
+        // at every step.
+        let rows: Box<dyn Iterator<Item = &'a Row> + 'a> = match (whole, direction) {
+            (true, Direction::Forward) => Box::new(p.rows.values()),
+            (true, Direction::Reverse) => Box::new(p.rows.values().rev()),
+            (false, _) => p.rows(slice, direction),
+        };
+        Self::memtable(rows)
+    }
+
     pub fn sstable(rows: RowIter<'a>) -> Self {
         SourceRows::Sstable(rows)
     }
