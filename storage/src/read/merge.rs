@@ -19,6 +19,7 @@ use bytes::Bytes;
 use crate::error::Result;
 use crate::model::deletion::shadowed;
 use crate::model::{DeletionTime, Direction, RangeTombstone, Row, Timestamp};
+use crate::read::key_order::{cmp_keys, key_prefix};
 use crate::read::source::SourceRows;
 
 /// One source's view of a partition.
@@ -261,52 +262,6 @@ impl<'a> MergedRows<'a> {
     }
 }
 
-/// `a.cmp(b)` for byte strings, eight bytes at a time: clustering keys are short (a chat
-/// message id is eight bytes), and a call to `memcmp` per comparison cost more than the
-/// comparison itself.
-#[inline]
-fn cmp_keys(a: &[u8], b: &[u8]) -> Ordering {
-    for (x, y) in a.chunks_exact(8).zip(b.chunks_exact(8)) {
-        let (x, y) = (be_word(x), be_word(y));
-        if x != y {
-            return x.cmp(&y);
-        }
-    }
-    let n = a.len().min(b.len()) / 8 * 8;
-    let (a_tail, b_tail) = (
-        a.get(n..).unwrap_or_default(),
-        b.get(n..).unwrap_or_default(),
-    );
-    for (x, y) in a_tail.iter().zip(b_tail) {
-        if x != y {
-            return x.cmp(y);
-        }
-    }
-    a.len().cmp(&b.len())
-}
-
-/// The first eight bytes of `key`, big-endian, zero-padded.
-#[inline(always)]
-fn key_prefix(key: &[u8]) -> u64 {
-    match key.first_chunk::<8>() {
-        Some(word) => u64::from_be_bytes(*word),
-        None => {
-            let mut word = [0u8; 8];
-            for (w, k) in word.iter_mut().zip(key) {
-                *w = *k;
-            }
-            u64::from_be_bytes(word)
-        }
-    }
-}
-
-#[inline]
-fn be_word(bytes: &[u8]) -> u64 {
-    let mut w = [0u8; 8];
-    w.copy_from_slice(bytes);
-    u64::from_be_bytes(w)
-}
-
 impl Iterator for MergedRows<'_> {
     type Item = Result<Row>;
 
@@ -450,34 +405,6 @@ mod tests {
         );
         assert_eq!(undecoded, 1);
         assert_eq!(rows, vec![Row::new(key(b"k"))]);
-    }
-
-    #[test]
-    fn key_order_matches_byte_order() {
-        let keys: Vec<&[u8]> = vec![
-            b"",
-            b"\0",
-            b"a",
-            b"a\0",
-            b"a\0\0",
-            b"ab",
-            b"abcdefgh",
-            b"abcdefgh\0",
-            b"abcdefgha",
-            b"abcdefgi",
-            b"\xff",
-            b"\xff\xff\xff\xff\xff\xff\xff\xff\xff",
-        ];
-        for a in &keys {
-            for b in &keys {
-                assert_eq!(cmp_keys(a, b), a.cmp(b), "{a:?} {b:?}");
-                if a.len() <= 8 && b.len() <= 8 && key_prefix(a) == key_prefix(b) {
-                    assert_eq!(a.len().cmp(&b.len()), a.cmp(b), "{a:?} {b:?}");
-                } else if key_prefix(a) != key_prefix(b) {
-                    assert_eq!(key_prefix(a).cmp(&key_prefix(b)), a.cmp(b), "{a:?} {b:?}");
-                }
-            }
-        }
     }
 
     /// Random sources, deletions of every kind and ties: skipping undecoded versions never

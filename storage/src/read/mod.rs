@@ -1,5 +1,6 @@
 //! The read path: merging a partition's sources and answering a read from the result.
 
+mod key_order;
 pub mod merge;
 pub mod partition;
 pub(crate) mod prefetch;
