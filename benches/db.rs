@@ -3,13 +3,19 @@
 //! shard and with more, from several client threads.
 //!
 //!     cargo bench --bench db -- --scale 0.02 --shards 1,2 --clients 4 --runs 3 [--no-pin]
+//!         [--in-flight N] [--batch N]
 //!
 //! The data is WORKLOAD.md's (the workload harness's own generator, included by path).
 //! Each run opens a fresh database, ingests every message (one `Db::apply` per message,
 //! the clients splitting the stream), flushes, then runs the reads (scroll-back does half as
 //! many as open-channel) and the mixed phase for `--mixed-secs`. Throughput is over the
 //! phase's wall time; latency per operation. With several runs, the median run (by
-//! throughput) of each phase is reported. With no arguments (as `cargo test --all-targets`
+//! throughput) of each phase is reported. With `--in-flight N` (default 1), each client
+//! thread keeps N ingest or read calls in flight through the async API (one thread driving
+//! many requests, as a server's connection does) instead of one blocking call at a time,
+//! so the client threads take less of the CPU the shards need. `--batch N` (default 1) has
+//! each ingest call carry N messages (as the CQL engine's write combiner sends concurrent
+//! statements); ingest throughput still counts messages, latency is per call. With no arguments (as `cargo test --all-targets`
 //! runs it) it does a tiny smoke run that checks what it reads.
 
 #[allow(dead_code)]
@@ -39,6 +45,10 @@ struct Config {
     seed: u64,
     shards: Vec<usize>,
     clients: usize,
+    /// Calls each client keeps in flight in the ingest and read phases.
+    in_flight: usize,
+    /// Messages per ingest call.
+    batch: usize,
     runs: usize,
     reads: u64,
     mixed_secs: f64,
@@ -54,6 +64,9 @@ fn parse_args() -> Result<Config, String> {
         seed: 42,
         shards: vec![1, 2],
         clients: 4,
+        // The smoke run checks the async in-flight path's answers; mixed covers the other.
+        in_flight: if smoke { 8 } else { 1 },
+        batch: 1,
         runs: if smoke { 1 } else { 3 },
         reads: if smoke { 500 } else { 40_000 },
         mixed_secs: if smoke { 0.3 } else { 5.0 },
@@ -71,6 +84,8 @@ fn parse_args() -> Result<Config, String> {
             "--scale" => c.scale = value()?.parse().map_err(|e| bad(&e))?,
             "--seed" => c.seed = value()?.parse().map_err(|e| bad(&e))?,
             "--clients" => c.clients = value()?.parse().map_err(|e| bad(&e))?,
+            "--batch" => c.batch = value()?.parse().map_err(|e| bad(&e))?,
+            "--in-flight" => c.in_flight = value()?.parse().map_err(|e| bad(&e))?,
             "--runs" => c.runs = value()?.parse().map_err(|e| bad(&e))?,
             "--reads" => c.reads = value()?.parse().map_err(|e| bad(&e))?,
             "--shards" => {
@@ -216,7 +231,22 @@ fn run_clients(clients: usize, work: impl Fn(usize) -> Vec<u64> + Sync) -> (Dura
     (start.elapsed(), latencies)
 }
 
-fn ingest(db: &Db, data: &Data, clients: usize) -> Figures {
+/// Runs `ops` from one client thread, `in_flight` at a time, each returning its latency.
+fn in_flight<I, F>(ops: I, in_flight: usize) -> Vec<u64>
+where
+    I: Iterator<Item = F>,
+    F: std::future::Future<Output = u64>,
+{
+    use futures_util::StreamExt;
+    futures_executor::block_on(
+        futures_util::stream::iter(ops)
+            .buffer_unordered(in_flight.max(1))
+            .collect(),
+    )
+}
+
+fn ingest(db: &Db, data: &Data, c: &Config) -> Figures {
+    let clients = c.clients;
     let mutations: Vec<Mutation> = data
         .messages
         .iter()
@@ -237,10 +267,25 @@ fn ingest(db: &Db, data: &Data, clients: usize) -> Figures {
         })
         .collect();
     let (wall, lat) = run_clients(clients, |client| {
+        // This client's messages, `batch` to a call (the clients interleave calls).
+        let mine = mutations
+            .chunks(c.batch.max(1))
+            .skip(client)
+            .step_by(clients);
+        if c.in_flight > 1 {
+            return in_flight(
+                mine.map(|ms| async move {
+                    let t = Instant::now();
+                    db.apply_async(ms.to_vec()).await.expect("apply");
+                    t.elapsed().as_nanos() as u64
+                }),
+                c.in_flight,
+            );
+        }
         let mut lat = Vec::new();
-        for m in mutations.iter().skip(client).step_by(clients) {
+        for ms in mine {
             let t = Instant::now();
-            db.apply(vec![m.clone()]).expect("apply");
+            db.apply(ms.to_vec()).expect("apply");
             lat.push(t.elapsed().as_nanos() as u64);
         }
         lat
@@ -248,20 +293,23 @@ fn ingest(db: &Db, data: &Data, clients: usize) -> Figures {
     figures(mutations.len(), wall, lat)
 }
 
-/// Up to 50 messages of `channel`, newest first, older than `before` (a bucket and a
-/// message id) or the newest: that bucket first, then older buckets down to `low`.
-fn page_of_50(
-    db: &Db,
-    table: TableId,
+/// One page read: up to 50 messages of `channel`, newest first, older than `before` (a
+/// bucket and a message id) or the newest: that bucket first, then older buckets down to
+/// `low`. `expect` is how many rows it must return (checked in the smoke run).
+struct PageRead {
+    rank: usize,
     channel: i64,
     low: i32,
     before: (i32, Option<i64>),
-) -> usize {
-    let (high, before_id) = before;
+    expect: usize,
+}
+
+async fn page_of_50(db: &Db, table: TableId, p: &PageRead) -> usize {
+    let (high, before_id) = p.before;
     let mut rows = 0;
-    for bucket in (low..=high).rev() {
+    for bucket in (p.low..=high).rev() {
         let key = serialize_partition_key(&[
-            Value::BigInt(channel).serialize(),
+            Value::BigInt(p.channel).serialize(),
             Value::Int(bucket).serialize(),
         ])
         .expect("key");
@@ -272,7 +320,7 @@ fn page_of_50(
                 .expect("clustering");
             q = q.slice(Slice::new(Bound::Excluded(ck), Bound::Unbounded));
         }
-        rows += db.read(q).expect("read").rows.len();
+        rows += db.read_async(q).await.expect("read").rows.len();
         if rows >= 50 {
             break;
         }
@@ -280,55 +328,75 @@ fn page_of_50(
     rows
 }
 
-/// Reads from `clients` threads: each picks `per_client` channels by popularity (among
-/// those with messages) and runs `read(rng, rank)`.
+/// Reads from `clients` threads: each picks `reads / clients` channels by popularity
+/// (among those with messages), `pick(rng, rank)` makes each a page read, and the client
+/// runs them one at a time or `--in-flight` at a time.
 fn read_phase(
+    db: &Db,
     data: &Data,
     c: &Config,
     reads: u64,
-    read: impl Fn(&mut ChaCha8Rng, usize) + Sync,
+    pick: impl Fn(&mut ChaCha8Rng, usize) -> PageRead + Sync,
 ) -> Figures {
+    let table = db.catalog().table("chat", "messages").expect("table").id;
     let per_client = reads / c.clients as u64;
+    let read = |p: PageRead| async move {
+        let t = Instant::now();
+        let rows = page_of_50(db, table, &p).await;
+        let took = t.elapsed().as_nanos() as u64;
+        if c.smoke {
+            assert_eq!(rows, p.expect, "channel rank {}", p.rank);
+        }
+        took
+    };
     let (wall, lat) = run_clients(c.clients, |client| {
         let mut rng = ChaCha8Rng::seed_from_u64(c.seed ^ (client as u64 + 1));
-        let mut lat = Vec::new();
-        while (lat.len() as u64) < per_client {
+        let mut pages = Vec::with_capacity(per_client as usize);
+        while (pages.len() as u64) < per_client {
             let rank = data.workload.pick_channel_rank(&mut rng);
-            if !data.channels.contains_key(&rank) {
-                continue;
+            if data.channels.contains_key(&rank) {
+                pages.push(pick(&mut rng, rank));
             }
-            let t = Instant::now();
-            read(&mut rng, rank);
-            lat.push(t.elapsed().as_nanos() as u64);
         }
-        lat
+        if c.in_flight > 1 {
+            in_flight(pages.into_iter().map(read), c.in_flight)
+        } else {
+            pages
+                .into_iter()
+                .map(|p| futures_executor::block_on(read(p)))
+                .collect()
+        }
     });
     figures(per_client as usize * c.clients, wall, lat)
 }
 
 /// Phase 2: the newest 50 of a channel picked by popularity.
 fn open_channel(db: &Db, data: &Data, c: &Config) -> Figures {
-    let table = db.catalog().table("chat", "messages").expect("table").id;
-    read_phase(data, c, c.reads, |_, rank| {
+    read_phase(db, data, c, c.reads, |_, rank| {
         let ch = &data.channels[&rank];
-        let rows = page_of_50(db, table, ch.id, ch.low, (ch.high, None));
-        if c.smoke {
-            assert_eq!(rows, ch.ids.len().min(50), "channel rank {rank}");
+        PageRead {
+            rank,
+            channel: ch.id,
+            low: ch.low,
+            before: (ch.high, None),
+            expect: ch.ids.len().min(50),
         }
     })
 }
 
 /// Phase 3: the 50 messages older than a random message of a channel picked by popularity.
 fn scroll_back(db: &Db, data: &Data, c: &Config) -> Figures {
-    let table = db.catalog().table("chat", "messages").expect("table").id;
-    read_phase(data, c, c.reads / 2, |rng, rank| {
+    read_phase(db, data, c, c.reads / 2, |rng, rank| {
         let ch = &data.channels[&rank];
         let i = rng.random_range(0..ch.ids.len());
         let (bucket, id) = ch.ids[i];
-        let rows = page_of_50(db, table, ch.id, ch.low, (bucket, Some(id)));
-        if c.smoke {
+        PageRead {
+            rank,
+            channel: ch.id,
+            low: ch.low,
+            before: (bucket, Some(id)),
             // ids are in send order: i messages are older than the i-th.
-            assert_eq!(rows, i.min(50), "channel rank {rank}");
+            expect: i.min(50),
         }
     })
 }
@@ -373,7 +441,14 @@ fn mixed(db: &Db, data: &Data, c: &Config) -> (Figures, Figures) {
                             db.apply(vec![m]).expect("apply");
                             writes.push(t.elapsed().as_nanos() as u64);
                         } else {
-                            page_of_50(db, table, ch.id, ch.low, (ch.high, None));
+                            let page = PageRead {
+                                rank,
+                                channel: ch.id,
+                                low: ch.low,
+                                before: (ch.high, None),
+                                expect: 0,
+                            };
+                            futures_executor::block_on(page_of_50(db, table, &page));
                             reads.push(t.elapsed().as_nanos() as u64);
                         }
                     }
@@ -420,10 +495,12 @@ fn main() {
     let data = generate(&c);
     let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
     println!(
-        "db bench: {} messages, {} reads, {} clients, {} run(s), {cpus} CPUs",
+        "db bench: {} messages, {} reads, {} clients x {} in flight, {} message(s) per ingest call, {} run(s), {cpus} CPUs",
         data.messages.len(),
         c.reads,
         c.clients,
+        c.in_flight,
+        c.batch,
         c.runs
     );
     println!("| shards | phase | ops/s | p50 µs | p99 µs |");
@@ -438,7 +515,7 @@ fn main() {
             };
             let db = Db::temporary_with(opts).expect("open");
             create_table(&db);
-            runs[0].push(ingest(&db, &data, c.clients));
+            runs[0].push(ingest(&db, &data, &c));
             db.flush().expect("flush");
             runs[1].push(open_channel(&db, &data, &c));
             runs[2].push(scroll_back(&db, &data, &c));

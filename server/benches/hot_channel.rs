@@ -14,11 +14,12 @@
 //!
 //! Without `--bench` (as `cargo test --all-targets` runs it) it does a sub-second smoke run.
 
-use scrolldb::coalesce::CoalesceOptions;
+use scrolldb::coalesce::{CoalesceOptions, HotOptions};
 use scrolldb::cql::{CqlEngine, NodeInfo, Session as CqlSession};
 use scrolldb::snowflake::{bucket_of, TEN_DAY_BUCKET_MS};
 use scrolldb::storage::types::Value;
 use scrolldb::Db;
+use scrolldb_server::metrics::cli::serve_coalescing;
 use scylla::client::session::Session;
 use scylla::client::session_builder::SessionBuilder;
 use scylla::statement::prepared::PreparedStatement;
@@ -44,6 +45,11 @@ struct Args {
     cold_in_flight: usize,
     seed: u64,
     leader_yields: u32,
+    /// The hot-partition hold of the coalescing runs, in microseconds (0: none).
+    hot_hold_us: u64,
+    /// Nice value of the hot client threads (0: as the rest). Stands in for hot clients on
+    /// machines of their own: they then take only the CPU the server leaves idle.
+    hot_nice: i32,
 }
 
 fn args() -> Args {
@@ -57,6 +63,11 @@ fn args() -> Args {
         cold_in_flight: 4,
         seed: 42,
         leader_yields: CoalesceOptions::default().leader_yields,
+        hot_hold_us: serve_coalescing()
+            .hot
+            .hold
+            .map_or(0, |h| h.as_micros() as u64),
+        hot_nice: 0,
     };
     let raw: Vec<String> = std::env::args().collect();
     // `cargo test --all-targets` runs this without `--bench`: a quick smoke run.
@@ -86,6 +97,8 @@ fn args() -> Args {
             "--cold-in-flight" => a.cold_in_flight = val().map_or(a.cold_in_flight, |v| v as usize),
             "--seed" => a.seed = val().map_or(a.seed, |v| v as u64),
             "--leader-yields" => a.leader_yields = val().map_or(a.leader_yields, |v| v as u32),
+            "--hot-nice" => a.hot_nice = val().map_or(a.hot_nice, |v| v as i32),
+            "--hot-hold-us" => a.hot_hold_us = val().map_or(a.hot_hold_us, |v| v as u64),
             _ => {} // `cargo bench` passes --bench
         }
     }
@@ -233,6 +246,8 @@ struct Run {
     secs: f64,
     requests: u64,
     storage_reads: u64,
+    /// The hottest partition's (requests, storage reads), as the coalescer counted them.
+    hottest: Option<(u64, u64)>,
 }
 
 /// Hot and cold clients run on runtimes of their own, as separate client processes would:
@@ -246,14 +261,30 @@ fn run(
     bucket: i32,
     with_hot: bool,
 ) -> Run {
-    let runtime = |name: &str| {
+    let runtime = |name: &str, nice: i32| {
         tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .thread_name(name)
+            .on_thread_start(move || {
+                if nice != 0 {
+                    // On Linux this sets the calling thread's nice value only.
+                    // SAFETY: setpriority has no memory-safety preconditions.
+                    let r = unsafe { libc::setpriority(libc::PRIO_PROCESS, 0, nice) };
+                    if r != 0 {
+                        eprintln!(
+                            "setpriority({nice}) failed: {}",
+                            std::io::Error::last_os_error()
+                        );
+                    }
+                }
+            })
             .build()
             .expect("client runtime")
     };
-    let (hot_rt, cold_rt) = (runtime("hot-clients"), runtime("cold-clients"));
+    let (hot_rt, cold_rt) = (
+        runtime("hot-clients", a.hot_nice),
+        runtime("cold-clients", 0),
+    );
     let before = engine.coalescer().stats();
     let stop = Arc::new(AtomicBool::new(false));
     let hot = with_hot.then(|| {
@@ -281,7 +312,13 @@ fn run(
     let cold = cold_rt.block_on(cold).unwrap_or_default();
     let secs = started.elapsed().as_secs_f64();
     let after = engine.coalescer().stats();
+    let hottest = engine
+        .coalescer()
+        .hot_partitions()
+        .first()
+        .map(|h| (h.requests, h.storage_reads));
     Run {
+        hottest,
         name,
         hot,
         cold,
@@ -291,12 +328,27 @@ fn run(
     }
 }
 
+/// Storage reads over requests: of the hot set (the hottest partition, as the coalescer
+/// counted it), of the rest, and of all; without coalescing every request is a storage read.
 fn print(r: &mut Run) {
-    let ratio = r.storage_reads as f64 / r.requests.max(1) as f64;
-    let line = |set: &str, s: &mut SetResult| {
+    let share = |reads: u64, reqs: u64| {
+        format!(
+            "{reads}/{reqs} ({:.2}%)",
+            reads as f64 / reqs.max(1) as f64 * 100.0
+        )
+    };
+    let all = share(r.storage_reads, r.requests);
+    let (hot_share, cold_share) = match r.hottest {
+        Some((reqs, reads)) if r.hot.is_some() => (
+            share(reads, reqs),
+            share(r.storage_reads - reads, r.requests - reqs),
+        ),
+        _ => (all.clone(), all.clone()),
+    };
+    let line = |set: &str, s: &mut SetResult, ratio: &str| {
         let n = s.latencies_us.len();
         println!(
-            "{:<22} {:<5} {:>9} {:>10.0} {:>8.2} {:>8.2} {:>7} {:>14}",
+            "{:<28} {:<5} {:>9} {:>10.0} {:>8.2} {:>8.2} {:>7} {:>14}",
             r.name,
             set,
             n,
@@ -304,13 +356,14 @@ fn print(r: &mut Run) {
             s.quantile_ms(0.5),
             s.quantile_ms(0.99),
             s.errors,
-            format!("{}/{} ({:.2}%)", r.storage_reads, r.requests, ratio * 100.0),
+            ratio,
         );
     };
     if let Some(h) = &mut r.hot {
-        line("hot", h);
+        line("hot", h, &hot_share);
     }
-    line("cold", &mut r.cold);
+    line("cold", &mut r.cold, &cold_share);
+    println!("{:<28} all   storage/reqs {all}", r.name);
 }
 
 fn server(
@@ -359,6 +412,9 @@ fn main() {
         .build()
         .expect("server runtime");
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if a.hot_nice != 0 {
+        println!("hot client threads run at nice {}", a.hot_nice);
+    }
     println!(
         "hot-channel over CQL: {} hot clients ({} connections x {} in flight), {} cold clients, {}s per run, {} cores, {} shards",
         a.hot_connections * a.hot_in_flight,
@@ -370,19 +426,27 @@ fn main() {
         db.shard_count()
     );
     println!(
-        "{:<22} {:<5} {:>9} {:>10} {:>8} {:>8} {:>7} {:>14}",
+        "{:<28} {:<5} {:>9} {:>10} {:>8} {:>8} {:>7} {:>14}",
         "run", "set", "reads", "reads/s", "p50 ms", "p99 ms", "errors", "storage/reqs"
     );
-    let runs: [(&'static str, bool, bool); 3] = [
-        ("cold only", true, false),
-        ("hot+cold, coalescing", true, true),
-        ("hot+cold, no coalescing", false, true),
+    // (name, coalescing, hot hold, hot clients)
+    let runs: [(&'static str, bool, bool, bool); 4] = [
+        ("cold only", true, true, false),
+        ("hot+cold, coalescing", true, true, true),
+        ("hot+cold, coalesce, no hold", true, false, true),
+        ("hot+cold, no coalescing", false, false, true),
     ];
-    for (name, coalesce, with_hot) in runs {
+    let hold = (a.hot_hold_us > 0).then(|| Duration::from_micros(a.hot_hold_us));
+    for (name, coalesce, with_hold, with_hot) in runs {
+        // What `scrolldb serve` runs, with this run's switches.
         let opts = CoalesceOptions {
             enabled: coalesce,
             leader_yields: a.leader_yields,
-            ..CoalesceOptions::default()
+            hot: HotOptions {
+                hold: hold.filter(|_| with_hold),
+                ..serve_coalescing().hot
+            },
+            ..serve_coalescing()
         };
         let (engine, addr, stop) = server(db.clone(), opts, &server_rt);
         let mut r = run(name, &engine, addr, &a, bucket, with_hot);

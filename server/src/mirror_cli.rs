@@ -82,9 +82,19 @@ pub fn watch(db: &scrolldb::Db) {
         .name("mirror-watch".into())
         .spawn(move || {
             let mut was_degraded = false;
+            let mut fallbacks_seen = 0;
             while !db.is_closed() {
                 std::thread::sleep(Duration::from_millis(500));
                 let Some(s) = db.mirror_status() else { return };
+                if s.read_fallbacks > fallbacks_seen {
+                    eprintln!(
+                        "scrolldb: WARNING: LOCAL DISK READS FAILING: {} read(s) served from the \
+                         mirror so far ({} local range(s) repaired). Check the local disk; the \
+                         server log names the files.",
+                        s.read_fallbacks, s.read_repairs
+                    );
+                    fallbacks_seen = s.read_fallbacks;
+                }
                 if s.degraded && !was_degraded {
                     eprintln!(
                         "scrolldb: WARNING: MIRROR DEGRADED ({} error(s); last: {}). The mirror \

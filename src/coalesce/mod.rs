@@ -17,18 +17,24 @@
 //! - the leader's error reaches every subscriber as the same error, and a client that goes
 //!   away does not cancel the read for the others (the leader is a task of its own);
 //! - a leader takes a place in its partition's [`gate`] and its shard's gate: bounded
-//!   concurrent storage reads, a bounded line, and `Overloaded` beyond it.
+//!   concurrent storage reads, a bounded line, and `Overloaded` beyond it;
+//! - a leader of a partition that is hot right now may wait a moment before reading
+//!   ([`hot`]) so that one storage read answers more requests; the wait comes before
+//!   the read, so the answer is never older than it would have been.
 //!
 //! Scans are not coalesced: they span every shard and are never the hot path.
 
 pub mod epochs;
 pub mod gate;
+pub mod hot;
 
 use crate::cql::result::{CqlError, ErrorKind};
 use crate::storage::model::{ColumnFilter, Direction, ReadQuery, ReadResult, Slice, TableId};
 use bytes::Bytes;
 use epochs::{Epoch, WriteEpochs};
 use gate::KeyedGate;
+use hot::HotTracker;
+pub use hot::{HotOptions, HotPartition};
 use parking_lot::Mutex;
 use std::collections::HashMap;
 use std::future::Future;
@@ -57,6 +63,8 @@ pub struct CoalesceOptions {
     /// every subscriber. `None` waits as long as the shard takes. Needs a runtime with its
     /// time driver enabled (the server's has), which is why it is off by default.
     pub leader_timeout: Option<std::time::Duration>,
+    /// When a partition counts as hot, and whether its leaders hold before reading.
+    pub hot: HotOptions,
 }
 
 impl Default for CoalesceOptions {
@@ -69,6 +77,7 @@ impl Default for CoalesceOptions {
             shard_max_waiting: 8192,
             leader_yields: 2,
             leader_timeout: None,
+            hot: HotOptions::default(),
         }
     }
 }
@@ -106,6 +115,15 @@ struct ReadKey {
 struct Flight {
     id: u64,
     result: watch::Receiver<Option<Outcome>>,
+    /// Requests that joined this flight.
+    subscribers: u64,
+}
+
+/// The flights in the air, and the partitions that are hot.
+#[derive(Default)]
+struct Airspace {
+    flights: HashMap<ReadKey, Flight>,
+    hot: HotTracker,
 }
 
 #[derive(Default)]
@@ -118,7 +136,7 @@ struct Counters {
 
 struct Inner {
     opts: CoalesceOptions,
-    flights: Mutex<HashMap<ReadKey, Flight>>,
+    airspace: Mutex<Airspace>,
     next_flight: AtomicU64,
     epochs: WriteEpochs,
     partitions: Arc<KeyedGate<(TableId, Bytes)>>,
@@ -165,9 +183,14 @@ struct Landing {
 impl Landing {
     fn land(&mut self) {
         if let Some(key) = self.key.take() {
-            let mut flights = self.inner.flights.lock();
-            if flights.get(&key).is_some_and(|f| f.id == self.id) {
-                flights.remove(&key);
+            let mut air = self.inner.airspace.lock();
+            if air.flights.get(&key).is_some_and(|f| f.id == self.id) {
+                if let Some(flight) = air.flights.remove(&key) {
+                    let requests = flight.subscribers + 1;
+                    let opts = &self.inner.opts.hot;
+                    air.hot
+                        .landed(key.table, &key.partition_key, requests, opts);
+                }
             }
         }
     }
@@ -186,7 +209,7 @@ impl Coalescer {
                 partitions: KeyedGate::new(opts.partition_max_reads, opts.partition_max_waiting),
                 shards: KeyedGate::new(opts.shard_max_reads, opts.shard_max_waiting),
                 opts,
-                flights: Mutex::new(HashMap::new()),
+                airspace: Mutex::new(Airspace::default()),
                 next_flight: AtomicU64::new(0),
                 epochs: WriteEpochs::default(),
                 counters: Counters::default(),
@@ -198,6 +221,15 @@ impl Coalescer {
         &self.inner.opts
     }
 
+    /// The partitions hot right now with what they cost, most requested first.
+    pub fn hot_partitions(&self) -> Vec<HotPartition> {
+        self.inner
+            .airspace
+            .lock()
+            .hot
+            .snapshot(&self.inner.opts.hot)
+    }
+
     pub fn stats(&self) -> CoalesceStats {
         let c = &self.inner.counters;
         CoalesceStats {
@@ -205,7 +237,7 @@ impl Coalescer {
             storage_reads: c.storage_reads.load(Ordering::Relaxed),
             coalesced: c.coalesced.load(Ordering::Relaxed),
             shed: c.shed.load(Ordering::Relaxed),
-            leaders_in_flight: self.inner.flights.lock().len() as u64,
+            leaders_in_flight: self.inner.airspace.lock().flights.len() as u64,
         }
     }
 
@@ -273,20 +305,25 @@ impl Coalescer {
             epoch: inner.epochs.current(q.table, &q.partition_key),
         };
         let mut result = {
-            let mut flights = inner.flights.lock();
-            match flights.get(&key) {
+            let mut air = inner.airspace.lock();
+            match air.flights.get_mut(&key) {
                 Some(f) => {
                     inner.counters.coalesced.fetch_add(1, Ordering::Relaxed);
+                    f.subscribers += 1;
                     f.result.clone()
                 }
                 None => {
+                    let hold = air
+                        .hot
+                        .hold_for(key.table, &key.partition_key, &inner.opts.hot);
                     let id = inner.next_flight.fetch_add(1, Ordering::Relaxed);
                     let (tx, rx) = watch::channel(None);
-                    flights.insert(
+                    air.flights.insert(
                         key.clone(),
                         Flight {
                             id,
                             result: rx.clone(),
+                            subscribers: 0,
                         },
                     );
                     let mut landing = Landing {
@@ -302,6 +339,9 @@ impl Coalescer {
                         // and a hot partition gets many more subscribers per storage read.
                         for _ in 0..yields {
                             tokio::task::yield_now().await;
+                        }
+                        if let Some(hold) = hold {
+                            tokio::time::sleep(hold).await;
                         }
                         let read = gated(&leader, q, shard, fetch);
                         let outcome = match timeout {

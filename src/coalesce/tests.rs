@@ -231,3 +231,94 @@ async fn a_flooded_partition_sheds_with_overloaded_and_others_still_read() {
     assert_eq!(overloaded, 15);
     assert_eq!(c.stats().storage_reads, 6);
 }
+
+/// Opens a flight with `n` subscribers on `pk` and lets it land, so the partition is hot.
+async fn make_hot(c: &Coalescer, pk: &'static [u8], n: usize) {
+    let fake = Fake::new(false);
+    let mut tasks = Vec::new();
+    for _ in 0..n {
+        let (c, f) = (c.clone(), fake.fetch());
+        tasks.push(tokio::spawn(async move { c.read(query(pk), 0, f).await }));
+    }
+    wait_until(|| c.stats().requests as usize >= n && fake.calls() == 1).await;
+    fake.release.add_permits(1);
+    for t in tasks {
+        t.await.unwrap().unwrap();
+    }
+    wait_until(|| c.stats().leaders_in_flight == 0).await;
+}
+
+fn holding(hold_ms: u64) -> Coalescer {
+    Coalescer::new(CoalesceOptions {
+        hot: HotOptions {
+            subscribers: 4,
+            hold: Some(std::time::Duration::from_millis(hold_ms)),
+            lasts: std::time::Duration::from_secs(60),
+        },
+        ..CoalesceOptions::default()
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hot_partitions_leader_holds_so_later_requests_join_it() {
+    let c = holding(300);
+    make_hot(&c, b"hot", 10).await;
+    let reads_before = c.stats().storage_reads;
+    let fake = Fake::new(false);
+    fake.release.add_permits(10);
+    let started = std::time::Instant::now();
+    let (c1, f1) = (c.clone(), fake.fetch());
+    let first = tokio::spawn(async move { c1.read(query(b"hot"), 0, f1).await });
+    // Arrives well inside the hold: it must find the flight and share its storage read.
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    assert_eq!(fake.calls(), 0, "the leader read before its hold ended");
+    let (c2, f2) = (c.clone(), fake.fetch());
+    let second = tokio::spawn(async move { c2.read(query(b"hot"), 0, f2).await });
+    let (a, b) = (
+        first.await.unwrap().unwrap(),
+        second.await.unwrap().unwrap(),
+    );
+    assert!(started.elapsed() >= std::time::Duration::from_millis(300));
+    assert_eq!(fake.calls(), 1);
+    assert_eq!(c.stats().storage_reads, reads_before + 1);
+    assert_eq!(a.rows.len(), b.rows.len());
+    // Both flights of the partition are counted against it: 10 + 2 requests, 2 reads.
+    let hot = c.hot_partitions();
+    assert_eq!(hot.len(), 1);
+    assert_eq!(hot[0].partition_key, Bytes::from_static(b"hot"));
+    assert_eq!((hot[0].requests, hot[0].storage_reads), (12, 2));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cold_partitions_and_small_flights_never_hold() {
+    let c = holding(10_000);
+    // Three subscribers are below the threshold of four: the partition stays cold.
+    make_hot(&c, b"lukewarm", 3).await;
+    let fake = Fake::new(false);
+    fake.release.add_permits(2);
+    let started = std::time::Instant::now();
+    let pks: [&'static [u8]; 2] = [b"lukewarm", b"cold"];
+    for pk in pks {
+        c.read(query(pk), 0, fake.fetch()).await.unwrap();
+    }
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    assert_eq!(fake.calls(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_during_the_hold_is_seen_by_reads_after_it() {
+    let c = holding(200);
+    make_hot(&c, b"hot", 10).await;
+    let fake = Fake::new(false);
+    fake.release.add_permits(10);
+    let (c1, f1) = (c.clone(), fake.fetch());
+    let before_write = tokio::spawn(async move { c1.read(query(b"hot"), 0, f1).await });
+    wait_until(|| c.stats().leaders_in_flight == 1).await;
+    c.written(1, b"hot");
+    // After the acknowledged write: a new flight, not the held one from before it.
+    c.read(query(b"hot"), 0, fake.fetch()).await.unwrap();
+    before_write.await.unwrap().unwrap();
+    assert_eq!(fake.calls(), 2);
+    // One for making the partition hot, then the held read and the one after the write.
+    assert_eq!(c.stats().storage_reads, 3);
+}

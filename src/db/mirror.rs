@@ -124,6 +124,7 @@ impl Db {
             acc.errors += s.errors;
             acc.resyncs += s.resyncs;
             acc.read_fallbacks += s.read_fallbacks;
+            acc.read_repairs += s.read_repairs;
             if s.last_error.is_some() {
                 acc.last_error = s.last_error;
             }

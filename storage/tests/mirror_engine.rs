@@ -3,81 +3,34 @@
 //! degrading as configured and resynced afterwards.
 
 use std::fs::File;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
+mod mirror_common;
+
+use mirror_common::*;
 use scrolldb_storage::engine::{Engine, EngineOptions};
 use scrolldb_storage::io::{FileIo, Io, PlainIo, SyncKind};
-use scrolldb_storage::mirror::{self, DegradedPolicy, MirrorOptions};
-use scrolldb_storage::model::{Cell, Mutation, ReadQuery, Row};
+use scrolldb_storage::mirror::{self, DegradedPolicy};
 use scrolldb_storage::Error;
 
-fn mutation(partition: u64, id: u64) -> Mutation {
-    let mut row = Row::new(Bytes::copy_from_slice(&id.to_be_bytes()));
-    row.marker = Some(Cell::live(id as i64, Bytes::new()));
-    row.set(
-        0,
-        Cell::live(id as i64, Bytes::from(format!("message {id}"))),
-    );
-    Mutation::new(1, Bytes::copy_from_slice(&partition.to_be_bytes())).with_row(row)
-}
-
-fn rows(engine: &mut Engine, partition: u64) -> usize {
-    let q = ReadQuery::partition(1, Bytes::copy_from_slice(&partition.to_be_bytes()));
-    engine.read(&q).unwrap().rows.len()
-}
-
 fn total_rows(engine: &mut Engine) -> usize {
-    (0..4).map(|p| rows(engine, p)).sum()
+    read_all(engine).unwrap().len()
 }
 
-fn opts(mirror: &Path) -> EngineOptions {
-    EngineOptions {
-        mirror: Some(MirrorOptions {
-            resync_interval_ms: 20,
-            ..MirrorOptions::new(mirror)
-        }),
-        ..EngineOptions::default()
+/// Removes the start-up markers, as if every file had been written after the last one (an
+/// unclean shutdown): the next start-up compares them in full. With a marker, damage in the
+/// middle of an SSTable is found when it is read instead (`mirror_startup.rs`).
+fn forget_markers(local: &Path, mirror_dir: &Path) {
+    for d in [local, mirror_dir] {
+        std::fs::remove_file(d.join(mirror::marker::MARKER_FILE)).unwrap();
     }
-}
-
-/// Writes `ids` and flushes every 50, so both SSTables and commitlog segments exist.
-fn ingest(engine: &mut Engine, ids: std::ops::Range<u64>) {
-    for id in ids {
-        engine.apply(mutation(id % 4, id)).unwrap();
-        if id % 50 == 49 {
-            engine.flush().unwrap();
-        }
-    }
-}
-
-fn sstables(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    for t in std::fs::read_dir(dir.join("tables")).unwrap() {
-        for f in std::fs::read_dir(t.unwrap().path()).unwrap() {
-            let p = f.unwrap().path();
-            if p.extension().is_some_and(|e| e == "sst") {
-                out.push(p);
-            }
-        }
-    }
-    out.sort();
-    out
 }
 
 fn flip_byte_in_middle(path: &Path) {
-    flip_byte_at(path, 2);
-}
-
-/// Flips the byte at 1/`fraction` of the file (inside the data blocks).
-fn flip_byte_at(path: &Path, fraction: usize) {
-    let mut bytes = std::fs::read(path).unwrap();
-    let at = bytes.len() / fraction;
-    bytes[at] ^= 0x5a;
-    std::fs::write(path, bytes).unwrap();
+    flip_byte_at_fraction(path, 2);
 }
 
 #[test]
@@ -111,6 +64,7 @@ fn a_damaged_sstable_is_repaired_from_the_good_copy_on_either_side() {
     let mut engine = Engine::open(local.path(), opts(mirror_dir.path())).unwrap();
     ingest(&mut engine, 0..100);
     engine.close().unwrap();
+    forget_markers(local.path(), mirror_dir.path());
     let ssts = sstables(local.path());
     assert_eq!(ssts.len(), 2);
     let rel = |p: &Path| p.strip_prefix(local.path()).unwrap().to_path_buf();
@@ -135,11 +89,12 @@ fn an_sstable_damaged_on_both_sides_is_a_clear_error_naming_it() {
     let mut engine = Engine::open(local.path(), opts(mirror_dir.path())).unwrap();
     ingest(&mut engine, 0..50);
     engine.close().unwrap();
+    forget_markers(local.path(), mirror_dir.path());
     let sst = sstables(local.path()).remove(0);
     let rel = sst.strip_prefix(local.path()).unwrap().to_path_buf();
     // Damaged differently: identical copies are not compared further at startup.
     flip_byte_in_middle(&sst);
-    flip_byte_at(&mirror_dir.path().join(&rel), 3);
+    flip_byte_at_fraction(&mirror_dir.path().join(&rel), 3);
     let Err(err) = Engine::open(local.path(), opts(mirror_dir.path())) else {
         panic!("opening with both copies damaged must fail");
     };
@@ -288,7 +243,7 @@ fn refuse_writes_policy_fails_writes_until_the_mirror_is_back() {
     let mut engine = Engine::open(local.path(), o.clone()).unwrap();
     ingest(&mut engine, 0..40);
     fail.store(true, Ordering::SeqCst);
-    assert!(engine.apply(mutation(0, 1000)).is_err());
+    assert!(engine.apply(mutation(1000)).is_err());
     assert!(engine.mirror_status().unwrap().degraded);
     fail.store(false, Ordering::SeqCst);
     wait_for_resync(&engine);
@@ -297,7 +252,7 @@ fn refuse_writes_policy_fails_writes_until_the_mirror_is_back() {
     // and accepts new ones, and the copies end identical.
     let mut engine = Engine::open(local.path(), o).unwrap();
     assert!(total_rows(&mut engine) >= 40);
-    engine.apply(mutation(1, 2000)).unwrap();
+    engine.apply(mutation(2001)).unwrap();
     engine.close().unwrap();
     let diffs = mirror::verify(local.path(), mirror_dir.path()).unwrap();
     assert!(diffs.is_empty(), "{diffs:?}");
@@ -326,4 +281,48 @@ fn a_mirror_directory_removed_mid_run_degrades_and_is_rebuilt_by_the_resync() {
     std::fs::remove_dir_all(local.path()).unwrap();
     let mut engine = Engine::open(local.path(), o).unwrap();
     assert_eq!(total_rows(&mut engine), 180);
+}
+
+#[test]
+fn a_resync_repairs_a_rotten_local_sstable_instead_of_copying_it_over_the_mirror() {
+    let local = tempfile::tempdir().unwrap();
+    let mirror_dir = tempfile::tempdir().unwrap();
+    let (o, fail) = flaky_opts(mirror_dir.path(), DegradedPolicy::KeepServing);
+    let mut engine = Engine::open(local.path(), o).unwrap();
+    ingest(&mut engine, 0..100);
+    let old = sstables(local.path());
+    fail.store(true, Ordering::SeqCst);
+    ingest(&mut engine, 100..160);
+    assert!(engine.mirror_status().unwrap().degraded);
+    // While the mirror is away, a local SSTable both sides had rots.
+    let rel = old[0].strip_prefix(local.path()).unwrap().to_path_buf();
+    flip_byte_in_middle(&old[0]);
+    fail.store(false, Ordering::SeqCst);
+    wait_for_resync(&engine);
+    assert!(mirror::check_file(&mirror_dir.path().join(&rel)).is_good());
+    assert!(
+        mirror::check_file(&old[0]).is_good(),
+        "repaired from the mirror"
+    );
+    // The table opened before the repair still reads the rotten inode: the mirror answers.
+    assert_eq!(total_rows(&mut engine), 160);
+    engine.close().unwrap();
+    let diffs = mirror::verify(local.path(), mirror_dir.path()).unwrap();
+    assert!(diffs.is_empty(), "{diffs:?}");
+}
+
+#[test]
+fn rebuild_refuses_to_copy_a_damaged_sstable_over_a_good_one() {
+    let local = tempfile::tempdir().unwrap();
+    let mirror_dir = tempfile::tempdir().unwrap();
+    let mut engine = Engine::open(local.path(), opts(mirror_dir.path())).unwrap();
+    ingest(&mut engine, 0..50);
+    engine.close().unwrap();
+    let sst = sstables(local.path()).remove(0);
+    flip_byte_in_middle(&sst);
+    let err = mirror::rebuild(local.path(), mirror_dir.path()).unwrap_err();
+    assert!(err.to_string().contains(&*sst.to_string_lossy()), "{err}");
+    assert!(err.to_string().contains("not copied over it"), "{err}");
+    let rel = sst.strip_prefix(local.path()).unwrap();
+    assert!(mirror::check_file(&mirror_dir.path().join(rel)).is_good());
 }

@@ -18,15 +18,23 @@ pub struct StatsArgs {
     pub raw: bool,
 }
 
-/// How `scrolldb serve` coalesces reads: the defaults, plus a leader timeout (its runtime
-/// has a time driver), so a stuck storage read fails every subscriber instead of holding
-/// them forever.
+/// How `scrolldb serve` coalesces reads: the defaults, plus what needs a runtime with a
+/// time driver (the server's has one): a leader timeout, so a stuck storage read fails every
+/// subscriber instead of holding them forever, and the hot-partition hold.
 pub fn serve_coalescing() -> scrolldb::coalesce::CoalesceOptions {
     scrolldb::coalesce::CoalesceOptions {
         leader_timeout: Some(LEADER_TIMEOUT),
+        hot: scrolldb::coalesce::HotOptions {
+            hold: Some(HOT_HOLD),
+            ..scrolldb::coalesce::HotOptions::default()
+        },
         ..scrolldb::coalesce::CoalesceOptions::default()
     }
 }
+
+/// How long a hot partition's next leader waits for more requests to join it (tokio's timer
+/// granularity; see `scrolldb::coalesce::hot`).
+const HOT_HOLD: Duration = Duration::from_millis(1);
 
 /// Cassandra's default read timeout.
 const LEADER_TIMEOUT: Duration = Duration::from_secs(5);

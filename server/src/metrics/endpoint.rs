@@ -37,6 +37,9 @@ impl Source {
         if let Some(engine) = &self.engine {
             let c = engine.coalescer();
             report.coalesce = Some(c.stats());
+            report.mirror = engine.db().mirror_status();
+            report.hot_partitions = c.hot_partitions();
+            report.hot_partitions.truncate(super::prometheus::HOT_SHOWN);
             let shards = engine.db().shard_count();
             report.read_gate_depths = (0..shards).map(|s| c.shard_depth(s)).collect();
             let db = engine.db().clone();

@@ -2,7 +2,8 @@
 //! its own request counters, the read coalescer's and every shard's (`Db::stats`).
 
 use super::ServerSnapshot;
-use scrolldb::coalesce::CoalesceStats;
+use scrolldb::coalesce::{CoalesceStats, HotPartition};
+use scrolldb::storage::mirror::MirrorStatus;
 use scrolldb::DbStats;
 use std::fmt::Write;
 
@@ -16,8 +17,12 @@ pub struct Report {
     pub coalesce: Option<CoalesceStats>,
     /// Leaders holding or waiting for a place on each shard's read gate.
     pub read_gate_depths: Vec<usize>,
+    /// The hottest partitions now (at most [`HOT_SHOWN`]), most requested first.
+    pub hot_partitions: Vec<HotPartition>,
     /// `None` when the shards could not be asked (closed database).
     pub db: Option<DbStats>,
+    /// `None` without `--mirror`.
+    pub mirror: Option<MirrorStatus>,
 }
 
 struct Out(String);
@@ -66,9 +71,13 @@ pub fn render(r: &Report) -> String {
     requests(&mut o, &r.server);
     if let Some(c) = &r.coalesce {
         coalescing(&mut o, c, &r.read_gate_depths);
+        hot_partitions(&mut o, &r.hot_partitions);
     }
     if let Some(db) = &r.db {
         shards(&mut o, db);
+    }
+    if let Some(m) = &r.mirror {
+        mirror(&mut o, m);
     }
     o.0
 }
@@ -209,6 +218,69 @@ fn coalescing(o: &mut Out, c: &CoalesceStats, depths: &[usize]) {
     }
 }
 
+/// The mirror of `serve --mirror`, summed over the shards.
+fn mirror(o: &mut Out, m: &MirrorStatus) {
+    o.family(
+        "scrolldb_mirror_degraded",
+        "gauge",
+        "1 while the mirror misses writes (degraded, not yet resynced), else 0.",
+    );
+    o.sample("scrolldb_mirror_degraded", &[], u8::from(m.degraded));
+    let counters = [
+        (
+            "scrolldb_mirror_errors_total",
+            "Mirror operations that failed.",
+            m.errors,
+        ),
+        (
+            "scrolldb_mirror_resyncs_total",
+            "Background resyncs of the mirror completed.",
+            m.resyncs,
+        ),
+        (
+            "scrolldb_mirror_read_fallbacks_total",
+            "Reads served from the mirror because the local copy failed.",
+            m.read_fallbacks,
+        ),
+        (
+            "scrolldb_mirror_read_repairs_total",
+            "Local file ranges rewritten from the mirror after such a read.",
+            m.read_repairs,
+        ),
+    ];
+    for (name, help, v) in counters {
+        o.family(name, "counter", help);
+        o.sample(name, &[], v);
+    }
+}
+
+/// Hot partitions shown at most per scrape (label cardinality stays bounded).
+pub const HOT_SHOWN: usize = 10;
+
+/// What each hot partition cost since it became hot; the partition key is hex, so the label
+/// needs no escaping.
+fn hot_partitions(o: &mut Out, hot: &[HotPartition]) {
+    let families = [
+        (
+            "scrolldb_hot_partition_requests",
+            "Reads of a hot partition answered since it became hot (partition key in hex).",
+        ),
+        (
+            "scrolldb_hot_partition_storage_reads",
+            "Storage reads those reads of a hot partition cost.",
+        ),
+    ];
+    for (i, (name, help)) in families.into_iter().enumerate() {
+        o.family(name, "gauge", help);
+        for h in hot.iter().take(HOT_SHOWN) {
+            let table = h.table.to_string();
+            let key: String = h.partition_key.iter().map(|b| format!("{b:02x}")).collect();
+            let v = if i == 0 { h.requests } else { h.storage_reads };
+            o.sample(name, &[("table_id", &table), ("partition", &key)], v);
+        }
+    }
+}
+
 fn shards(o: &mut Out, db: &DbStats) {
     o.per_shard(
         db,
@@ -308,4 +380,66 @@ fn shards(o: &mut Out, db: &DbStats) {
         "Output bytes of installed compactions.",
         |s| s.engine.compaction.bytes_written,
     );
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::metrics::table;
+    use bytes::Bytes;
+
+    #[test]
+    fn hot_partitions_are_labelled_by_table_and_hex_key_and_bounded() {
+        let hot = (0..15u8)
+            .map(|i| HotPartition {
+                table: 7,
+                partition_key: Bytes::from(vec![0xab, i]),
+                requests: 1000 - u64::from(i),
+                storage_reads: 10,
+            })
+            .collect();
+        let text = render(&Report {
+            coalesce: Some(CoalesceStats::default()),
+            hot_partitions: hot,
+            ..Report::default()
+        });
+        let samples = table::parse(&text).unwrap();
+        assert!(!samples
+            .iter()
+            .any(|s| s.name.starts_with("scrolldb_mirror")));
+        let requests: Vec<_> = samples
+            .iter()
+            .filter(|s| s.name == "scrolldb_hot_partition_requests")
+            .collect();
+        assert_eq!(requests.len(), HOT_SHOWN);
+        assert_eq!(requests[0].label("table_id"), Some("7"));
+        assert_eq!(requests[0].label("partition"), Some("ab00"));
+        assert_eq!(requests[0].value, 1000.0);
+        let reads = samples
+            .iter()
+            .find(|s| s.name == "scrolldb_hot_partition_storage_reads")
+            .unwrap();
+        assert_eq!(reads.value, 10.0);
+    }
+
+    #[test]
+    fn a_mirror_reports_degraded_and_its_read_fallbacks() {
+        let text = render(&Report {
+            mirror: Some(MirrorStatus {
+                degraded: true,
+                errors: 3,
+                read_fallbacks: 5,
+                read_repairs: 4,
+                ..MirrorStatus::default()
+            }),
+            ..Report::default()
+        });
+        let samples = table::parse(&text).unwrap();
+        let value = |name: &str| samples.iter().find(|s| s.name == name).unwrap().value;
+        assert_eq!(value("scrolldb_mirror_degraded"), 1.0);
+        assert_eq!(value("scrolldb_mirror_errors_total"), 3.0);
+        assert_eq!(value("scrolldb_mirror_read_fallbacks_total"), 5.0);
+        assert_eq!(value("scrolldb_mirror_read_repairs_total"), 4.0);
+    }
 }

@@ -130,7 +130,7 @@ impl CompactionJob {
         let inputs = self
             .inputs
             .iter()
-            .map(|(_, s)| Sstable::open(s.path()))
+            .map(|(_, s)| s.reopen_uncached())
             .collect::<Result<Vec<_>>>()?;
         let mut partitions = PartitionMerge::new(inputs.iter().map(|s| &**s));
         let mut written = 0u64;
@@ -149,10 +149,11 @@ impl CompactionJob {
             return Ok(None);
         }
         writer.finish()?;
-        let output = match &self.block_cache {
-            Some(cache) => Sstable::open_cached(&self.output_path, cache, self.output_generation),
-            None => Sstable::open(&self.output_path),
-        };
+        let cache = self
+            .block_cache
+            .as_ref()
+            .map(|c| (Arc::clone(c), self.output_generation));
+        let output = Sstable::open_io(&self.io, &self.output_path, cache);
         output.map(Some)
     }
 }

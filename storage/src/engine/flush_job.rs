@@ -141,7 +141,7 @@ impl FlushJob {
                 out.table,
                 out.generation,
                 open_sstable(
-                    &*self.io,
+                    &self.io,
                     self.block_cache.as_ref(),
                     &out.path,
                     out.generation,

@@ -326,16 +326,15 @@ impl Engine {
 }
 
 /// Opens SSTable `generation` at `path`, sharing the engine's block cache if it has one.
-/// Opens an SSTable through `io`, which may read the mirror's copy when the local one
-/// cannot be opened.
+/// Opens it through `io`: a mirrored engine reads it through the mirror, which answers a
+/// failed local read from the mirror's copy (`Sstable::open_io`).
 fn open_sstable(
-    io: &dyn crate::io::FileIo,
+    io: &crate::io::Io,
     cache: Option<&Arc<BlockCache>>,
     path: &Path,
     generation: u64,
 ) -> Result<Arc<Sstable>> {
-    let file = io.open_read(path).map_err(|e| Error::io(path, e))?;
-    Sstable::open_file(file, path, cache.map(|c| (Arc::clone(c), generation)))
+    Sstable::open_io(io, path, cache.map(|c| (Arc::clone(c), generation)))
 }
 
 fn dir_size(dir: &Path) -> u64 {

@@ -35,7 +35,7 @@ pub fn open(dir: &Path, opts: EngineOptions, io: Option<Io>) -> Result<Engine> {
         let t = tables.entry(table).or_default();
         for &generation in gens {
             let path = sstable_path(dir, table, generation);
-            let sst = open_sstable(&*io, block_cache.as_ref(), &path, generation)?;
+            let sst = open_sstable(&io, block_cache.as_ref(), &path, generation)?;
             t.sstables.push((generation, sst));
         }
     }

@@ -8,9 +8,14 @@
 //! the engine options chooses; `Auto` tries io_uring and falls back to plain I/O where the
 //! kernel or a seccomp filter refuses `io_uring_setup`.
 //!
-//! SSTable reads do not go through here: they stay on the memory map (see
-//! `docs/ARCHITECTURE.md`). Namespace operations (create, rename, remove) stay on std::fs in
-//! both backends; what makes them durable (the directory fsync) goes through the backend.
+//! SSTable reads of an unmirrored engine do not go through here: they stay on the memory
+//! map (see `docs/ARCHITECTURE.md`). A mirrored engine reads its SSTables with positioned
+//! reads through [`FileIo::read_checked`] instead, so that a failing local disk becomes an
+//! error the mirror layer answers from its second copy rather than a SIGBUS in a mapping
+//! ([`FileIo::positioned_reads`] tells readers which to use).
+//!
+//! Namespace operations (create, rename, remove) stay on std::fs in both backends; what
+//! makes them durable (the directory fsync) goes through the backend.
 //!
 //! Creating, renaming and removing files and directories also go through the trait (with
 //! std::fs defaults), so that a wrapping layer sees every change of the namespace: the
@@ -125,6 +130,44 @@ pub trait FileIo: Send + Sync + std::fmt::Debug {
     /// the local one cannot be opened.
     fn open_read(&self, path: &Path) -> std::io::Result<File> {
         File::open(path)
+    }
+
+    /// Whether readers of immutable files (SSTables) should read through
+    /// [`FileIo::read_checked`] rather than a memory map: true where a second copy can
+    /// answer a failed read (the mirror), false for a single disk, where a map is cheaper.
+    fn positioned_reads(&self) -> bool {
+        false
+    }
+
+    /// Reads `buf.len()` bytes at `offset` of `file` (a short file is `UnexpectedEof`).
+    fn read_exact_at(&self, file: &File, buf: &mut [u8], offset: u64) -> std::io::Result<()> {
+        std::os::unix::fs::FileExt::read_exact_at(file, buf, offset)
+    }
+
+    /// Reads `len` bytes at `offset` of `file` (opened from `path`) and hands them to `check`,
+    /// which verifies them (checksums) and keeps what it decoded. When the read fails or
+    /// `check` rejects the bytes, the mirror reads the same range of its second copy and
+    /// checks that instead; a single disk returns the error (`InvalidData` with `check`'s
+    /// reason for rejected bytes).
+    fn read_checked(
+        &self,
+        file: &File,
+        path: &Path,
+        offset: u64,
+        len: usize,
+        check: &mut dyn FnMut(&[u8]) -> std::result::Result<(), String>,
+    ) -> std::io::Result<()> {
+        let _ = path;
+        let mut buf = vec![0u8; len];
+        self.read_exact_at(file, &mut buf, offset)?;
+        check(&buf).map_err(|why| std::io::Error::new(std::io::ErrorKind::InvalidData, why))
+    }
+
+    /// Opens the second copy of `path` after its first copy proved unusable (`why`), or
+    /// `None` when there is no second copy. The mirror counts and logs it.
+    fn open_other_copy(&self, path: &Path, why: &str) -> Option<std::io::Result<File>> {
+        let _ = (path, why);
+        None
     }
 
     /// The mirror's state, when this backend mirrors (see [`crate::mirror`]).

@@ -11,7 +11,7 @@
 //! afterwards the mirror is skipped (or writes refused) until the background resync has made
 //! it identical to local again.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fs::File;
 use std::os::fd::AsRawFd;
 use std::os::unix::fs::MetadataExt;
@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
-use super::{resync, DegradedPolicy, MirrorOptions, MirrorStatus};
+use super::{marker, resync, DegradedPolicy, MirrorOptions, MirrorStatus};
 use crate::error::{Error, Result};
 use crate::io::{FileIo, Io, SyncKind};
 
@@ -39,7 +39,14 @@ pub(super) struct Shared {
     pub errors: AtomicU64,
     pub resyncs: AtomicU64,
     pub read_fallbacks: AtomicU64,
+    pub read_repairs: AtomicU64,
     pub last_error: Mutex<Option<String>>,
+    /// Local files a read had to take from the mirror since open: each is logged loudly
+    /// once, and left out of the start-up marker so that the next start-up compares it in
+    /// full (and repairs it). Bounded (`read.rs`).
+    pub suspects: Mutex<HashSet<PathBuf>>,
+    /// More files failed than `suspects` holds: no marker may vouch for any file.
+    pub suspects_overflowed: AtomicBool,
 }
 
 /// Where the two copies of one engine directory live, and who writes the mirror.
@@ -77,10 +84,10 @@ impl Sides {
 /// A [`FileIo`] that writes everything to a local and a mirror directory. See the module docs.
 #[derive(Debug)]
 pub struct MirrorIo {
-    local_io: Io,
-    sides: Sides,
+    pub(super) local_io: Io,
+    pub(super) sides: Sides,
     policy: DegradedPolicy,
-    shared: Arc<Shared>,
+    pub(super) shared: Arc<Shared>,
 }
 
 impl MirrorIo {
@@ -111,6 +118,7 @@ impl MirrorIo {
                 .map_err(|e| Error::io(&io.sides.mirror, e))?;
         }
         tracing::info!(local = %dir.display(), mirror = %io.sides.mirror.display(), policy = ?io.policy, "mirroring the engine directory");
+        io.write_marker("open");
         Ok(io)
     }
 
@@ -302,6 +310,35 @@ impl MirrorIo {
         }
     }
 
+    /// Writes the start-up marker (`marker.rs`) on both sides: at open, after the
+    /// reconcile, and at a clean close. Not while degraded (the markers already there stay
+    /// true: they vouch only for immutable files that have not changed). A failure only
+    /// costs the next start-up a full compare of more files, so it is logged, not returned.
+    fn write_marker(&self, when: &str) {
+        let s = &self.shared;
+        if s.degraded.load(Ordering::SeqCst) {
+            return;
+        }
+        let suspects = s.suspects.lock().map(|set| set.clone());
+        let marker = match suspects {
+            Ok(set) if !s.suspects_overflowed.load(Ordering::SeqCst) => {
+                marker::build(&self.sides.local, &self.sides.mirror, &|p| set.contains(p))
+            }
+            // Too many failed files to remember: vouch for none of them.
+            _ => marker::build(&self.sides.local, &self.sides.mirror, &|_| true),
+        };
+        let sides: [(&Path, &dyn FileIo); 2] = [
+            (&self.sides.mirror, &*self.sides.mirror_io),
+            (&self.sides.local, &*self.local_io),
+        ];
+        for (dir, io) in sides {
+            if let Err(e) = marker::store(&marker, dir, io) {
+                tracing::warn!(dir = %dir.display(), error = %e, "could not write the mirror marker at {when}: the next start-up compares more files in full");
+            }
+        }
+        tracing::debug!(dir = %self.sides.local.display(), files = marker.files.len(), "mirror marker written at {when}");
+    }
+
     /// The mirror's state.
     pub fn status(&self) -> MirrorStatus {
         let s = &self.shared;
@@ -310,7 +347,18 @@ impl MirrorIo {
             errors: s.errors.load(Ordering::Relaxed),
             resyncs: s.resyncs.load(Ordering::Relaxed),
             read_fallbacks: s.read_fallbacks.load(Ordering::Relaxed),
+            read_repairs: s.read_repairs.load(Ordering::Relaxed),
             last_error: s.last_error.lock().ok().and_then(|l| l.clone()),
+        }
+    }
+}
+
+impl Drop for MirrorIo {
+    /// The last user of the layer is gone (the engine closed): nothing writes any more, so
+    /// this is the clean close whose marker spares the next start-up a full compare.
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            self.write_marker("close");
         }
     }
 }
@@ -450,12 +498,36 @@ impl FileIo for MirrorIo {
             Ok(f) => Ok(f),
             Err(local_err) => {
                 let mirror = self.sides.mirror_path(path)?;
-                let f = File::open(&mirror).map_err(|_| local_err)?;
-                self.shared.read_fallbacks.fetch_add(1, Ordering::Relaxed);
-                tracing::warn!(local = %path.display(), mirror = %mirror.display(), "local file unreadable: reading the mirror's copy");
+                let Ok(f) = File::open(&mirror) else {
+                    return Err(local_err);
+                };
+                self.note_fallback(path, &mirror, &format!("cannot open it: {local_err}"));
                 Ok(f)
             }
         }
+    }
+
+    fn positioned_reads(&self) -> bool {
+        true
+    }
+
+    fn read_exact_at(&self, file: &File, buf: &mut [u8], offset: u64) -> std::io::Result<()> {
+        self.local_io.read_exact_at(file, buf, offset)
+    }
+
+    fn read_checked(
+        &self,
+        file: &File,
+        path: &Path,
+        offset: u64,
+        len: usize,
+        check: &mut dyn FnMut(&[u8]) -> std::result::Result<(), String>,
+    ) -> std::io::Result<()> {
+        self.read_either_copy(file, path, offset, len, check)
+    }
+
+    fn open_other_copy(&self, path: &Path, why: &str) -> Option<std::io::Result<File>> {
+        Some(self.open_mirror_copy(path, why))
     }
 
     fn mirror_status(&self) -> Option<MirrorStatus> {

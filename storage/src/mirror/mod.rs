@@ -7,8 +7,12 @@
 //!   (io_uring or plain). Every write, fsync, file creation, rename and removal is done
 //!   locally and then repeated on the mirror copy, and returns only once both are done, so a
 //!   commitlog append that is acknowledged (and, in group commit, fsynced) is on both disks.
-//! - Reads stay local (SSTables are memory-mapped). When a local file cannot be opened,
-//!   [`FileIo::open_read`](crate::io::FileIo::open_read) opens the mirror's copy instead.
+//! - Reads stay local. A mirrored engine reads its SSTables with positioned reads through
+//!   this layer (not a memory map, where a failing disk is a SIGBUS): a local read that
+//!   fails or whose bytes fail their checksum is answered from the mirror's copy, counted,
+//!   logged once per file, and the local range rewritten where that is cheap
+//!   ([`FileIo::read_checked`](crate::io::FileIo::read_checked)); a local file that cannot
+//!   be opened, or whose SSTable sections are damaged, is opened from the mirror instead.
 //! - When the mirror fails at runtime, [`DegradedPolicy`] decides: keep serving from the
 //!   local disk alone (the default) or refuse writes. Either way the layer marks itself
 //!   degraded, logs loudly, counts it in [`MirrorStatus`], and a background thread resyncs
@@ -22,6 +26,8 @@
 
 mod check;
 mod io;
+pub mod marker;
+mod read;
 pub mod resync;
 pub mod tree;
 
@@ -101,8 +107,12 @@ pub struct MirrorStatus {
     pub errors: u64,
     /// Completed background resyncs.
     pub resyncs: u64,
-    /// Local files that could not be opened and were read from the mirror instead.
+    /// Reads the mirror's copy served because the local copy failed: a local file that
+    /// could not be opened or whose SSTable sections failed their checks, or a data block
+    /// whose local read failed or failed its checksum.
     pub read_fallbacks: u64,
+    /// Ranges of local files rewritten with the mirror's good bytes after such a read.
+    pub read_repairs: u64,
     /// The most recent mirror error, for the operator.
     pub last_error: Option<String>,
 }

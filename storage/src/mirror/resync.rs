@@ -5,8 +5,13 @@
 //! write, fsync and remove a small file). Once that works it copies local to mirror in two
 //! passes: the first while writes go on (it moves the bulk: immutable SSTables), the second
 //! with writes paused behind the layer's gate, comparing every file again, deleting what
-//! local no longer has, and only then leaving degraded mode. Writes therefore pause for one
-//! read of both copies plus the copy of what changed during the first pass.
+//! local no longer has, and only then leaving degraded mode. SSTables never change once in
+//! place, and the first pass compared (or copied) every one of them in full, so the second
+//! checks them by size and footer only (`tree::Compare::TrustImmutable`): writes pause for
+//! a read of the files that change in place (commitlog, MANIFEST) plus the copy of what
+//! changed during the first pass, not for a read of the whole data set. A local SSTable
+//! that differs from the mirror's because it rotted (it fails its checksums, the mirror's
+//! copy passes) is repaired from the mirror instead of being copied over the good copy.
 
 use std::path::Path;
 use std::sync::atomic::Ordering;
@@ -62,12 +67,19 @@ fn run(weak: Weak<Shared>, sides: Sides) {
 
 fn resync_once(shared: &Shared, sides: &Sides) -> crate::error::Result<()> {
     let io = &*sides.mirror_io;
-    tree::copy_tree(&sides.local, &sides.mirror, io, false, &mut |_| {})?;
+    let mut rules = tree::CopyRules {
+        delete_extras: false,
+        compare: tree::Compare::Full,
+        damaged_source: tree::DamagedSource::RepairFromDestination,
+    };
+    tree::copy_tree_with(&sides.local, &sides.mirror, io, rules, &mut |_| {})?;
     let _paused = shared
         .gate
         .write()
         .map_err(|_| crate::error::Error::InvalidRequest("mirror lock poisoned".into()))?;
-    tree::copy_tree(&sides.local, &sides.mirror, io, true, &mut |_| {})?;
+    rules.delete_extras = true;
+    rules.compare = tree::Compare::TrustImmutable;
+    tree::copy_tree_with(&sides.local, &sides.mirror, io, rules, &mut |_| {})?;
     if let Ok(mut files) = shared.files.lock() {
         files.clear();
     }

@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use super::check::{check_file, FileHealth};
+use super::marker::{self, Vouched};
 use crate::error::{Error, Result};
 use crate::io::{FileIo, SyncKind};
 
@@ -46,6 +47,12 @@ pub struct ReconcileReport {
     /// Files whose copies differed, with the side that was repaired and why.
     pub repaired: Vec<(PathBuf, String)>,
     pub bytes_copied: u64,
+    /// Files on both sides taken as alike because both still match their start-up marker
+    /// (`marker.rs`): size and footer checked, contents not read.
+    pub files_vouched: u64,
+    /// Files on both sides compared byte by byte, and the bytes that took (both copies).
+    pub files_compared: u64,
+    pub bytes_compared: u64,
 }
 
 /// One difference `verify` found, by path relative to the two roots.
@@ -89,7 +96,10 @@ impl std::fmt::Display for Difference {
 }
 
 fn skipped(name: &str) -> bool {
-    name == "LOCK" || name == ".mirror-probe" || name.ends_with(COPY_SUFFIX)
+    name == "LOCK"
+        || name == ".mirror-probe"
+        || name.ends_with(COPY_SUFFIX)
+        || super::marker::is_marker_file(name)
 }
 
 /// Regular files (relative paths) and directories below `root`; a missing root is empty.
@@ -212,14 +222,61 @@ pub fn copy_file(src: &Path, dst: &Path, io: &dyn FileIo) -> Result<u64> {
     copied.map(|()| at)
 }
 
+/// How [`copy_tree_with`] decides that a destination file already holds the source's bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Compare {
+    /// Every byte of both.
+    Full,
+    /// SSTables (immutable once in place) by size and footer (`marker::fingerprint`),
+    /// everything else in full: for a pass that follows a full one over the same trees.
+    TrustImmutable,
+}
+
+/// What [`copy_tree_with`] does with an SSTable whose source copy fails its checksums while
+/// the destination's copy (which it would replace) checks out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DamagedSource {
+    /// Stop with an error naming the file: the only good copy is never overwritten.
+    Fail,
+    /// Repair the source from the destination, logged (the mirror's resync: local is the
+    /// truth for what changed, but not for a copy that rotted).
+    RepairFromDestination,
+}
+
+/// How [`copy_tree_with`] copies.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CopyRules {
+    /// Also remove what the source does not have, so that the two end identical.
+    pub delete_extras: bool,
+    pub compare: Compare,
+    pub damaged_source: DamagedSource,
+}
+
 /// Makes `dst` hold every file of `src` with the same bytes, copying only files that are
 /// missing or differ; with `delete_extras`, also removes what `src` does not have, so that
-/// the two end identical. `progress` sees every file.
+/// the two end identical. `progress` sees every file. An SSTable whose source copy is
+/// damaged is never copied over a good destination copy (an error naming it).
 pub fn copy_tree(
     src: &Path,
     dst: &Path,
     io: &dyn FileIo,
     delete_extras: bool,
+    progress: &mut dyn FnMut(&CopyProgress),
+) -> Result<CopyProgress> {
+    let rules = CopyRules {
+        delete_extras,
+        compare: Compare::Full,
+        damaged_source: DamagedSource::Fail,
+    };
+    copy_tree_with(src, dst, io, rules, progress)
+}
+
+/// [`copy_tree`] following `rules`.
+pub fn copy_tree_with(
+    src: &Path,
+    dst: &Path,
+    io: &dyn FileIo,
+    rules: CopyRules,
     progress: &mut dyn FnMut(&CopyProgress),
 ) -> Result<CopyProgress> {
     let (files, dirs) = list(src)?;
@@ -236,7 +293,21 @@ pub fn copy_tree(
     for rel in &files {
         let (s, d) = (src.join(rel), dst.join(rel));
         let len = file_len(&s);
-        if !same_contents(&s, &d).unwrap_or(false) {
+        let immutable = rel
+            .file_name()
+            .is_some_and(|n| marker::covers(&n.to_string_lossy()));
+        let same = if rules.compare == Compare::TrustImmutable && immutable {
+            matches!(
+                (marker::fingerprint(&s), marker::fingerprint(&d)),
+                (Ok(a), Ok(b)) if a == b
+            )
+        } else {
+            same_contents(&s, &d).unwrap_or(false)
+        };
+        let repaired = || -> Result<bool> {
+            Ok(immutable && repaired_damaged_source(&s, &d, rules.damaged_source)?)
+        };
+        if !same && !repaired()? {
             p.bytes_copied += copy_file(&s, &d, io)?;
             p.files_copied += 1;
         }
@@ -244,7 +315,7 @@ pub fn copy_tree(
         p.bytes_done += len;
         progress(&p);
     }
-    if delete_extras {
+    if rules.delete_extras {
         let (dst_files, dst_dirs) = list(dst)?;
         for rel in dst_files.difference(&files) {
             let path = dst.join(rel);
@@ -267,6 +338,37 @@ pub fn copy_tree(
         io.sync_dir(dst).map_err(|e| Error::io(dst, e))?;
     }
     Ok(p)
+}
+
+/// Before `src` replaces a differing `dst`: when `src` fails its checks and `dst` passes,
+/// either an error or (`RepairFromDestination`) `src` rewritten from `dst`; `Ok(true)` when
+/// repaired (nothing left to copy), `Ok(false)` to go on copying.
+fn repaired_damaged_source(src: &Path, dst: &Path, what: DamagedSource) -> Result<bool> {
+    if !dst.is_file() {
+        return Ok(false);
+    }
+    let why = match check_file(src) {
+        FileHealth::Good { .. } => return Ok(false),
+        FileHealth::Bad(why) => why,
+    };
+    if !check_file(dst).is_good() {
+        return Ok(false);
+    }
+    match what {
+        DamagedSource::Fail => Err(Error::corruption(
+            src,
+            0,
+            format!(
+                "damaged ({why}) while the copy at {} checks out: not copied over it",
+                dst.display()
+            ),
+        )),
+        DamagedSource::RepairFromDestination => {
+            tracing::warn!(file = %src.display(), from = %dst.display(), "damaged copy ({why}) repaired from the other copy instead of overwriting it");
+            copy_file(dst, src, &crate::io::PlainIo)?;
+            Ok(true)
+        }
+    }
 }
 
 /// A progress callback that logs at most once a second, for rebuilds an operator watches.
@@ -322,6 +424,9 @@ pub fn verify(local: &Path, mirror: &Path) -> Result<Vec<Difference>> {
 
 /// Brings `local` and `mirror` back to identical at startup:
 ///
+/// - an SSTable whose two copies both still match the start-up marker of its directory
+///   (`marker.rs`: same size and footer as when both were last seen alike) is taken as
+///   alike without reading it; every other file on both sides is compared in full;
 /// - local empty or missing (a new host): rebuilt from the mirror, progress logged;
 /// - mirror empty or missing: filled from local;
 /// - a file on one side only: copied to the other (a file the engine no longer needs is
@@ -332,8 +437,8 @@ pub fn verify(local: &Path, mirror: &Path) -> Result<Vec<Difference>> {
 /// - both copies damaged: an error naming the file.
 pub fn reconcile(local: &Path, mirror: &Path) -> Result<ReconcileReport> {
     let io = crate::io::PlainIo;
-    let (lf, _) = list(local)?;
-    let (mf, _) = list(mirror)?;
+    let (lf, ld) = list(local)?;
+    let (mf, md) = list(mirror)?;
     let mut report = ReconcileReport::default();
     if lf.is_empty() && mf.is_empty() {
         return Ok(report);
@@ -354,6 +459,7 @@ pub fn reconcile(local: &Path, mirror: &Path) -> Result<ReconcileReport> {
         report.bytes_copied = p.bytes_copied;
         return Ok(report);
     }
+    let vouched = Vouched::load(local, mirror, ld.union(&md));
     for rel in lf.union(&mf) {
         let (l, m) = (local.join(rel), mirror.join(rel));
         match (lf.contains(rel), mf.contains(rel)) {
@@ -367,6 +473,12 @@ pub fn reconcile(local: &Path, mirror: &Path) -> Result<ReconcileReport> {
                 report.copied_to_local.push(rel.clone());
             }
             _ => {
+                if vouched.holds(rel, &l, &m) {
+                    report.files_vouched += 1;
+                    continue;
+                }
+                report.files_compared += 1;
+                report.bytes_compared += file_len(&l) + file_len(&m);
                 if same_contents(&l, &m)? {
                     continue;
                 }

@@ -12,6 +12,7 @@ mod block;
 mod block_cache;
 mod clustering_index;
 mod dictionary;
+mod file_bytes;
 mod filter;
 mod footer;
 mod partition_index;

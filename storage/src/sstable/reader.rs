@@ -1,10 +1,10 @@
-//! Opens an SSTable through a memory map and finds partitions in it.
+//! Opens an SSTable and finds partitions in it.
 //!
 //! Opening checks the header, the footer and every section's CRC and loads only the bloom
 //! filter and the stats; the partition index and the clustering indexes are searched in
-//! place in the map. Data blocks are checked and decompressed when a read reaches them.
+//! place (in the memory map, or in the metadata a mirrored engine reads into memory: see
+//! `file_bytes.rs`). Data blocks are checked and decompressed when a read reaches them.
 
-use memmap2::Mmap;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -16,16 +16,18 @@ use crate::model::{DecoratedKey, DeletionTime, Direction, RangeTombstone, Slice}
 use super::block::{unframe, DecodedBlock};
 use super::block_cache::{BlockCache, BlockKey};
 use super::clustering_index::ClusteringIndex;
+use super::file_bytes::{ReadBytes, TableBytes};
 use super::filter::{self, Filter};
-use super::footer::{check_header, read_u64, Footer, Section, FOOTER_BYTES, HEADER_BYTES};
+use super::footer::{read_u64, Footer, Section, FOOTER_BYTES, HEADER_BYTES};
 use super::partition_index::PartitionIndex;
 use super::row_iter::RowIter;
 use super::stats::SstableStats;
+use crate::io::Io;
 
 /// One open, immutable SSTable. Shared as `Arc<Sstable>`.
 pub struct Sstable {
     path: PathBuf,
-    map: Mmap,
+    bytes: TableBytes,
     footer: Footer,
     stats: SstableStats,
     filter: Filter,
@@ -51,7 +53,7 @@ impl std::fmt::Debug for Sstable {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Sstable")
             .field("path", &self.path)
-            .field("file_size", &self.map.len())
+            .field("file_size", &self.bytes.len())
             .field("partitions", &self.footer.partition_count)
             .finish()
     }
@@ -80,49 +82,89 @@ impl Sstable {
     }
 
     /// Like [`Sstable::open_cached`] (or `open` without a cache) on an already opened
-    /// `file`, which `path` names in errors: the engine opens through its I/O backend, which
-    /// may hand over the mirror's copy.
+    /// `file`, which `path` names in errors, through a memory map.
     pub fn open_file(
         file: File,
         path: &Path,
         cache: Option<(Arc<BlockCache>, u64)>,
     ) -> Result<Arc<Sstable>> {
-        // SAFETY: SSTables are immutable once renamed into place and never truncated while
-        // open; every byte read from the map is still bounds- and checksum-checked.
-        let map = unsafe { Mmap::map(&file) }.map_err(|e| Error::io(path, e))?;
-        let size = map.len();
-        if size < HEADER_BYTES + FOOTER_BYTES {
-            return Err(Error::corruption(
-                path,
-                0,
-                format!("file of {size} bytes is too short to be an SSTable"),
-            ));
+        Self::load(TableBytes::map(&file, path)?, path, cache)
+    }
+
+    /// Opens the SSTable at `path` the way the engine's I/O layer `io` wants it read: a
+    /// memory map for a single disk, or positioned reads through `io` when it mirrors
+    /// ([`crate::io::FileIo::positioned_reads`]), so that every read of the table can be
+    /// answered from the mirror's copy when the local one fails. A local copy that cannot
+    /// be opened, or whose header, footer or sections are damaged, is replaced by the
+    /// mirror's copy for the whole table; both damaged is an error naming `path`.
+    pub fn open_io(
+        io: &Io,
+        path: &Path,
+        cache: Option<(Arc<BlockCache>, u64)>,
+    ) -> Result<Arc<Sstable>> {
+        let file = io.open_read(path).map_err(|e| Error::io(path, e))?;
+        if !io.positioned_reads() {
+            return Self::open_file(file, path, cache);
         }
-        check_header(&map, path)?;
+        let local = ReadBytes::open(io, file, path);
+        let bytes = match local {
+            Ok(b) => b,
+            Err(local_err) => match io.open_other_copy(path, &local_err.to_string()) {
+                Some(Ok(other)) => ReadBytes::open(io, other, path).map_err(|other_err| {
+                    Error::corruption(
+                        path,
+                        0,
+                        format!(
+                            "both copies are damaged: local: {local_err}; mirror copy: {other_err}"
+                        ),
+                    )
+                })?,
+                _ => return Err(local_err),
+            },
+        };
+        Self::load(TableBytes::Read(bytes), path, cache)
+    }
+
+    /// Opens this table again, read the same way, without the block cache: a compaction
+    /// reads its inputs through such a copy so as not to evict the hot blocks.
+    pub fn reopen_uncached(&self) -> Result<Arc<Sstable>> {
+        match &self.bytes {
+            TableBytes::Mapped(_) => Self::open(&self.path),
+            TableBytes::Read(r) => Self::open_io(&r.io, &self.path, None),
+        }
+    }
+
+    /// Parses the footer and checks the sections of a file whose header was checked.
+    fn load(
+        bytes: TableBytes,
+        path: &Path,
+        cache: Option<(Arc<BlockCache>, u64)>,
+    ) -> Result<Arc<Sstable>> {
+        let size = bytes.len();
         let footer_at = size - FOOTER_BYTES;
         let footer = Footer::decode(
-            map.get(footer_at..).unwrap_or_default(),
+            bytes.get(footer_at..size).unwrap_or_default(),
             path,
             footer_at as u64,
         )?;
         let section = |s: &Section, name: &str| -> Result<&[u8]> {
-            let bytes = usize::try_from(s.offset)
+            let range = usize::try_from(s.offset)
                 .ok()
                 .zip(usize::try_from(s.len).ok())
                 .and_then(|(o, l)| Some(o..o.checked_add(l)?))
                 .filter(|r| r.start >= HEADER_BYTES && r.end <= footer_at)
-                .and_then(|r| map.get(r))
+                .and_then(|r| bytes.get(r))
                 .ok_or_else(|| {
                     Error::corruption(path, s.offset, format!("{name} section out of the file"))
                 })?;
-            if crc32fast::hash(bytes) != s.crc {
+            if crc32fast::hash(range) != s.crc {
                 return Err(Error::corruption(
                     path,
                     s.offset,
                     format!("{name} section checksum mismatch"),
                 ));
             }
-            Ok(bytes)
+            Ok(range)
         };
         let table = section(&footer.block_table, "block table")?;
         let expected_table = footer
@@ -161,7 +203,7 @@ impl Sstable {
         };
         Ok(Arc::new(Sstable {
             path: path.to_path_buf(),
-            map,
+            bytes,
             footer,
             stats,
             filter,
@@ -177,7 +219,7 @@ impl Sstable {
     }
 
     pub fn file_size(&self) -> u64 {
-        self.map.len() as u64
+        self.bytes.len() as u64
     }
 
     pub fn stats(&self) -> &SstableStats {
@@ -212,7 +254,7 @@ impl Sstable {
         usize::try_from(s.offset)
             .ok()
             .zip(usize::try_from(s.len).ok())
-            .and_then(|(o, l)| self.map.get(o..o.checked_add(l)?))
+            .and_then(|(o, l)| self.bytes.get(o..o.checked_add(l)?))
             .unwrap_or_default()
     }
 
@@ -281,14 +323,14 @@ impl Sstable {
 
     /// Data block `block`: from the block cache, or read, checked and decompressed.
     pub(crate) fn read_block(&self, block: u64) -> Result<Arc<DecodedBlock>> {
-        let (start, range) = self.block_bytes(block)?;
+        let (start, end) = self.block_range(block)?;
         self.blocks_read.fetch_add(1, Ordering::Relaxed);
         let key = self.cache.as_ref().map(|(cache, generation)| {
             (
                 cache,
                 BlockKey {
                     generation: *generation,
-                    offset: start,
+                    offset: start as u64,
                 },
             )
         });
@@ -297,21 +339,45 @@ impl Sstable {
                 return Ok(hit);
             }
         }
-        let raw = unframe(
-            range,
-            self.footer.max_block_uncompressed_bytes as usize,
-            self.dictionary.as_ref(),
-        )
-        .map_err(|e| e.at(&self.path, start))?;
-        let decoded = Arc::new(DecodedBlock::parse(raw).map_err(|e| e.at(&self.path, start))?);
+        let decoded = Arc::new(self.fetch_block(block, start, end)?);
         if let Some((cache, key)) = key {
             cache.insert(key, Arc::clone(&decoded));
         }
         Ok(decoded)
     }
 
-    /// The file offset and on-disk bytes of data block `block`, bounds-checked.
-    fn block_bytes(&self, block: u64) -> Result<(u64, &[u8])> {
+    /// Reads, checks and decompresses the block at `start..end`: from the map, or through
+    /// the I/O layer, which answers a failed local read or checksum from the mirror.
+    fn fetch_block(&self, block: u64, start: usize, end: usize) -> Result<DecodedBlock> {
+        let max = self.footer.max_block_uncompressed_bytes as usize;
+        let decode = |framed: &[u8]| -> Result<DecodedBlock> {
+            let raw = unframe(framed, max, self.dictionary.as_ref())?;
+            DecodedBlock::parse(raw)
+        };
+        match &self.bytes {
+            TableBytes::Mapped(map) => {
+                let framed = map.get(start..end).ok_or_else(|| {
+                    Error::corruption(
+                        &self.path,
+                        self.footer.block_table.offset,
+                        format!("block {block} spans {start}..{end}, outside the data"),
+                    )
+                })?;
+                decode(framed).map_err(|e| e.at(&self.path, start as u64))
+            }
+            TableBytes::Read(r) => {
+                let mut out = None;
+                r.read_checked(&self.path, start, end - start, &mut |framed| {
+                    out = Some(decode(framed).map_err(|e| e.to_string())?);
+                    Ok(())
+                })?;
+                out.ok_or_else(|| Error::corruption(&self.path, start as u64, "block not read"))
+            }
+        }
+    }
+
+    /// The file range of data block `block`, bounds-checked against the data area.
+    fn block_range(&self, block: u64) -> Result<(usize, usize)> {
         let table = self.section_bytes(&self.footer.block_table);
         let bad = |offset: u64, why: String| Error::corruption(&self.path, offset, why);
         let at = usize::try_from(block)
@@ -321,20 +387,18 @@ impl Sstable {
         let (start, end) = read_u64(table, at)
             .zip(at.checked_add(8).and_then(|n| read_u64(table, n)))
             .ok_or_else(|| bad(self.footer.block_table.offset, format!("no block {block}")))?;
-        let range = usize::try_from(start)
+        usize::try_from(start)
             .ok()
             .zip(usize::try_from(end).ok())
             .filter(|(s, e)| {
                 *s >= HEADER_BYTES && s < e && *e as u64 <= self.footer.block_table.offset
             })
-            .and_then(|(s, e)| self.map.get(s..e))
             .ok_or_else(|| {
                 bad(
                     self.footer.block_table.offset,
                     format!("block {block} spans {start}..{end}, outside the data"),
                 )
-            })?;
-        Ok((start, range))
+            })
     }
 
     /// Where a decode error with no better location is reported: the partition index.
