@@ -1,12 +1,20 @@
 //! Binary encoding of cells, rows, bounds, range tombstones and mutations.
 //!
 //! Shared by the commitlog (one mutation per record) and SSTable data blocks (rows).
-//! Timestamps are written relative to a base (0 in the commitlog, the SSTable's minimum
+//! Timestamps are written relative to a base (0 in the commitlog, the block's base
 //! timestamp in SSTables) so they stay short. The layout is in `docs/FORMAT.md`.
+//!
+//! SSTable rows also carry their greatest data timestamp ([`put_row_with_max_ts`]), so a
+//! read can tell from a row's head ([`read_row_head`]) that a newer tombstone shadows all
+//! of it and skip its cells without decoding them.
+
+use std::ops::Range;
 
 use crate::codec::varint::{put_bytes, put_i64, put_u64, Reader};
 use crate::error::{Error, Result};
-use crate::model::{Bound, Cell, CellValue, DeletionTime, Mutation, RangeTombstone, Row, Slice};
+use crate::model::{
+    Bound, Cell, CellValue, DeletionTime, Mutation, RangeTombstone, Row, Slice, Timestamp,
+};
 
 const CELL_LIVE: u8 = 0;
 const CELL_EXPIRING: u8 = 1;
@@ -14,6 +22,9 @@ const CELL_TOMBSTONE: u8 = 2;
 
 const ROW_HAS_MARKER: u8 = 1;
 const ROW_HAS_DELETION: u8 = 2;
+/// The row stores the greatest timestamp of its marker and cells after its deletion.
+const ROW_HAS_MAX_TS: u8 = 4;
+const ROW_FLAGS: u8 = ROW_HAS_MARKER | ROW_HAS_DELETION | ROW_HAS_MAX_TS;
 
 const BOUND_UNBOUNDED: u8 = 0;
 const BOUND_INCLUDED: u8 = 1;
@@ -68,11 +79,24 @@ pub fn put_deletion(out: &mut Vec<u8>, d: &DeletionTime, base_ts: i64) {
     put_i64(out, d.deleted_at);
 }
 
+#[inline(always)] // the merge's per-row path: see `read_row_head`
 pub fn read_deletion(r: &mut Reader<'_>, base_ts: i64) -> Result<DeletionTime> {
     Ok(DeletionTime::new(r.i64()?.wrapping_add(base_ts), r.i64()?))
 }
 
+/// Encodes a row without its maximum timestamp (the commitlog's row encoding).
 pub fn put_row(out: &mut Vec<u8>, row: &Row, base_ts: i64) {
+    put_row_inner(out, row, base_ts, None);
+}
+
+/// Encodes a row with the greatest timestamp of its marker and cells when it has cells
+/// (the SSTable row encoding), so [`read_row_head`] need not walk the cells.
+pub fn put_row_with_max_ts(out: &mut Vec<u8>, row: &Row, base_ts: i64) {
+    let max_ts = (!row.cells.is_empty()).then(|| row.max_data_timestamp());
+    put_row_inner(out, row, base_ts, max_ts);
+}
+
+fn put_row_inner(out: &mut Vec<u8>, row: &Row, base_ts: i64, max_ts: Option<Timestamp>) {
     let mut flags = 0;
     if row.marker.is_some() {
         flags |= ROW_HAS_MARKER;
@@ -80,8 +104,15 @@ pub fn put_row(out: &mut Vec<u8>, row: &Row, base_ts: i64) {
     if row.deletion.is_some() {
         flags |= ROW_HAS_DELETION;
     }
+    if max_ts.is_some() {
+        flags |= ROW_HAS_MAX_TS;
+    }
     out.push(flags);
     put_bytes(out, &row.clustering);
+    // Right after the key: a row head without a deletion ends here.
+    if let Some(ts) = max_ts {
+        put_i64(out, ts.wrapping_sub(base_ts));
+    }
     if let Some(m) = &row.marker {
         put_cell(out, m, base_ts);
     }
@@ -98,12 +129,23 @@ pub fn put_row(out: &mut Vec<u8>, row: &Row, base_ts: i64) {
     }
 }
 
-pub fn read_row(r: &mut Reader<'_>, base_ts: i64) -> Result<Row> {
+#[inline(always)] // the merge's per-row path: see `read_row_head`
+fn read_row_flags(r: &mut Reader<'_>) -> Result<u8> {
     let flags = r.u8()?;
-    if flags & !(ROW_HAS_MARKER | ROW_HAS_DELETION) != 0 {
+    if flags & !ROW_FLAGS != 0 {
         return Err(Error::Malformed(format!("unknown row flags {flags:#x}")));
     }
+    Ok(flags)
+}
+
+pub fn read_row(r: &mut Reader<'_>, base_ts: i64) -> Result<Row> {
+    let flags = read_row_flags(r)?;
     let clustering = r.bytes()?;
+    let stored_max_ts = if flags & ROW_HAS_MAX_TS != 0 {
+        Some(r.i64()?.wrapping_add(base_ts))
+    } else {
+        None
+    };
     let marker = if flags & ROW_HAS_MARKER != 0 {
         Some(read_cell(r, base_ts)?)
     } else {
@@ -127,12 +169,104 @@ pub fn read_row(r: &mut Reader<'_>, base_ts: i64) -> Result<Row> {
             .ok_or_else(|| Error::Malformed("column id overflow".into()))?;
         cells.push((column, read_cell(r, base_ts)?));
     }
-    Ok(Row {
+    let row = Row {
         clustering,
         marker,
         deletion,
         cells,
+    };
+    // A wrong maximum would let a read skip live cells: refuse it rather than trust it.
+    if let Some(stored) = stored_max_ts {
+        if row.cells.is_empty() || stored != row.max_data_timestamp() {
+            return Err(Error::Malformed(
+                "row's stored maximum timestamp does not match its cells".into(),
+            ));
+        }
+    }
+    Ok(row)
+}
+
+/// What a merge needs to know of a row before deciding whether to decode it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RowHead {
+    /// Where the clustering key lies in the buffer the row was read from.
+    pub clustering: Range<usize>,
+    pub deletion: Option<DeletionTime>,
+    /// The greatest timestamp of the marker and the cells; `Timestamp::MIN` when the row
+    /// has neither (a tombstone alone).
+    pub max_data_ts: Timestamp,
+}
+
+/// Reads a row's flags, key, marker timestamp, deletion and maximum timestamp, allocating
+/// nothing. A row written without its maximum timestamp (the commitlog's encoding, or an
+/// SSTable of format version 1) has its cells walked, still without decoding their values.
+/// The rest of the row is left unread and unchecked: [`read_row`] checks it.
+// Always inlined: returned through memory, the head cost a store-forwarding stall per row.
+#[inline(always)]
+pub fn read_row_head(r: &mut Reader<'_>, base_ts: i64) -> Result<RowHead> {
+    let flags = read_row_flags(r)?;
+    let n = r.len()?;
+    let at = r.position();
+    r.slice(n)?;
+    if flags & ROW_HAS_MAX_TS != 0 {
+        // The stored maximum covers the marker: only a deletion is left to read.
+        let max_data_ts = r.i64()?.wrapping_add(base_ts);
+        let deletion = if flags & ROW_HAS_DELETION != 0 {
+            if flags & ROW_HAS_MARKER != 0 {
+                skip_cell(r, base_ts)?;
+            }
+            Some(read_deletion(r, base_ts)?)
+        } else {
+            None
+        };
+        return Ok(RowHead {
+            clustering: at..at + n,
+            deletion,
+            max_data_ts,
+        });
+    }
+    let mut max_data_ts = Timestamp::MIN;
+    if flags & ROW_HAS_MARKER != 0 {
+        max_data_ts = skip_cell(r, base_ts)?;
+    }
+    let deletion = if flags & ROW_HAS_DELETION != 0 {
+        Some(read_deletion(r, base_ts)?)
+    } else {
+        None
+    };
+    for _ in 0..r.count()? {
+        r.u64()?;
+        max_data_ts = max_data_ts.max(skip_cell(r, base_ts)?);
+    }
+    Ok(RowHead {
+        clustering: at..at + n,
+        deletion,
+        max_data_ts,
     })
+}
+
+/// Steps over one cell without decoding its value; returns its timestamp.
+#[inline(always)] // the merge's per-row path: see `read_row_head`
+fn skip_cell(r: &mut Reader<'_>, base_ts: i64) -> Result<Timestamp> {
+    let kind = r.u8()?;
+    let timestamp = r.i64()?.wrapping_add(base_ts);
+    match kind {
+        CELL_LIVE => {
+            let n = r.len()?;
+            r.slice(n)?;
+        }
+        CELL_EXPIRING => {
+            let n = r.len()?;
+            r.slice(n)?;
+            r.u32()?;
+            r.i64()?;
+        }
+        CELL_TOMBSTONE => {
+            r.i64()?;
+        }
+        other => return Err(Error::Malformed(format!("unknown cell kind {other}"))),
+    }
+    Ok(timestamp)
 }
 
 pub fn put_bound(out: &mut Vec<u8>, b: &Bound) {
@@ -298,6 +432,78 @@ mod tests {
                 decode_mutation(&enc[..n]).is_err(),
                 "prefix of {n} bytes decoded"
             );
+        }
+    }
+
+    #[test]
+    fn head_matches_row_with_and_without_stored_max() {
+        let m = sample();
+        let base = 1_700_000_000_000_000;
+        for row in &m.rows {
+            let expected_max = row.max_data_timestamp();
+            for with_max in [false, true] {
+                let mut out = Vec::new();
+                if with_max {
+                    put_row_with_max_ts(&mut out, row, base);
+                } else {
+                    put_row(&mut out, row, base);
+                }
+                let head = read_row_head(&mut Reader::new(&out), base).unwrap();
+                assert_eq!(&out[head.clustering.clone()], &row.clustering[..]);
+                assert_eq!(head.deletion, row.deletion);
+                assert_eq!(head.max_data_ts, expected_max);
+                assert_eq!(&read_row(&mut Reader::new(&out), base).unwrap(), row);
+            }
+        }
+        // A tombstone-only row has no data timestamp.
+        assert_eq!(m.rows[1].max_data_timestamp(), Timestamp::MIN);
+    }
+
+    #[test]
+    fn a_wrong_stored_max_is_an_error() {
+        let row = &sample().rows[0];
+        let encode = |max_ts: Timestamp| {
+            let mut out = vec![ROW_HAS_MARKER | ROW_HAS_MAX_TS];
+            put_bytes(&mut out, &row.clustering);
+            put_i64(&mut out, max_ts);
+            put_cell(&mut out, row.marker.as_ref().unwrap(), 0);
+            put_u64(&mut out, row.cells.len() as u64);
+            let mut prev = 0;
+            for (column, cell) in &row.cells {
+                put_u64(&mut out, u64::from(column - prev));
+                prev = *column;
+                put_cell(&mut out, cell, 0);
+            }
+            out
+        };
+        let right = row.max_data_timestamp();
+        assert_eq!(&read_row(&mut Reader::new(&encode(right)), 0).unwrap(), row);
+        for wrong in [right - 1, right + 1] {
+            let bad = encode(wrong);
+            assert_eq!(
+                read_row_head(&mut Reader::new(&bad), 0)
+                    .unwrap()
+                    .max_data_ts,
+                wrong
+            );
+            assert!(read_row(&mut Reader::new(&bad), 0).is_err());
+        }
+    }
+
+    #[test]
+    fn every_truncated_head_is_an_error() {
+        for row in &sample().rows {
+            let mut out = Vec::new();
+            put_row(&mut out, row, 7);
+            let mut full = Reader::new(&out);
+            read_row_head(&mut full, 7).unwrap();
+            for n in 0..out.len() {
+                // A head read either fails or stops within the prefix; it never panics.
+                let mut r = Reader::new(&out[..n]);
+                if let Ok(h) = read_row_head(&mut r, 7) {
+                    assert!(h.clustering.end <= n);
+                }
+            }
         }
     }
 

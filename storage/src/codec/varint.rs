@@ -29,6 +29,8 @@ fn within(whole: &[u8], part: &[u8]) -> bool {
     w.start <= p.start && p.end <= w.end
 }
 
+/// The small reads are always inlined: the merge parses a row head per row, and a call
+/// per varint cost more than the varint.
 pub struct Reader<'a> {
     buf: &'a [u8],
     pos: usize,
@@ -55,34 +57,64 @@ impl<'a> Reader<'a> {
         }
     }
 
+    #[inline]
     pub fn position(&self) -> usize {
         self.pos
     }
 
+    #[inline]
     pub fn is_empty(&self) -> bool {
         self.pos >= self.buf.len()
     }
 
+    #[inline]
     pub fn remaining(&self) -> usize {
         self.buf.len().saturating_sub(self.pos)
     }
 
+    #[inline(always)]
     pub fn u8(&mut self) -> Result<u8> {
-        let b = *self.buf.get(self.pos).ok_or_else(|| {
-            Error::Malformed(format!("unexpected end of data at byte {}", self.pos))
-        })?;
-        self.pos += 1;
-        Ok(b)
+        match self.buf.get(self.pos) {
+            Some(&b) => {
+                self.pos += 1;
+                Ok(b)
+            }
+            None => Err(self.end_of_data()),
+        }
     }
 
+    #[cold]
+    fn end_of_data(&self) -> Error {
+        Error::Malformed(format!("unexpected end of data at byte {}", self.pos))
+    }
+
+    /// A varint; the one-byte case (most lengths, flags and timestamp deltas) stays inline.
+    #[inline(always)]
     pub fn u64(&mut self) -> Result<u64> {
+        if let Some(&b) = self.buf.get(self.pos) {
+            if b < 0x80 {
+                self.pos += 1;
+                return Ok(u64::from(b));
+            }
+        }
+        self.u64_multi_byte()
+    }
+
+    #[inline(never)]
+    fn u64_multi_byte(&mut self) -> Result<u64> {
+        // One bounds check for the whole varint, not one per byte.
+        let rest = self.buf.get(self.pos..).unwrap_or_default();
         let mut v: u64 = 0;
-        for shift in (0..64).step_by(7) {
-            let b = self.u8()?;
-            v |= u64::from(b & 0x7f) << shift;
+        for (i, &b) in rest.iter().take(10).enumerate() {
+            v |= u64::from(b & 0x7f) << (7 * i);
             if b & 0x80 == 0 {
+                self.pos += i + 1;
                 return Ok(v);
             }
+        }
+        if rest.len() < 10 {
+            self.pos += rest.len();
+            return Err(self.end_of_data());
         }
         Err(Error::Malformed(format!(
             "varint too long at byte {}",
@@ -90,34 +122,44 @@ impl<'a> Reader<'a> {
         )))
     }
 
+    #[inline(always)]
     pub fn i64(&mut self) -> Result<i64> {
         let v = self.u64()?;
         Ok(((v >> 1) as i64) ^ -((v & 1) as i64))
     }
 
+    #[inline(always)]
     pub fn u32(&mut self) -> Result<u32> {
         u32::try_from(self.u64()?)
             .map_err(|_| Error::Malformed(format!("value too large at byte {}", self.pos)))
     }
 
     /// A length that must fit in what is left of the buffer.
+    #[inline(always)]
     pub fn len(&mut self) -> Result<usize> {
         let n = self.u64()?;
         if n > self.remaining() as u64 {
-            return Err(Error::Malformed(format!(
-                "length {n} at byte {} runs past the end ({} bytes left)",
-                self.pos,
-                self.remaining()
-            )));
+            return Err(self.too_long(n));
         }
         Ok(n as usize)
     }
 
+    #[cold]
+    fn too_long(&self, n: u64) -> Error {
+        Error::Malformed(format!(
+            "length {n} at byte {} runs past the end ({} bytes left)",
+            self.pos,
+            self.remaining()
+        ))
+    }
+
     /// A count of items that each take at least one byte.
+    #[inline(always)]
     pub fn count(&mut self) -> Result<usize> {
         self.len()
     }
 
+    #[inline(always)]
     pub fn slice(&mut self, n: usize) -> Result<&'a [u8]> {
         let end = self
             .pos

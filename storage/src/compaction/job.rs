@@ -14,7 +14,7 @@ use crate::compaction::purge::{Overlap, PartitionPurge};
 use crate::error::{Error, Result};
 use crate::io::Io;
 use crate::model::{DecoratedKey, Direction, LocalSecs, Slice, TableId};
-use crate::read::{MergedRows, PartitionSource};
+use crate::read::{MergedRows, PartitionSource, SourceRows};
 use crate::sstable::{
     BlockCache, PartitionIter, PartitionReader, Sstable, SstableWriter, SstableWriterOptions,
 };
@@ -171,7 +171,7 @@ fn write_partition(
         .map(|p| PartitionSource {
             deletion: p.deletion(),
             range_tombstones: p.range_tombstones().to_vec(),
-            rows: Box::new(p.rows(&Slice::all(), Direction::Forward)),
+            rows: SourceRows::sstable(p.rows(&Slice::all(), Direction::Forward)),
         })
         .collect();
     let mut merged = MergedRows::new(sources, Direction::Forward, |_| true);

@@ -34,7 +34,7 @@ use crate::compaction::{CompactionStats, Tracker};
 use crate::error::{Error, Result};
 use crate::io::Io;
 use crate::model::{DecoratedKey, Mutation, ReadQuery, ReadResult, ReadStats, TableId};
-use crate::read::{read_partition, PartitionSource};
+use crate::read::{read_partition, PartitionSource, SourceRows};
 use crate::sstable::{BlockCache, BlockCacheStats, Sstable};
 use manifest::Manifest;
 use table::Table;
@@ -230,7 +230,7 @@ impl Engine {
             sources.push(PartitionSource {
                 deletion: p.deletion,
                 range_tombstones: p.range_tombstones.clone(),
-                rows: Box::new(p.rows(slice, direction).cloned().map(Ok)),
+                rows: SourceRows::mem_partition(p, slice, direction),
             });
         }
         for frozen in self.frozen.iter().rev() {
@@ -238,7 +238,7 @@ impl Engine {
                 sources.push(PartitionSource {
                     deletion: p.deletion,
                     range_tombstones: p.range_tombstones.clone(),
-                    rows: Box::new(p.rows(slice, direction).cloned().map(Ok)),
+                    rows: SourceRows::mem_partition(p, slice, direction),
                 });
             }
         }
@@ -253,7 +253,7 @@ impl Engine {
                 sources.push(PartitionSource {
                     deletion: p.deletion(),
                     range_tombstones: p.range_tombstones().to_vec(),
-                    rows: Box::new(p.rows(slice, direction)),
+                    rows: SourceRows::sstable(p.rows(slice, direction)),
                 });
             }
         }

@@ -101,6 +101,14 @@ impl Row {
             .unwrap_or(i64::MIN)
     }
 
+    /// The greatest timestamp of the marker and the cells (`i64::MIN` when the row has
+    /// neither): a deletion at or above it shadows the whole row but its tombstone.
+    pub fn max_data_timestamp(&self) -> i64 {
+        let cells = self.cells.iter().map(|(_, c)| c.timestamp);
+        let marker = self.marker.iter().map(|m| m.timestamp);
+        cells.chain(marker).max().unwrap_or(i64::MIN)
+    }
+
     /// Approximate bytes this row takes in memory, for memtable accounting.
     pub fn heap_size(&self) -> usize {
         64 + self.clustering.len()

@@ -3,7 +3,7 @@
 
 use crate::error::{Error, Result};
 use crate::model::{ReadQuery, ReadResult, ReadStats};
-use crate::read::merge::{MergedRows, PartitionSource};
+use crate::read::merge::{Merged, MergedRows, PartitionSource};
 
 /// Limits on how many tombstones one read may step over.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -43,9 +43,13 @@ pub fn read_partition(
         return Ok(ReadResult { rows, stats });
     }
     let mut warned = false;
-    for row in &mut merged {
-        let mut row = row?;
-        stats.tombstones_scanned += row.tombstone_count(query.now);
+    while let Some(merged_row) = merged.next_merged()? {
+        let (tombstones, row) = match merged_row {
+            // A deleted key is counted but never materialized.
+            Merged::Deleted { deletion, .. } => (u64::from(deletion.is_some()), None),
+            Merged::Row(row) => (row.tombstone_count(query.now), Some(row)),
+        };
+        stats.tombstones_scanned += tombstones;
         if let Some(fail) = thresholds.fail {
             if stats.tombstones_scanned > fail {
                 return Err(Error::TombstoneOverwhelm {
@@ -63,9 +67,9 @@ pub fn read_partition(
                 "read stepped over more tombstones than the warning threshold"
             );
         }
-        if !row.is_live(query.now) {
+        let Some(mut row) = row.filter(|r| r.is_live(query.now)) else {
             continue;
-        }
+        };
         row.deletion = None;
         row.cells
             .retain(|(c, cell)| query.columns.includes(*c) && cell.is_live(query.now));

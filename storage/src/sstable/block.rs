@@ -8,7 +8,7 @@
 //! On disk: the zstd frame, then the uncompressed length u32 LE, then a CRC32 u32 LE over
 //! the frame and the length.
 
-use crate::codec::row::{put_row, read_row};
+use crate::codec::row::{put_row_with_max_ts, read_row, read_row_head, RowHead};
 use bytes::Bytes;
 
 use crate::codec::varint::Reader;
@@ -18,6 +18,8 @@ use crate::model::Row;
 use super::footer::{read_u32, read_u64};
 
 const BASE_TS_BYTES: usize = 8;
+/// How far ahead of a walk over a block its rows are asked of the CPU cache (eight lines).
+const PREFETCH_AHEAD_BYTES: usize = 512;
 /// No block may decompress to more than this (a row bigger than it cannot be written):
 /// a forged length then cannot make a reader allocate gigabytes.
 pub const MAX_BLOCK_BYTES: usize = 256 * 1024 * 1024;
@@ -65,7 +67,7 @@ impl BlockBuilder {
             .filter(|&o| (o as usize) < MAX_BLOCK_BYTES)
             .ok_or_else(|| Error::InvalidRequest("SSTable block too large".into()))?;
         self.offsets.push(offset);
-        put_row(&mut self.buf, row, self.base_ts);
+        put_row_with_max_ts(&mut self.buf, row, self.base_ts);
         if self.size_bytes() > MAX_BLOCK_BYTES {
             return Err(Error::InvalidRequest(format!(
                 "row of {} bytes too large for an SSTable block",
@@ -164,20 +166,22 @@ pub fn unframe(
     Ok(out)
 }
 
-/// A decompressed block, with its row offsets validated.
+/// A decompressed block, with its row offsets validated (and read in place: a block that
+/// is parsed once per read when the cache is too small for a partition should cost no
+/// allocation beyond its bytes).
 pub struct DecodedBlock {
     /// Shared so that rows read from the block borrow their values instead of copying them.
     data: Bytes,
     /// End of the rows region (start of the offsets array).
     rows_end: usize,
-    offsets: Vec<u32>,
+    row_count: usize,
     base_ts: i64,
 }
 
 impl DecodedBlock {
     /// Heap bytes this block holds, the weight the block cache charges for it.
     pub fn memory_bytes(&self) -> usize {
-        self.data.len() + 4 * self.offsets.capacity() + std::mem::size_of::<Self>()
+        self.data.len() + std::mem::size_of::<Self>()
     }
 
     pub fn parse(data: Vec<u8>) -> Result<Self> {
@@ -190,40 +194,80 @@ impl DecodedBlock {
             .filter(|&e| e >= BASE_TS_BYTES)
             .ok_or_else(|| Error::Malformed(format!("block row count {count} does not fit")))?;
         let base_ts = read_u64(&data, 0).ok_or_else(short)? as i64;
-        let mut offsets = Vec::with_capacity(count);
+        let offsets = data.get(rows_end..count_at).unwrap_or_default();
         let mut prev = 0usize;
-        for i in 0..count {
-            let o = read_u32(&data, rows_end + 4 * i).ok_or_else(short)?;
-            let o_usize = o as usize;
+        for (i, o) in offsets.chunks_exact(4).enumerate() {
+            let o = read_u32(o, 0).ok_or_else(short)? as usize;
             // Strictly increasing and inside the rows region: every row has at least a byte.
-            if o_usize < BASE_TS_BYTES || o_usize >= rows_end || (i > 0 && o_usize <= prev) {
+            if o < BASE_TS_BYTES || o >= rows_end || (i > 0 && o <= prev) {
                 return Err(Error::Malformed(format!("bad row offset {o} for row {i}")));
             }
-            prev = o_usize;
-            offsets.push(o);
+            prev = o;
         }
         Ok(DecodedBlock {
             data: Bytes::from(data),
             rows_end,
-            offsets,
+            row_count: count,
             base_ts,
         })
     }
 
     pub fn row_count(&self) -> usize {
-        self.offsets.len()
+        self.row_count
     }
 
+    /// Asks the CPU cache for the offsets of rows `lo..hi` and the first rows a walk over
+    /// them reads (`forward` from `lo`, else backwards from `hi`); the walk asks for the
+    /// following rows as it goes ([`DecodedBlock::prefetch_ahead`]).
+    pub fn prefetch_rows(&self, lo: usize, hi: usize, forward: bool) {
+        let offsets = (self.rows_end + 4 * lo)..(self.rows_end + 4 * hi.min(self.row_count));
+        crate::read::prefetch::prefetch(self.data.get(offsets).unwrap_or_default());
+        let start = self.offset(lo).unwrap_or(self.rows_end);
+        let end = self.offset(hi).unwrap_or(self.rows_end);
+        let first = if forward {
+            start..end.min(start + PREFETCH_AHEAD_BYTES)
+        } else {
+            end.saturating_sub(PREFETCH_AHEAD_BYTES).max(start)..end
+        };
+        crate::read::prefetch::prefetch(self.data.get(first).unwrap_or_default());
+    }
+
+    /// Asks the CPU cache for the line `PREFETCH_AHEAD_BYTES` past `at` in the walk's
+    /// direction: a steady stream of requests, where asking for a whole block at once
+    /// stalled on the CPU's few outstanding-miss slots.
+    #[inline(always)]
+    pub fn prefetch_ahead(&self, at: usize, forward: bool) {
+        let target = if forward {
+            at.checked_add(PREFETCH_AHEAD_BYTES)
+        } else {
+            at.checked_sub(PREFETCH_AHEAD_BYTES)
+        };
+        if let Some(line) = target.and_then(|t| self.data.get(t..)) {
+            crate::read::prefetch::prefetch(line.get(..1).unwrap_or_default());
+        }
+    }
+
+    /// Where row `i` starts (validated by `parse`).
+    #[inline(always)]
+    fn offset(&self, i: usize) -> Result<usize> {
+        if i >= self.row_count {
+            return Err(Error::Malformed(format!("row {i} not in block")));
+        }
+        self.data
+            .get(self.rows_end + 4 * i..)
+            .and_then(|b| b.first_chunk::<4>())
+            .map(|o| u32::from_le_bytes(*o) as usize)
+            .ok_or_else(|| Error::Malformed(format!("row {i} not in block")))
+    }
+
+    #[inline(always)]
     fn row_bytes(&self, i: usize) -> Result<&[u8]> {
-        let start = *self
-            .offsets
-            .get(i)
-            .ok_or_else(|| Error::Malformed(format!("row {i} not in block")))?
-            as usize;
-        let end = self
-            .offsets
-            .get(i + 1)
-            .map_or(self.rows_end, |&o| o as usize);
+        let start = self.offset(i)?;
+        let end = if i + 1 < self.row_count {
+            self.offset(i + 1)?
+        } else {
+            self.rows_end
+        };
         self.data
             .get(start..end)
             .ok_or_else(|| Error::Malformed(format!("row {i} out of block")))
@@ -235,6 +279,22 @@ impl DecodedBlock {
         r.u8()?;
         let n = r.len()?;
         r.slice(n)
+    }
+
+    /// The head of row `i` (key, deletion, greatest data timestamp) without decoding its
+    /// cells; its `clustering` range is in the block's bytes, see [`DecodedBlock::key`].
+    #[inline(always)]
+    pub fn head(&self, i: usize) -> Result<RowHead> {
+        let start = self.offset(i)?;
+        let mut head = read_row_head(&mut Reader::new(self.row_bytes(i)?), self.base_ts)?;
+        head.clustering = start + head.clustering.start..start + head.clustering.end;
+        Ok(head)
+    }
+
+    /// The bytes at `range` of the block, such as a [`RowHead`]'s key; empty if outside.
+    #[inline]
+    pub fn key(&self, range: std::ops::Range<usize>) -> &[u8] {
+        self.data.get(range).unwrap_or_default()
     }
 
     pub fn row(&self, i: usize) -> Result<Row> {
@@ -292,6 +352,9 @@ mod tests {
         assert_eq!(block.row_count(), 20);
         for (i, r) in rows.iter().enumerate() {
             assert_eq!(&block.row(i).unwrap(), r);
+            let head = block.head(i).unwrap();
+            assert_eq!(block.key(head.clustering), &r.clustering[..]);
+            assert_eq!(head.max_data_ts, r.max_data_timestamp());
         }
         assert_eq!(block.partition_point(0, 20, |k| k < &[7u8][..]).unwrap(), 7);
         for i in 0..framed.len() {

@@ -8,8 +8,16 @@ use crate::error::{Error, Result};
 
 /// Identifies a scrolldb SSTable, at the start and at the end of the file.
 pub const MAGIC: [u8; 8] = *b"SCRLSST\x01";
-/// The format version this build writes and reads.
-pub const FORMAT_VERSION: u32 = 1;
+/// The format version this build writes. Version 2 added each row's greatest data
+/// timestamp (row flag 4), so reads can skip rows a tombstone shadows without decoding them.
+pub const FORMAT_VERSION: u32 = 2;
+/// The oldest version this build reads: version 1 rows lack the stored timestamp, and the
+/// reader derives it from their cells instead.
+pub const OLDEST_READABLE_VERSION: u32 = 1;
+
+fn readable(version: u32) -> bool {
+    (OLDEST_READABLE_VERSION..=FORMAT_VERSION).contains(&version)
+}
 /// Header: magic (8), version u32, reserved u32.
 pub const HEADER_BYTES: usize = 16;
 /// Footer: five section descriptors (20 bytes each), counts, tokens, version, crc, magic.
@@ -56,7 +64,7 @@ pub fn check_header(bytes: &[u8], file: &std::path::Path) -> Result<()> {
         return Err(Error::corruption(file, 0, "bad magic in SSTable header"));
     }
     let version = read_u32(bytes, 8).ok_or_else(|| Error::corruption(file, 8, "short header"))?;
-    if version != FORMAT_VERSION {
+    if !readable(version) {
         return Err(Error::UnsupportedVersion {
             file: file.to_path_buf(),
             found: version,
@@ -117,7 +125,7 @@ impl Footer {
             return Err(bad(crc_at, "footer checksum mismatch"));
         }
         let version = read_u32(bytes, crc_at - 4).ok_or_else(|| bad(crc_at, "short footer"))?;
-        if version != FORMAT_VERSION {
+        if !readable(version) {
             return Err(Error::UnsupportedVersion {
                 file: file.to_path_buf(),
                 found: version,

@@ -34,6 +34,7 @@ pub fn decode_block_for_fuzzing(data: &[u8]) -> crate::Result<Vec<crate::model::
     let mut rows = Vec::with_capacity(block.row_count());
     for i in 0..block.row_count() {
         block.clustering(i)?;
+        block.head(i)?;
         rows.push(block.row(i)?);
     }
     Ok(rows)

@@ -6,9 +6,14 @@
 //! binary-searched on the block's row offsets, so a block is decoded once and walked either
 //! way. The next block is only decompressed when the walk reaches it and its index entry
 //! says it can still hold rows of the slice.
+//!
+//! Besides iterating decoded rows, the iterator can stand on a row and show only its head
+//! (key, deletion, greatest data timestamp; [`RowIter::advance`], [`RowIter::head`]), so a
+//! merge decodes the cells of a row only when no tombstone shadows them.
 
 use std::sync::Arc;
 
+use crate::codec::row::RowHead;
 use crate::error::{Error, Result};
 use crate::model::{Direction, Row, Slice};
 
@@ -27,6 +32,8 @@ pub struct RowIter<'a> {
     current: Option<Cursor>,
     pending_error: Option<Error>,
     blocks_read: u64,
+    /// The row `advance` stopped on: its index in the current block and its head.
+    head: Option<(usize, RowHead)>,
 }
 
 /// The rows `lo..hi` of a loaded block that are in the slice; `pos` is the next one to
@@ -55,6 +62,7 @@ impl<'a> RowIter<'a> {
             current: None,
             pending_error: None,
             blocks_read: 0,
+            head: None,
         };
         if it.slice.is_empty() || index.is_empty() {
             return it;
@@ -117,9 +125,18 @@ impl<'a> RowIter<'a> {
             })
             .map_err(|e| self.table.corruption(e, entry.block))?;
         let slice = &self.slice;
+        // Only a block a bound falls into is searched; the index keys clear the others.
         let (lo, hi) = (|| -> Result<(usize, usize)> {
-            let lo = block.partition_point(first, end, |k| !slice.after_start(k))?;
-            let hi = block.partition_point(lo, end, |k| slice.before_end(k))?;
+            let lo = if slice.after_start(entry.first_key) {
+                first
+            } else {
+                block.partition_point(first, end, |k| !slice.after_start(k))?
+            };
+            let hi = if slice.before_end(entry.last_key) {
+                end
+            } else {
+                block.partition_point(lo, end, |k| slice.before_end(k))?
+            };
             Ok((lo, hi))
         })()
         .map_err(|e| self.table.corruption(e, entry.block))?;
@@ -132,6 +149,9 @@ impl<'a> RowIter<'a> {
         } else {
             i.checked_sub(1)
         };
+        // A walk over a block is mostly cache misses taken one row at a time; asking for
+        // the rows ahead of it lets them overlap.
+        block.prefetch_rows(lo, hi, forward);
         self.current = Some(Cursor {
             block,
             block_no: entry.block,
@@ -142,34 +162,111 @@ impl<'a> RowIter<'a> {
         Ok(())
     }
 
-    fn next_row(&mut self) -> Result<Option<Row>> {
+    /// Moves to the next row of the slice and reads its head; `false` when there is none.
+    /// After an error the iterator is exhausted.
+    // Always inlined into the merge: there the head it writes is read back at once, and
+    // across a call that read stalled on store forwarding.
+    #[inline(always)]
+    pub fn advance(&mut self) -> Result<bool> {
+        // The common case, the next row of the loaded block, stays inline in the merge.
+        if self.pending_error.is_none() {
+            if let Some(c) = &mut self.current {
+                if let Some(i) = c.step(self.direction) {
+                    match c.block.head(i) {
+                        Ok(head) => {
+                            let forward = self.direction == Direction::Forward;
+                            c.block.prefetch_ahead(head.clustering.start, forward);
+                            self.head = Some((i, head));
+                            return Ok(true);
+                        }
+                        Err(e) => {
+                            let e = self.table.corruption(e, c.block_no);
+                            return Err(self.fail(e));
+                        }
+                    }
+                }
+            }
+        }
+        self.advance_slow()
+    }
+
+    #[inline(never)]
+    fn advance_slow(&mut self) -> Result<bool> {
+        self.head = None;
+        let moved = match self.pending_error.take() {
+            Some(e) => Err(e),
+            None => self.advance_inner(),
+        };
+        moved.map_err(|e| self.fail(e))
+    }
+
+    /// Ends the walk after an error (it cannot continue safely) and locates the error.
+    fn fail(&mut self, e: Error) -> Error {
+        self.head = None;
+        self.current = None;
+        self.next_entry = None;
+        e.at(self.table.path(), self.table.index_offset())
+    }
+
+    /// The key and head of the row `advance` stopped on.
+    #[inline]
+    pub fn head(&self) -> Option<(&[u8], &RowHead)> {
+        let c = self.current.as_ref()?;
+        let (_, head) = self.head.as_ref()?;
+        Some((c.block.key(head.clustering.clone()), head))
+    }
+
+    /// The head of the row `advance` stopped on.
+    #[inline]
+    pub fn head_only(&self) -> Option<&RowHead> {
+        self.head.as_ref().map(|(_, h)| h)
+    }
+
+    /// Decodes the whole row `advance` stopped on.
+    pub fn decode_head(&self) -> Result<Row> {
+        let (Some(c), Some((i, _))) = (&self.current, &self.head) else {
+            return Err(Error::Malformed("no row to decode".into()));
+        };
+        c.block
+            .row(*i)
+            .map_err(|e| self.table.corruption(e, c.block_no))
+    }
+
+    fn advance_inner(&mut self) -> Result<bool> {
         loop {
             if let Some(c) = &mut self.current {
-                let row_index = match self.direction {
-                    Direction::Forward if c.pos < c.hi => {
-                        c.pos += 1;
-                        Some(c.pos - 1)
-                    }
-                    Direction::Reverse if c.pos > c.lo => {
-                        c.pos -= 1;
-                        Some(c.pos)
-                    }
-                    _ => None,
-                };
-                if let Some(i) = row_index {
-                    let block_no = c.block_no;
-                    return c
+                if let Some(i) = c.step(self.direction) {
+                    let head = c
                         .block
-                        .row(i)
-                        .map(Some)
-                        .map_err(|e| self.table.corruption(e, block_no));
+                        .head(i)
+                        .map_err(|e| self.table.corruption(e, c.block_no))?;
+                    self.head = Some((i, head));
+                    return Ok(true);
                 }
                 self.current = None;
             }
             match self.next_entry.take() {
                 Some(i) => self.load(i)?,
-                None => return Ok(None),
+                None => return Ok(false),
             }
+        }
+    }
+}
+
+impl Cursor {
+    /// The index of the next row in `direction`, if the block has one left.
+    #[inline]
+    fn step(&mut self, direction: Direction) -> Option<usize> {
+        match direction {
+            Direction::Forward if self.pos < self.hi => {
+                self.pos += 1;
+                Some(self.pos - 1)
+            }
+            Direction::Reverse if self.pos > self.lo => {
+                self.pos -= 1;
+                Some(self.pos)
+            }
+            _ => None,
         }
     }
 }
@@ -178,17 +275,10 @@ impl Iterator for RowIter<'_> {
     type Item = Result<Row>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        if let Some(e) = self.pending_error.take() {
-            return Some(Err(e));
-        }
-        match self.next_row() {
-            Ok(row) => row.map(Ok),
-            Err(e) => {
-                // After an error the walk cannot continue safely.
-                self.current = None;
-                self.next_entry = None;
-                Some(Err(e.at(self.table.path(), self.table.index_offset())))
-            }
+        match self.advance() {
+            Ok(true) => Some(self.decode_head()),
+            Ok(false) => None,
+            Err(e) => Some(Err(e)),
         }
     }
 }
