@@ -68,7 +68,10 @@ impl<'a> SourceRows<'a> {
         // at every step.
         let rows: Box<dyn Iterator<Item = &'a Row> + 'a> = match (whole, direction) {
             (true, Direction::Forward) => Box::new(p.rows.values()),
-            (true, Direction::Reverse) => Box::new(p.rows.values().rev()),
+            (true, Direction::Reverse) => Box::new(p.rows.range(
+                (std::ops::Bound::Unbounded, std::ops::Bound::Unbounded),
+                true,
+            )),
             (false, _) => p.rows(slice, direction),
         };
         Self::memtable(rows)
