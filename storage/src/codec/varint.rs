@@ -47,6 +47,9 @@ pub struct Reader<'a> {
     /// The buffer `buf` lies in, when it is shared: `bytes()` then hands out slices of it
     /// instead of copies (a cell read from a cached SSTable block allocates nothing).
     owner: Option<&'a Bytes>,
+    /// `buf` and the bytes after it that may be loaded (never used) by a word-at-a-time
+    /// varint read near `buf`'s end; `buf` itself when there are none.
+    readable: &'a [u8],
 }
 
 impl<'a> Reader<'a> {
@@ -55,6 +58,19 @@ impl<'a> Reader<'a> {
             buf,
             pos: 0,
             owner: None,
+            readable: buf,
+        }
+    }
+
+    /// A reader of the first `len` bytes of `readable` (all of it if shorter), which may
+    /// load the bytes after them to read a varint at once, never returning them: a row in
+    /// a block ends with varints, and the bytes after it are the next row's.
+    pub fn with_readable_after(readable: &'a [u8], len: usize) -> Self {
+        Reader {
+            buf: readable.get(..len).unwrap_or(readable),
+            pos: 0,
+            owner: None,
+            readable,
         }
     }
 
@@ -64,6 +80,7 @@ impl<'a> Reader<'a> {
             buf,
             pos: 0,
             owner: Some(owner),
+            readable: buf,
         }
     }
 
@@ -109,13 +126,18 @@ impl<'a> Reader<'a> {
         }
         // Up to eight bytes from one load, without a loop: a deletion's local time (five
         // bytes) and most timestamp deltas are read here, once per row a merge steps over.
-        if let Some(word) = self.buf.get(self.pos..).and_then(|b| b.first_chunk::<8>()) {
+        if let Some(word) = self
+            .readable
+            .get(self.pos..)
+            .and_then(|b| b.first_chunk::<8>())
+        {
             let word = u64::from_le_bytes(*word);
             let ends = !word & 0x8080_8080_8080_8080;
-            if ends != 0 {
-                // Every bit up to the high bit of the first byte without a continuation.
-                let keep = ends ^ (ends - 1);
-                self.pos += (keep.count_ones() / 8) as usize;
+            // Every bit up to the high bit of the first byte without a continuation.
+            let keep = ends ^ ends.wrapping_sub(1);
+            let end = self.pos + (keep.count_ones() / 8) as usize;
+            if ends != 0 && end <= self.buf.len() {
+                self.pos = end;
                 return Ok(compact_7bit_groups(word & keep));
             }
         }
@@ -275,6 +297,16 @@ mod tests {
                 assert_eq!(r.position(), len);
             }
         }
+        // A varint may be read with bytes after the reader's end, never past it.
+        let mut out = Vec::new();
+        put_u64(&mut out, 1_700_000_000);
+        let len = out.len();
+        out.extend_from_slice(&[0x81; 8]);
+        let mut r = Reader::with_readable_after(&out, len);
+        assert_eq!(r.u64().unwrap(), 1_700_000_000);
+        assert!(r.is_empty());
+        let mut r = Reader::with_readable_after(&out, len - 1);
+        assert!(r.u64().is_err());
         // Non-canonical encodings (a zero continuation) mean the same as the loop says.
         let mut r = Reader::new(&[0x80, 0x80, 0x00, 0, 0, 0, 0, 0, 0]);
         assert_eq!((r.u64().unwrap(), r.position()), (0, 3));
