@@ -102,6 +102,10 @@ pub struct MergedRows<'a> {
     next_at_key: Vec<usize>,
 }
 
+/// Up to this many sources, the merge compares every head at every key (see
+/// `MergedRows::rest_best`); a memtable and one or two SSTables are the common case.
+const FEW_SOURCES: usize = 3;
+
 /// A source's current row, as the merge compares it. (Its deletion and timestamp are read
 /// from the source when needed: copied here right after the source wrote them, they cost a
 /// store-forwarding stall per row.)
@@ -276,7 +280,7 @@ impl<'a> MergedRows<'a> {
             }
         }
         self.rest_best = rest;
-        self.rest_known = true;
+        self.rest_known = self.heads.len() > FEW_SOURCES;
         first.map(|(f, _)| f)
     }
 
