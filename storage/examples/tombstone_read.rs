@@ -4,8 +4,10 @@
 //!
 //! The engine runs with default options but for tombstone thresholds (the read must step
 //! over every tombstone) and external compaction; `BLOCK_CACHE_MB` overrides the block
-//! cache size to show what decompression costs when the partition does not fit in it, and
-//! `READS` the number of timed reads per phase (15).
+//! cache size to show what decompression costs when the partition does not fit in it,
+//! `FLUSH_ZSTD_LEVEL` the flushes' zstd level (1; a negative level stores literals without
+//! Huffman coding, which decompresses faster), and `READS` the number of timed reads per
+//! phase (15).
 
 use bytes::Bytes;
 use scrolldb_storage::compaction::CompactionMode;
@@ -51,6 +53,16 @@ fn main() {
     let opts = match env_u64("BLOCK_CACHE_MB") {
         Some(mb) => EngineOptions {
             block_cache_bytes: mb << 20,
+            ..opts
+        },
+        None => opts,
+    };
+    let opts = match std::env::var("FLUSH_ZSTD_LEVEL")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        Some(level) => EngineOptions {
+            flush_zstd_level: level,
             ..opts
         },
         None => opts,

@@ -9,7 +9,7 @@
 //! clustering key is in one of the two, never both; readers merge them.
 
 use std::cmp::Ordering;
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{btree_map, vec_deque, BTreeMap, VecDeque};
 use std::ops::Bound;
 
 use bytes::Bytes;
@@ -100,11 +100,7 @@ impl Rows {
 
     /// Every row, ascending.
     pub fn values(&self) -> MergedRows<'_> {
-        MergedRows::new(
-            Box::new(self.run.iter()),
-            Box::new(self.scattered.values()),
-            false,
-        )
+        self.range((Bound::Unbounded, Bound::Unbounded), false)
     }
 
     /// The rows with a clustering key in `range`, ascending, or descending if `reverse`.
@@ -120,47 +116,95 @@ impl Rows {
             Bound::Excluded(k) => self.run.partition_point(|r| r.clustering < *k),
         };
         let run = self.run.range(start..end.max(start));
-        let scattered = self.scattered.range(range).map(|(_, r)| r);
-        if reverse {
-            MergedRows::new(Box::new(run.rev()), Box::new(scattered.rev()), true)
+        // `BTreeMap::range` panics on a start after the end; such a range holds nothing.
+        let scattered = if range_is_empty(&range) {
+            None
         } else {
-            MergedRows::new(Box::new(run), Box::new(scattered), false)
-        }
+            Some(self.scattered.range(range))
+        };
+        MergedRows::new(run, scattered, reverse)
     }
 }
 
-type RowIter<'a> = Box<dyn Iterator<Item = &'a Row> + 'a>;
+/// Whether `range` provably holds no key (`BTreeMap::range` would panic on it).
+fn range_is_empty(range: &(Bound<Bytes>, Bound<Bytes>)) -> bool {
+    match range {
+        (Bound::Included(s), Bound::Included(e)) => s > e,
+        (Bound::Included(s) | Bound::Excluded(s), Bound::Excluded(e))
+        | (Bound::Excluded(s), Bound::Included(e)) => s >= e,
+        _ => false,
+    }
+}
 
 /// Two disjoint sorted streams of rows merged into one, in the direction both are in.
+/// The iterators are concrete (not boxed) and the merge takes from the run alone once the
+/// scattered rows are used up: a reverse read of a channel's deleted rows calls `next`
+/// once per row, and it stays inline in the read.
 pub struct MergedRows<'a> {
-    a: std::iter::Peekable<RowIter<'a>>,
-    b: std::iter::Peekable<RowIter<'a>>,
+    run: vec_deque::Iter<'a, Row>,
+    scattered: Option<btree_map::Range<'a, Bytes, Row>>,
+    /// The next row of each stream, taken from it already.
+    run_next: Option<&'a Row>,
+    scattered_next: Option<&'a Row>,
     reverse: bool,
 }
 
 impl<'a> MergedRows<'a> {
-    fn new(a: RowIter<'a>, b: RowIter<'a>, reverse: bool) -> Self {
+    fn new(
+        mut run: vec_deque::Iter<'a, Row>,
+        mut scattered: Option<btree_map::Range<'a, Bytes, Row>>,
+        reverse: bool,
+    ) -> Self {
+        let run_next = if reverse { run.next_back() } else { run.next() };
+        let scattered_next = scattered.as_mut().and_then(|s| {
+            let kv = if reverse { s.next_back() } else { s.next() };
+            kv.map(|(_, r)| r)
+        });
         MergedRows {
-            a: a.peekable(),
-            b: b.peekable(),
+            run,
+            scattered,
+            run_next,
+            scattered_next,
             reverse,
         }
+    }
+
+    #[inline(always)]
+    fn pull_run(&mut self) -> Option<&'a Row> {
+        let next = if self.reverse {
+            self.run.next_back()
+        } else {
+            self.run.next()
+        };
+        std::mem::replace(&mut self.run_next, next)
+    }
+
+    fn pull_scattered(&mut self) -> Option<&'a Row> {
+        let reverse = self.reverse;
+        let next = self.scattered.as_mut().and_then(|s| {
+            let kv = if reverse { s.next_back() } else { s.next() };
+            kv.map(|(_, r)| r)
+        });
+        std::mem::replace(&mut self.scattered_next, next)
     }
 }
 
 impl<'a> Iterator for MergedRows<'a> {
     type Item = &'a Row;
 
+    #[inline(always)]
     fn next(&mut self) -> Option<&'a Row> {
-        let take_a = match (self.a.peek(), self.b.peek()) {
-            (Some(a), Some(b)) => (a.clustering < b.clustering) != self.reverse,
-            (Some(_), None) => true,
-            (None, _) => false,
+        let Some(b) = self.scattered_next else {
+            return self.pull_run();
         };
-        if take_a {
-            self.a.next()
+        let take_run = match self.run_next {
+            Some(a) => (a.clustering < b.clustering) != self.reverse,
+            None => false,
+        };
+        if take_run {
+            self.pull_run()
         } else {
-            self.b.next()
+            self.pull_scattered()
         }
     }
 }

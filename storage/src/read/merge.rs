@@ -92,7 +92,19 @@ pub struct MergedRows<'a> {
     /// that finding the next key does not go through every source (there are as many as
     /// SSTables), `None` when the source is exhausted.
     heads: Vec<Option<Head>>,
+    /// The first head, in the merge's direction, among the sources not in `at_key`, when
+    /// known (`rest_known`). Only the sources in `at_key` move between two keys, so the next
+    /// key is found by comparing their new heads with this one alone, unless one of the
+    /// others stands on it too: then all heads are compared again.
+    rest_best: Option<(usize, Head)>,
+    rest_known: bool,
+    /// Scratch for the next `at_key`.
+    next_at_key: Vec<usize>,
 }
+
+/// Up to this many sources, the merge compares every head at every key (see
+/// `MergedRows::rest_best`); a memtable and one or two SSTables are the common case.
+const FEW_SOURCES: usize = 3;
 
 /// A source's current row, as the merge compares it. (Its deletion and timestamp are read
 /// from the source when needed: copied here right after the source wrote them, they cost a
@@ -129,7 +141,10 @@ impl<'a> MergedRows<'a> {
         MergedRows {
             direction,
             at_key: Vec::with_capacity(rows.len()),
+            next_at_key: Vec::with_capacity(rows.len()),
             heads: vec![None; rows.len()],
+            rest_best: None,
+            rest_known: false,
             sources: rows,
             deletions,
             rows_scanned: 0,
@@ -183,6 +198,92 @@ impl<'a> MergedRows<'a> {
         }
     }
 
+    /// Of two heads (source and head), the one first in the merge's direction (`cur` on a
+    /// tie).
+    #[inline(always)]
+    fn first_of(&self, cur: Option<(usize, Head)>, new: (usize, Head)) -> Option<(usize, Head)> {
+        match cur {
+            Some((c, ch)) if self.order(new.0, &new.1, c, &ch) != Ordering::Less => cur,
+            _ => Some(new),
+        }
+    }
+
+    /// Finds the next key: fills `at_key` with the sources standing on it and returns one
+    /// of them, or `None` when every source is exhausted.
+    #[inline(always)]
+    fn find_next_key(&mut self) -> Option<usize> {
+        if self.rest_known && !self.at_key.is_empty() {
+            // Only the sources of the previous key moved: compare their heads among
+            // themselves, then with the best of the rest.
+            let mut next = std::mem::take(&mut self.next_at_key);
+            next.clear();
+            let mut first: Option<(usize, Head)> = None;
+            for &i in &self.at_key {
+                let Some(Some(head)) = self.heads.get(i) else {
+                    continue;
+                };
+                let order = match &first {
+                    None => Ordering::Less,
+                    Some((f, best)) => self.order(i, head, *f, best),
+                };
+                if order == Ordering::Less {
+                    next.clear();
+                    first = Some((i, *head));
+                }
+                if order != Ordering::Greater {
+                    next.push(i);
+                }
+            }
+            let before_rest = match (&first, &self.rest_best) {
+                (Some((f, fh)), Some((r, rh))) => self.order(*f, fh, *r, rh) == Ordering::Less,
+                (Some(_), None) => true,
+                (None, _) => false,
+            };
+            if before_rest {
+                // The sources left behind join the rest.
+                let mut rest = self.rest_best;
+                for &i in &self.at_key {
+                    if let Some(Some(head)) = self.heads.get(i) {
+                        if !next.contains(&i) {
+                            rest = self.first_of(rest, (i, *head));
+                        }
+                    }
+                }
+                self.rest_best = rest;
+                self.next_at_key = std::mem::replace(&mut self.at_key, next);
+                return first.map(|(f, _)| f);
+            }
+            self.next_at_key = next;
+        }
+        // One pass over every head finds the first key, the sources standing on it, and the
+        // best of the others.
+        self.at_key.clear();
+        let mut first: Option<(usize, Head)> = None;
+        let mut rest: Option<(usize, Head)> = None;
+        for (i, head) in self.heads.iter().enumerate() {
+            let Some(head) = head else { continue };
+            let order = match &first {
+                None => Ordering::Less,
+                Some((f, best)) => self.order(i, head, *f, best),
+            };
+            match order {
+                Ordering::Less => {
+                    if let Some(old) = first {
+                        rest = self.first_of(rest, old);
+                    }
+                    self.at_key.clear();
+                    self.at_key.push(i);
+                    first = Some((i, *head));
+                }
+                Ordering::Equal => self.at_key.push(i),
+                Ordering::Greater => rest = self.first_of(rest, (i, *head)),
+            }
+        }
+        self.rest_best = rest;
+        self.rest_known = self.heads.len() > FEW_SOURCES;
+        first.map(|(f, _)| f)
+    }
+
     /// The next clustering key's outcome, in the merge's direction; `None` at the end.
     // Inlined into its callers: returned through memory, the outcome cost a
     // store-forwarding stall per key.
@@ -200,24 +301,7 @@ impl<'a> MergedRows<'a> {
                 self.advance(i)?;
             }
         }
-        // One pass finds the first key and every source standing on it.
-        self.at_key.clear();
-        let mut first: Option<(usize, Head)> = None;
-        for (i, head) in self.heads.iter().enumerate() {
-            let Some(head) = head else { continue };
-            let order = match &first {
-                None => Ordering::Less,
-                Some((f, best)) => self.order(i, head, *f, best),
-            };
-            if order == Ordering::Less {
-                self.at_key.clear();
-                first = Some((i, *head));
-            }
-            if order != Ordering::Greater {
-                self.at_key.push(i);
-            }
-        }
-        let Some((first, _)) = first else {
+        let Some(first) = self.find_next_key() else {
             return Ok(None);
         };
         let mut row_deletion = None;

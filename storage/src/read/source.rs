@@ -41,6 +41,10 @@ pub enum SourceRows<'a> {
 
 impl<'a> SourceRows<'a> {
     pub fn memtable(rows: Box<dyn Iterator<Item = &'a Row> + 'a>) -> Self {
+        Self::mem_rows(MemIter::Boxed(rows))
+    }
+
+    fn mem_rows(rows: MemIter<'a>) -> Self {
         SourceRows::Memtable(MemRows {
             rows,
             ahead: VecDeque::with_capacity(MEM_LOOKAHEAD_ROWS),
@@ -59,22 +63,13 @@ impl<'a> SourceRows<'a> {
         slice: &crate::model::Slice,
         direction: crate::model::Direction,
     ) -> Self {
-        use crate::model::{Bound, Direction};
-        let whole = matches!(
-            (&slice.start, &slice.end),
-            (Bound::Unbounded, Bound::Unbounded)
-        );
-        // A whole-partition walk (the newest 50 of a channel) need not check range ends
-        // at every step.
-        let rows: Box<dyn Iterator<Item = &'a Row> + 'a> = match (whole, direction) {
-            (true, Direction::Forward) => Box::new(p.rows.values()),
-            (true, Direction::Reverse) => Box::new(p.rows.range(
-                (std::ops::Bound::Unbounded, std::ops::Bound::Unbounded),
-                true,
-            )),
-            (false, _) => p.rows(slice, direction),
-        };
-        Self::memtable(rows)
+        let reverse = direction == crate::model::Direction::Reverse;
+        match slice.byte_range() {
+            // The memtable's own iterator, not boxed: the walk over a channel's deleted rows
+            // calls it once per row.
+            Some(range) => Self::mem_rows(MemIter::Rows(p.rows.range(range, reverse))),
+            None => Self::memtable(Box::new(std::iter::empty())),
+        }
     }
 
     pub fn sstable(rows: RowIter<'a>) -> Self {
@@ -129,9 +124,17 @@ impl<'a> SourceRows<'a> {
 /// most this many extra tree steps.
 const MEM_LOOKAHEAD_ROWS: usize = 16;
 
+/// Where a [`MemRows`] takes its rows from.
+enum MemIter<'a> {
+    /// A memtable partition's rows.
+    Rows(crate::memtable::rows::MergedRows<'a>),
+    /// Any rows in order (tests and callers with rows of their own).
+    Boxed(Box<dyn Iterator<Item = &'a Row> + 'a>),
+}
+
 /// A memtable partition's rows with the head of the current one.
 pub struct MemRows<'a> {
-    rows: Box<dyn Iterator<Item = &'a Row> + 'a>,
+    rows: MemIter<'a>,
     /// The next rows, already asked of the CPU cache.
     ahead: VecDeque<&'a Row>,
     started: bool,
@@ -164,8 +167,13 @@ impl<'a> MemRows<'a> {
         self.head.is_some()
     }
 
+    #[inline(always)]
     fn fetch_ahead(&mut self) {
-        if let Some(row) = self.rows.next() {
+        let next = match &mut self.rows {
+            MemIter::Rows(rows) => rows.next(),
+            MemIter::Boxed(rows) => rows.next(),
+        };
+        if let Some(row) = next {
             prefetch_value(row);
             self.ahead.push_back(row);
         }

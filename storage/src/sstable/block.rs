@@ -286,7 +286,11 @@ impl DecodedBlock {
     #[inline(always)]
     pub fn head(&self, i: usize) -> Result<RowHead> {
         let start = self.offset(i)?;
-        let mut head = read_row_head(&mut Reader::new(self.row_bytes(i)?), self.base_ts)?;
+        let len = self.row_bytes(i)?.len();
+        // The row's last varints are read a word at a time from the bytes after it.
+        let readable = self.data.get(start..).unwrap_or_default();
+        let mut reader = Reader::with_readable_after(readable, len);
+        let mut head = read_row_head(&mut reader, self.base_ts)?;
         head.clustering = start + head.clustering.start..start + head.clustering.end;
         Ok(head)
     }
