@@ -302,6 +302,14 @@ impl Engine {
         s
     }
 
+    /// The block cache's counters alone (cheap, unlike [`Engine::stats`]).
+    pub fn block_cache_stats(&self) -> BlockCacheStats {
+        self.block_cache
+            .as_ref()
+            .map(|c| c.stats())
+            .unwrap_or_default()
+    }
+
     /// Removes a table: its memtable, SSTables and files. Its commitlog records are flushed
     /// past first so that replay cannot bring it back.
     pub fn drop_table(&mut self, table: TableId) -> Result<()> {
