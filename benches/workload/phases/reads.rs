@@ -201,7 +201,8 @@ impl ReadProfile {
         if let (Some(before), Some(after)) = (before, self.counters(store)) {
             let ns = u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX);
             let faults = after.1 - before.1;
-            self.reads.push((ns, buckets, after.0.minus(&before.0), faults));
+            self.reads
+                .push((ns, buckets, after.0.minus(&before.0), faults));
         }
     }
 
