@@ -162,6 +162,10 @@ fn finish(
     report.set(phase, "result_digest", engine, Value::Text(digest.hex()));
 }
 
+/// One profiled read: latency in ns, the channel's bucket count, the store counters it
+/// moved and the page faults it took.
+type ProfiledRead = (u64, usize, ReadCounters, u64);
+
 /// With `WORKLOAD_READ_PROFILE` set, what the slowest reads paid for compared with all
 /// reads (partitions, SSTables, blocks and block-cache misses per read), printed to stderr.
 /// Off by default: it reads the store's counters around every read.
@@ -169,8 +173,7 @@ struct ReadProfile {
     phase: &'static str,
     engine: String,
     enabled: bool,
-    /// Per read: latency in ns, the channel's bucket count and the counters it moved.
-    reads: Vec<(u64, usize, ReadCounters, u64)>,
+    reads: Vec<ProfiledRead>,
 }
 
 impl ReadProfile {
@@ -185,7 +188,7 @@ impl ReadProfile {
 
     fn counters(&self, store: &dyn Store) -> Option<(ReadCounters, u64)> {
         if self.enabled {
-            Some((store.read_counters()?, minor_faults()))
+            Some((store.read_counters()?, page_faults()))
         } else {
             None
         }
@@ -227,9 +230,7 @@ impl ReadProfile {
             let to = if k == 0 { n } else { to };
             let part = &self.reads[*from..to];
             let m = part.len().max(1) as f64;
-            let mean = |f: &dyn Fn(&(u64, usize, ReadCounters, u64)) -> f64| {
-                part.iter().map(f).sum::<f64>() / m
-            };
+            let mean = |f: &dyn Fn(&ProfiledRead) -> f64| part.iter().map(f).sum::<f64>() / m;
             eprintln!(
                 "  {name:>10} {:>7} {:>8.1} {:>6.2} {:>6.2} {:>6.2} {:>6.2} {:>6.2} {:>6.2}",
                 part.len(),
@@ -246,9 +247,10 @@ impl ReadProfile {
 }
 
 /// Page faults of the calling thread so far (minor and major).
-fn minor_faults() -> u64 {
-    // SAFETY: `getrusage` only writes the struct it is given.
+fn page_faults() -> u64 {
+    // SAFETY: `rusage` is plain integers, valid when zeroed.
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: `getrusage` only writes the struct it is given.
     if unsafe { libc::getrusage(libc::RUSAGE_THREAD, &mut usage) } != 0 {
         return 0;
     }
