@@ -335,14 +335,15 @@ impl Sstable {
 
     /// Data block `block`: from the block cache, or read, checked and decompressed.
     pub(crate) fn read_block(&self, block: u64) -> Result<Arc<DecodedBlock>> {
-        let (start, end) = self.block_range(block)?;
         self.blocks_read.fetch_add(1, Ordering::Relaxed);
+        // Keyed by block number, a hit costs no look at the block table (a cache miss of
+        // its own on a cold read).
         let key = self.cache.as_ref().map(|(cache, generation)| {
             (
                 cache,
                 BlockKey {
                     generation: *generation,
-                    offset: start as u64,
+                    block,
                 },
             )
         });
@@ -351,6 +352,7 @@ impl Sstable {
                 return Ok(hit);
             }
         }
+        let (start, end) = self.block_range(block)?;
         let decoded = Arc::new(self.fetch_block(block, start, end)?);
         if let Some((cache, key)) = key {
             cache.insert(key, Arc::clone(&decoded));
