@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 
 use crate::generator::Message;
 use crate::keys;
-use crate::store::{Durability, ReadRow, Result, Store, SYNC_PERIOD_MS};
+use crate::store::{Durability, ReadCounters, ReadRow, Result, Store, SYNC_PERIOD_MS};
 
 /// How often ingest calls `Engine::tick` in periodic mode: well under the sync period, so
 /// the engine's 10 ms deadline is met without a thread of its own.
@@ -41,6 +41,8 @@ pub struct ScrolldbStore {
     last_timestamp_us: i64,
     /// Writes since the clock was last read (see `WRITES_PER_CLOCK_READ`).
     writes_since_clock: u32,
+    /// What the reads so far cost (measurement only).
+    read_counters: ReadCounters,
 }
 
 impl ScrolldbStore {
@@ -78,6 +80,7 @@ impl ScrolldbStore {
             last_tick: Instant::now(),
             last_timestamp_us: 0,
             writes_since_clock: 0,
+            read_counters: ReadCounters::default(),
         })
     }
 
@@ -187,6 +190,10 @@ impl ScrolldbStore {
             now: now_secs(),
         };
         let result = self.engine.read(&query)?;
+        let c = &mut self.read_counters;
+        c.partition_reads += 1;
+        c.sstables_read += result.stats.sstables_read;
+        c.blocks_read += result.stats.blocks_read;
         result.rows.iter().map(read_row).collect()
     }
 }
@@ -284,6 +291,13 @@ impl Store for ScrolldbStore {
     fn set_gc_grace_secs(&mut self, secs: i64) -> Result<()> {
         self.engine.set_gc_grace_secs(keys::SCROLLDB_TABLE_ID, secs);
         Ok(())
+    }
+
+    fn read_counters(&self) -> Option<ReadCounters> {
+        Some(ReadCounters {
+            block_cache_misses: self.engine.block_cache_stats().misses,
+            ..self.read_counters
+        })
     }
 
     fn disk_bytes(&self) -> Result<u64> {

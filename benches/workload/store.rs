@@ -28,6 +28,26 @@ pub struct ReadRow {
     pub content_bytes: usize,
 }
 
+/// Cumulative read-side counters of a store, for explaining latency (`WORKLOAD_READ_PROFILE`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ReadCounters {
+    pub partition_reads: u64,
+    pub sstables_read: u64,
+    pub blocks_read: u64,
+    pub block_cache_misses: u64,
+}
+
+impl ReadCounters {
+    pub fn minus(&self, earlier: &ReadCounters) -> ReadCounters {
+        ReadCounters {
+            partition_reads: self.partition_reads - earlier.partition_reads,
+            sstables_read: self.sstables_read - earlier.sstables_read,
+            blocks_read: self.blocks_read - earlier.blocks_read,
+            block_cache_misses: self.block_cache_misses - earlier.block_cache_misses,
+        }
+    }
+}
+
 /// One engine holding the messages table.
 pub trait Store: Send {
     /// Writes every message of the batch (one engine batch), durable per the store's mode.
@@ -62,6 +82,11 @@ pub trait Store: Send {
 
     /// Sets how long tombstones must live before compaction may purge them.
     fn set_gc_grace_secs(&mut self, secs: i64) -> Result<()>;
+
+    /// Read counters so far, if the engine keeps them.
+    fn read_counters(&self) -> Option<ReadCounters> {
+        None
+    }
 
     /// Bytes on disk as the engine accounts them (the harness reports a directory walk).
     fn disk_bytes(&self) -> Result<u64>;

@@ -35,7 +35,7 @@ use crate::error::{Error, Result};
 use crate::io::Io;
 use crate::model::{DecoratedKey, Mutation, ReadQuery, ReadResult, ReadStats, TableId};
 use crate::read::{read_partition, PartitionSource, SourceRows};
-use crate::sstable::{BlockCache, BlockCacheStats, Sstable};
+use crate::sstable::{BlockCache, BlockCacheStats, KeyHash, Sstable};
 use manifest::Manifest;
 use table::Table;
 
@@ -243,12 +243,14 @@ impl Engine {
             }
         }
         let mut holders = Vec::new();
+        // Every table's filter is probed with the same hashes: hash the key once.
+        let hash = KeyHash::new(&key.key);
         for (_, sst) in &table.sstables {
-            if !sst.may_contain(key) {
+            if !sst.may_contain_hashed(key, &hash) {
                 continue;
             }
             stats.sstables_read += 1;
-            if let Some(p) = sst.partition(key)? {
+            if let Some(p) = sst.find_partition(key)? {
                 holders.push(&**sst);
                 sources.push(PartitionSource {
                     deletion: p.deletion(),
@@ -300,6 +302,14 @@ impl Engine {
             .unwrap_or_default();
         s.disk_bytes = s.sstable_bytes + dir_size(&self.dir.join("commitlog"));
         s
+    }
+
+    /// The block cache's counters alone (cheap, unlike [`Engine::stats`]).
+    pub fn block_cache_stats(&self) -> BlockCacheStats {
+        self.block_cache
+            .as_ref()
+            .map(|c| c.stats())
+            .unwrap_or_default()
     }
 
     /// Removes a table: its memtable, SSTables and files. Its commitlog records are flushed

@@ -3,7 +3,7 @@
 //! The newest-50 read of a hot channel hits the same one or two blocks again and again;
 //! without a cache every read paid a CRC check, a zstd decompression and a parse of the row
 //! offsets for them. Entries are keyed by the SSTable's generation (unique within an
-//! engine, never reused) and the block's file offset, weighted by their decompressed size,
+//! engine, never reused) and the block's number in it, weighted by their decompressed size,
 //! and evicted by `quick_cache`'s scan-resistant CLOCK policy (LRU-ish: a one-off scan such
 //! as a compaction does not push out the hot blocks). An SSTable evicts its own entries
 //! when it is dropped, which is when a compaction or a table drop removes it.
@@ -16,11 +16,12 @@ use quick_cache::Weighter;
 
 use super::block::DecodedBlock;
 
-/// Where a block lives: the SSTable generation and the block's offset in that file.
+/// Where a block lives: the SSTable generation and the block's number in that file (not its
+/// offset: a hit then needs no look at the file's block table).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub(crate) struct BlockKey {
     pub generation: u64,
-    pub offset: u64,
+    pub block: u64,
 }
 
 #[derive(Clone)]
@@ -123,7 +124,7 @@ mod tests {
     #[test]
     fn hits_misses_eviction_and_bound() {
         let cache = BlockCache::new(64 * 1024);
-        let k = |generation, offset| BlockKey { generation, offset };
+        let k = |generation, block| BlockKey { generation, block };
         assert!(cache.get(&k(1, 0)).is_none());
         cache.insert(k(1, 0), block(10));
         cache.insert(k(2, 0), block(10));
@@ -133,8 +134,8 @@ mod tests {
         cache.evict_generation(1);
         assert!(cache.get(&k(1, 0)).is_none());
         assert!(cache.get(&k(2, 0)).is_some());
-        for offset in 0..1000 {
-            cache.insert(k(3, offset), block(10));
+        for n in 0..1000 {
+            cache.insert(k(3, n), block(10));
         }
         assert!(cache.stats().bytes <= 64 * 1024, "{:?}", cache.stats());
     }

@@ -22,6 +22,7 @@ mod stats;
 mod writer;
 
 pub use block_cache::{BlockCache, BlockCacheStats};
+pub use filter::KeyHash;
 pub use footer::{FORMAT_VERSION, MAGIC};
 pub use reader::{PartitionIter, PartitionReader, Sstable};
 pub use row_iter::RowIter;

@@ -17,6 +17,50 @@ use crate::model::{DecoratedKey, DeletionTime, RangeTombstone};
 use super::clustering_index::{self, ClusteringIndex, Span};
 use super::footer::read_u64;
 
+/// Tokens per chunk of a [`TokenIndex`]: 8 tokens are 64 bytes, one or two cache lines.
+const TOKENS_PER_CHUNK: usize = 8;
+
+/// The token of every partition index entry, in order, with the first token of every
+/// chunk of [`TOKENS_PER_CHUNK`] beside them. A plain binary search of 130,000 tokens (1 MiB)
+/// takes a cache and TLB miss at most of its 17 steps, and a read pays it in every SSTable
+/// for every bucket of a cold channel; here the search runs in the chunk heads (an eighth
+/// of the size, which stays in the CPU cache better across reads), then inside one chunk.
+#[derive(Clone, Debug, Default)]
+pub struct TokenIndex {
+    tokens: Vec<i64>,
+    heads: Vec<i64>,
+}
+
+impl TokenIndex {
+    pub fn new(tokens: Vec<i64>) -> Self {
+        let heads = tokens.iter().step_by(TOKENS_PER_CHUNK).copied().collect();
+        TokenIndex { tokens, heads }
+    }
+
+    #[cfg(test)]
+    pub fn tokens(&self) -> &[i64] {
+        &self.tokens
+    }
+
+    /// Index of the first token not less than `token` (`tokens.partition_point(< token)`).
+    #[inline]
+    pub fn lower_bound(&self, token: i64) -> usize {
+        // Chunks before `c` start below `token`, chunk `c` starts at or above it: the
+        // answer is in `(c - 1) * CHUNK + 1 ..= c * CHUNK`.
+        let c = self.heads.partition_point(|&t| t < token);
+        let lo = c.saturating_sub(1).saturating_mul(TOKENS_PER_CHUNK);
+        let hi = c
+            .saturating_mul(TOKENS_PER_CHUNK)
+            .min(self.tokens.len())
+            .max(lo);
+        lo + self
+            .tokens
+            .get(lo..hi)
+            .unwrap_or_default()
+            .partition_point(|&t| t < token)
+    }
+}
+
 /// Appends one partition's entry.
 pub fn encode_entry(
     out: &mut Vec<u8>,
@@ -152,8 +196,9 @@ impl<'a> PartitionIndex<'a> {
     /// [`PartitionIndex::find`] with the entries' tokens (from [`PartitionIndex::tokens`])
     /// in memory: the binary search walks one dense array instead of touching the offsets
     /// and an entry in the map at every step; only entries of an equal token are read.
-    pub fn find_in(&self, tokens: &[i64], key: &DecoratedKey) -> Result<Option<usize>> {
-        let mut i = tokens.partition_point(|&t| t < key.token);
+    pub fn find_in(&self, tokens: &TokenIndex, key: &DecoratedKey) -> Result<Option<usize>> {
+        let mut i = tokens.lower_bound(key.token);
+        let tokens = &tokens.tokens[..];
         while tokens.get(i) == Some(&key.token) {
             let (_, k) = self.key_at(i)?;
             match k.cmp(&key.key[..]) {
@@ -196,8 +241,8 @@ mod find_tests {
             section.extend_from_slice(&o.to_le_bytes());
         }
         let index = PartitionIndex::new(&section, keys.len() as u64).unwrap();
-        let tokens = index.tokens().unwrap();
-        assert_eq!(tokens, vec![-5, 0, 0, 0, 7]);
+        let tokens = TokenIndex::new(index.tokens().unwrap());
+        assert_eq!(tokens.tokens(), &[-5, 0, 0, 0, 7]);
         let probes = [
             (-5, "a"),
             (0, "a"),
@@ -218,6 +263,27 @@ mod find_tests {
             let found = index.find_in(&tokens, &key).unwrap();
             assert_eq!(found, index.find(&key).unwrap(), "{t} {k}");
             assert_eq!(found.is_some(), keys.contains(&key), "{t} {k}");
+        }
+    }
+
+    #[test]
+    fn token_index_lower_bound_agrees_with_partition_point() {
+        for len in [0usize, 1, 2, 63, 64, 65, 127, 128, 129, 1000] {
+            // Runs of equal tokens that straddle chunk boundaries.
+            let tokens: Vec<i64> = (0..len as i64).map(|i| (i / 3) * 10 - 500).collect();
+            let index = TokenIndex::new(tokens.clone());
+            for probe in -520..(len as i64 / 3) * 10 - 480 {
+                assert_eq!(
+                    index.lower_bound(probe),
+                    tokens.partition_point(|&t| t < probe),
+                    "len {len} probe {probe}"
+                );
+            }
+            assert_eq!(index.lower_bound(i64::MIN), 0);
+            assert_eq!(
+                index.lower_bound(i64::MAX),
+                tokens.partition_point(|&t| t < i64::MAX)
+            );
         }
     }
 }

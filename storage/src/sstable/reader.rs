@@ -17,9 +17,9 @@ use super::block::{unframe, DecodedBlock};
 use super::block_cache::{BlockCache, BlockKey};
 use super::clustering_index::ClusteringIndex;
 use super::file_bytes::{ReadBytes, TableBytes};
-use super::filter::{self, Filter};
+use super::filter::{self, Filter, KeyHash};
 use super::footer::{read_u64, Footer, Section, FOOTER_BYTES, HEADER_BYTES};
-use super::partition_index::PartitionIndex;
+use super::partition_index::{PartitionIndex, TokenIndex};
 use super::row_iter::RowIter;
 use super::stats::SstableStats;
 use crate::io::Io;
@@ -34,7 +34,7 @@ pub struct Sstable {
     dictionary: Option<zstd::dict::DecoderDictionary<'static>>,
     blocks_read: AtomicU64,
     /// Token of every partition index entry, for a cache-friendly binary search.
-    tokens: Vec<i64>,
+    tokens: TokenIndex,
     /// The engine's block cache and this table's generation, its key there.
     cache: Option<(Arc<BlockCache>, u64)>,
 }
@@ -181,6 +181,7 @@ impl Sstable {
         let index = section(&footer.partition_index, "partition index")?;
         let tokens = PartitionIndex::new(index, footer.partition_count)
             .and_then(|index| index.tokens())
+            .map(TokenIndex::new)
             .map_err(|e| e.at(path, footer.partition_index.offset))?;
         let filter = filter::load(section(&footer.filter, "filter")?)
             .map_err(|e| e.at(path, footer.filter.offset))?;
@@ -243,10 +244,16 @@ impl Sstable {
 
     /// Whether the table may hold `key`: token range, then the bloom filter.
     pub fn may_contain(&self, key: &DecoratedKey) -> bool {
+        self.may_contain_hashed(key, &KeyHash::new(&key.key))
+    }
+
+    /// [`Sstable::may_contain`] with the key's filter hashes computed once for all tables.
+    #[inline]
+    pub fn may_contain_hashed(&self, key: &DecoratedKey, hash: &KeyHash) -> bool {
         self.footer.partition_count > 0
             && key.token >= self.footer.min_token
             && key.token <= self.footer.max_token
-            && self.filter.check(&key.key[..])
+            && self.filter.check_hash(&key.key[..], hash)
     }
 
     fn section_bytes(&self, s: &Section) -> &[u8] {
@@ -288,6 +295,11 @@ impl Sstable {
         if !self.may_contain(key) {
             return Ok(None);
         }
+        self.find_partition(key)
+    }
+
+    /// [`Sstable::partition`] for a caller that asked the filter already.
+    pub fn find_partition(&self, key: &DecoratedKey) -> Result<Option<PartitionReader<'_>>> {
         let index = self.index()?;
         match index
             .find_in(&self.tokens, key)
@@ -323,14 +335,15 @@ impl Sstable {
 
     /// Data block `block`: from the block cache, or read, checked and decompressed.
     pub(crate) fn read_block(&self, block: u64) -> Result<Arc<DecodedBlock>> {
-        let (start, end) = self.block_range(block)?;
         self.blocks_read.fetch_add(1, Ordering::Relaxed);
+        // Keyed by block number, a hit costs no look at the block table (a cache miss of
+        // its own on a cold read).
         let key = self.cache.as_ref().map(|(cache, generation)| {
             (
                 cache,
                 BlockKey {
                     generation: *generation,
-                    offset: start as u64,
+                    block,
                 },
             )
         });
@@ -339,6 +352,7 @@ impl Sstable {
                 return Ok(hit);
             }
         }
+        let (start, end) = self.block_range(block)?;
         let decoded = Arc::new(self.fetch_block(block, start, end)?);
         if let Some((cache, key)) = key {
             cache.insert(key, Arc::clone(&decoded));
