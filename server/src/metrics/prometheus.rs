@@ -49,6 +49,14 @@ impl Out {
         let _ = writeln!(self.0, " {value}");
     }
 
+    /// Counters without labels: (name, help, value) each.
+    fn counters(&mut self, list: &[(&str, &str, u64)]) {
+        for (name, help, v) in list {
+            self.family(name, "counter", help);
+            self.sample(name, &[], v);
+        }
+    }
+
     /// One family with a sample per shard.
     fn per_shard<T: std::fmt::Display>(
         &mut self,
@@ -193,10 +201,7 @@ fn coalescing(o: &mut Out, c: &CoalesceStats, depths: &[usize]) {
             c.shed,
         ),
     ];
-    for (name, help, v) in counters {
-        o.family(name, "counter", help);
-        o.sample(name, &[], v);
-    }
+    o.counters(&counters);
     o.family(
         "scrolldb_coalesce_leaders_in_flight",
         "gauge",
@@ -248,10 +253,7 @@ fn mirror(o: &mut Out, m: &MirrorStatus) {
             m.read_repairs,
         ),
     ];
-    for (name, help, v) in counters {
-        o.family(name, "counter", help);
-        o.sample(name, &[], v);
-    }
+    o.counters(&counters);
 }
 
 /// Hot partitions shown at most per scrape (label cardinality stays bounded).
