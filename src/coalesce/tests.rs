@@ -261,24 +261,26 @@ fn holding(hold_ms: u64) -> Coalescer {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hot_partitions_leader_holds_so_later_requests_join_it() {
-    let c = holding(300);
+    let hold = std::time::Duration::from_secs(1);
+    let c = holding(hold.as_millis() as u64);
     make_hot(&c, b"hot", 10).await;
-    let reads_before = c.stats().storage_reads;
+    let (reads_before, joined_before) = (c.stats().storage_reads, c.stats().coalesced);
     let fake = Fake::new(false);
-    fake.release.add_permits(10);
     let started = std::time::Instant::now();
     let (c1, f1) = (c.clone(), fake.fetch());
     let first = tokio::spawn(async move { c1.read(query(b"hot"), 0, f1).await });
-    // Arrives well inside the hold: it must find the flight and share its storage read.
+    // Well inside the hold: the leader has not read yet, and a new request joins it.
     tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     assert_eq!(fake.calls(), 0, "the leader read before its hold ended");
     let (c2, f2) = (c.clone(), fake.fetch());
     let second = tokio::spawn(async move { c2.read(query(b"hot"), 0, f2).await });
+    wait_until(|| c.stats().coalesced == joined_before + 1).await;
+    fake.release.add_permits(10);
     let (a, b) = (
         first.await.unwrap().unwrap(),
         second.await.unwrap().unwrap(),
     );
-    assert!(started.elapsed() >= std::time::Duration::from_millis(300));
+    assert!(started.elapsed() >= hold);
     assert_eq!(fake.calls(), 1);
     assert_eq!(c.stats().storage_reads, reads_before + 1);
     assert_eq!(a.rows.len(), b.rows.len());
