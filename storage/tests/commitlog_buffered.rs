@@ -84,8 +84,9 @@ fn appends_reach_the_os_when_the_buffer_fills_or_on_sync() {
 fn the_periodic_sync_writes_the_buffer_out() {
     let dir = tempfile::tempdir().unwrap();
     let o = CommitlogOptions {
+        // Long enough that no stall of a busy machine makes the first check due.
         sync: SyncMode::PeriodicBuffered {
-            period_ms: 20,
+            period_ms: 500,
             buffer_bytes: 1 << 20,
         },
         ..CommitlogOptions::default()
@@ -94,7 +95,7 @@ fn the_periodic_sync_writes_the_buffer_out() {
     log.append(&[b"a"]).unwrap();
     log.sync_if_due().unwrap();
     assert_eq!(bytes_in_files(dir.path()), HEADER_BYTES);
-    std::thread::sleep(std::time::Duration::from_millis(30));
+    std::thread::sleep(std::time::Duration::from_millis(600));
     log.tick().unwrap();
     assert_eq!(
         bytes_in_files(dir.path()),
