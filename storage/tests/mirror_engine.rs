@@ -14,7 +14,6 @@ use mirror_common::*;
 use scrolldb_storage::engine::{Engine, EngineOptions};
 use scrolldb_storage::io::{FileIo, Io, PlainIo, SyncKind};
 use scrolldb_storage::mirror::{self, DegradedPolicy};
-use scrolldb_storage::Error;
 
 fn total_rows(engine: &mut Engine) -> usize {
     read_all(engine).unwrap().len()
@@ -98,14 +97,7 @@ fn an_sstable_damaged_on_both_sides_is_a_clear_error_naming_it() {
     let Err(err) = Engine::open(local.path(), opts(mirror_dir.path())) else {
         panic!("opening with both copies damaged must fail");
     };
-    match &err {
-        Error::Corruption { file, reason, .. } => {
-            assert_eq!(file, &sst);
-            assert!(reason.contains("both copies"), "{reason}");
-        }
-        other => panic!("expected a corruption error, got {other}"),
-    }
-    assert!(err.to_string().contains(&*sst.to_string_lossy()));
+    assert_both_copies_bad(&err, &sst);
 }
 
 #[test]

@@ -129,3 +129,15 @@ impl FileIo for FailingReads {
         PlainIo.read_exact_at(file, buf, offset)
     }
 }
+
+/// `err` is the corruption error of a file whose two copies are both bad, naming `sst`.
+pub fn assert_both_copies_bad(err: &scrolldb_storage::error::Error, sst: &Path) {
+    match err {
+        scrolldb_storage::error::Error::Corruption { file, reason, .. } => {
+            assert_eq!(file, sst);
+            assert!(reason.contains("both copies"), "{reason}");
+        }
+        other => panic!("expected a corruption error, got {other}"),
+    }
+    assert!(err.to_string().contains(&*sst.to_string_lossy()));
+}
