@@ -10,6 +10,7 @@
 //! ```text
 //! cargo bench -p scrolldb-server --bench hot_channel -- [--secs 10] [--messages 50000]
 //!     [--hot-connections 50] [--hot-in-flight 20] [--cold-connections 4] [--cold-in-flight 4]
+//!     [--identical-running 32]
 //! ```
 //!
 //! Without `--bench` (as `cargo test --all-targets` runs it) it does a sub-second smoke run.
@@ -19,7 +20,9 @@ use scrolldb::cql::{CqlEngine, NodeInfo, Session as CqlSession};
 use scrolldb::snowflake::{bucket_of, TEN_DAY_BUCKET_MS};
 use scrolldb::storage::types::Value;
 use scrolldb::Db;
+use scrolldb_server::identical::IdenticalOptions;
 use scrolldb_server::metrics::cli::serve_coalescing;
+use scrolldb_server::ServerOptions;
 use scylla::client::session::Session;
 use scylla::client::session_builder::SessionBuilder;
 use scylla::statement::prepared::PreparedStatement;
@@ -47,6 +50,9 @@ struct Args {
     leader_yields: u32,
     /// The hot-partition hold of the coalescing runs, in microseconds (0: none).
     hot_hold_us: u64,
+    /// Copies of one request running at once in the server (`scrolldb serve
+    /// --identical-max-running`; 0: no bound).
+    identical_running: usize,
     /// Nice value of the hot client threads (0: as the rest). Stands in for hot clients on
     /// machines of their own: they then take only the CPU the server leaves idle.
     hot_nice: i32,
@@ -68,6 +74,7 @@ fn args() -> Args {
             .hold
             .map_or(0, |h| h.as_micros() as u64),
         hot_nice: 0,
+        identical_running: ServerOptions::default().identical.max_running,
     };
     let raw: Vec<String> = std::env::args().collect();
     // `cargo test --all-targets` runs this without `--bench`: a quick smoke run.
@@ -99,6 +106,9 @@ fn args() -> Args {
             "--leader-yields" => a.leader_yields = val().map_or(a.leader_yields, |v| v as u32),
             "--hot-nice" => a.hot_nice = val().map_or(a.hot_nice, |v| v as i32),
             "--hot-hold-us" => a.hot_hold_us = val().map_or(a.hot_hold_us, |v| v as u64),
+            "--identical-running" => {
+                a.identical_running = val().map_or(a.identical_running, |v| v as usize)
+            }
             _ => {} // `cargo bench` passes --bench
         }
     }
@@ -369,6 +379,7 @@ fn print(r: &mut Run) {
 fn server(
     db: Db,
     opts: CoalesceOptions,
+    server_opts: ServerOptions,
     rt: &tokio::runtime::Runtime,
 ) -> (CqlEngine, SocketAddr, tokio::sync::oneshot::Sender<()>) {
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -384,7 +395,8 @@ fn server(
         },
         opts,
     );
-    let server = scrolldb_server::Server::from_listener(listener, engine.clone(), None);
+    let server =
+        scrolldb_server::Server::from_listener_with(listener, engine.clone(), None, server_opts);
     rt.spawn(server.run(async {
         let _ = stopped.await;
     }));
@@ -426,6 +438,10 @@ fn main() {
         db.shard_count()
     );
     println!(
+        "identical requests running at once: {} (0: no bound)",
+        a.identical_running
+    );
+    println!(
         "{:<28} {:<5} {:>9} {:>10} {:>8} {:>8} {:>7} {:>14}",
         "run", "set", "reads", "reads/s", "p50 ms", "p99 ms", "errors", "storage/reqs"
     );
@@ -448,7 +464,13 @@ fn main() {
             },
             ..serve_coalescing()
         };
-        let (engine, addr, stop) = server(db.clone(), opts, &server_rt);
+        let server_opts = ServerOptions {
+            identical: IdenticalOptions {
+                max_running: a.identical_running,
+                ..ServerOptions::default().identical
+            },
+        };
+        let (engine, addr, stop) = server(db.clone(), opts, server_opts, &server_rt);
         let mut r = run(name, &engine, addr, &a, bucket, with_hot);
         print(&mut r);
         let _ = stop.send(());

@@ -52,6 +52,8 @@ pub struct Shared<H> {
     pub metrics: Arc<ServerMetrics>,
     /// Places to run in the CQL layer, shared fairly between connections.
     pub fair: Arc<FairQueue>,
+    /// Copies of one request wait here before the fair queue (see [`crate::identical`]).
+    pub identical: crate::identical::IdenticalLines,
     /// Gives each connection its id (its line in the fair queue).
     pub next_connection: std::sync::atomic::AtomicU64,
 }
@@ -387,28 +389,29 @@ impl<H: Handler> Conn<H> {
         tokio::spawn(async move {
             let started = std::time::Instant::now();
             let kind = request_kind(&request);
-            let response = match shared.fair.enter(id).await {
-                // A bug in the CQL layer must not leave the client waiting forever: a panic
-                // becomes a server error on this stream.
-                Ok(place) => {
-                    let r = AssertUnwindSafe(run_request(&shared, &keyspace, request))
-                        .catch_unwind()
-                        .await
-                        .unwrap_or_else(|_| {
-                            tracing::error!("a request panicked in the CQL layer");
-                            Response::error(CqlError::server(
-                                "internal error while running the request (see the server log)",
-                            ))
-                        });
-                    drop(place);
-                    r
+            let current = keyspace.lock().map(|k| k.clone()).unwrap_or_default();
+            // Copies of a hot request wait parked in their own line, holding no fair-queue
+            // place, so they neither fill the run queue nor delay other connections.
+            let (response, turn) = match shared.identical.enter(&request, current.as_deref()).await
+            {
+                Ok(turn) => {
+                    if turn.waited() {
+                        shared.metrics.identical_waited();
+                    }
+                    (
+                        run_fairly(&shared, id, &keyspace, request).await,
+                        Some(turn),
+                    )
                 }
                 Err(_) => {
-                    shared.metrics.fair_queue_shed();
-                    Response::error(CqlError::new(
-                        ErrorKind::Overloaded,
-                        "Overloaded: this connection has too many requests waiting; retry later",
-                    ))
+                    shared.metrics.identical_shed();
+                    (
+                        Response::error(CqlError::new(
+                            ErrorKind::Overloaded,
+                            "Overloaded: too many identical requests waiting; retry later",
+                        )),
+                        None,
+                    )
                 }
             };
             if let Some(kind) = kind {
@@ -418,8 +421,44 @@ impl<H: Handler> Conn<H> {
                 };
                 shared.metrics.observe(kind, started.elapsed(), error);
             }
-            let _ = out.send(response.encode_frame(stream, compression)).await;
+            // Encoding is part of a copy's cost: the next copy starts once it is done.
+            let frame = response.encode_frame(stream, compression);
+            drop(turn);
+            let _ = out.send(frame).await;
             drop((permit, bytes));
         });
+    }
+}
+
+/// Runs the request once it has a place in the fair queue.
+async fn run_fairly<H: Handler>(
+    shared: &Shared<H>,
+    connection: u64,
+    keyspace: &Mutex<Option<String>>,
+    request: Request,
+) -> Response {
+    match shared.fair.enter(connection).await {
+        // A bug in the CQL layer must not leave the client waiting forever: a panic
+        // becomes a server error on this stream.
+        Ok(place) => {
+            let r = AssertUnwindSafe(run_request(shared, keyspace, request))
+                .catch_unwind()
+                .await
+                .unwrap_or_else(|_| {
+                    tracing::error!("a request panicked in the CQL layer");
+                    Response::error(CqlError::server(
+                        "internal error while running the request (see the server log)",
+                    ))
+                });
+            drop(place);
+            r
+        }
+        Err(_) => {
+            shared.metrics.fair_queue_shed();
+            Response::error(CqlError::new(
+                ErrorKind::Overloaded,
+                "Overloaded: this connection has too many requests waiting; retry later",
+            ))
+        }
     }
 }

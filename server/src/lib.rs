@@ -6,6 +6,7 @@
 //! - [`handler`]: what a connection asks of the CQL layer;
 //! - [`auth`]: the optional `PasswordAuthenticator`;
 //! - [`fair_queue`]: fair queuing between connections, `Overloaded` past a connection's line;
+//! - [`identical`]: a bound on copies of one request running at once (a hot channel's crowd);
 //! - [`metrics`]: request counters, the Prometheus endpoint and `scrolldb stats`;
 //! - [`bench`]: `scrolldb bench`, the CQL load generator;
 //! - [`program`]: the `scrolldb` command line; [`TestServer`]: an in-process server for tests;
@@ -22,6 +23,7 @@ mod engine;
 pub mod fair_queue;
 pub mod fuzz_targets;
 pub mod handler;
+pub mod identical;
 pub mod metrics;
 pub mod mirror_cli;
 pub mod program;
@@ -29,5 +31,5 @@ pub mod protocol;
 pub mod server;
 mod test_server;
 
-pub use server::Server;
+pub use server::{Server, ServerOptions};
 pub use test_server::TestServer;

@@ -23,6 +23,13 @@ pub const MAX_CONNECTIONS: usize = 4096;
 /// How long shutdown waits for connections to finish what they are answering.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
+/// The server's bounds on the work it admits. `Default` is what `scrolldb serve` runs.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ServerOptions {
+    /// Copies of one request (a hot channel's crowd) running at once, and waiting.
+    pub identical: crate::identical::IdenticalOptions,
+}
+
 pub struct Server<H: Handler> {
     listener: TcpListener,
     shared: Arc<Shared<H>>,
@@ -50,6 +57,16 @@ impl<H: Handler> Server<H> {
         handler: H,
         auth: Option<PasswordAuthenticator>,
     ) -> Server<H> {
+        Self::from_listener_with(listener, handler, auth, ServerOptions::default())
+    }
+
+    /// [`Server::from_listener`] with bounds other than the defaults.
+    pub fn from_listener_with(
+        listener: TcpListener,
+        handler: H,
+        auth: Option<PasswordAuthenticator>,
+        opts: ServerOptions,
+    ) -> Server<H> {
         let (stop, shutdown) = watch::channel(false);
         let (events, _) = broadcast::channel::<SchemaChange>(EVENT_QUEUE);
         Server {
@@ -64,6 +81,7 @@ impl<H: Handler> Server<H> {
                     fair_queue::MAX_RUNNING,
                     fair_queue::MAX_WAITING_PER_CONNECTION,
                 ),
+                identical: crate::identical::IdenticalLines::new(opts.identical),
                 next_connection: std::sync::atomic::AtomicU64::new(0),
             }),
             stop,

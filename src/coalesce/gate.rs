@@ -33,6 +33,15 @@ pub struct KeyedGate<K> {
 pub struct Permit<K: Eq + Hash + Clone> {
     gate: Arc<KeyedGate<K>>,
     key: K,
+    /// Whether the holder had to wait in line for its place.
+    waited: bool,
+}
+
+impl<K: Eq + Hash + Clone> Permit<K> {
+    /// Whether this place was handed over by a releasing holder rather than free at once.
+    pub fn waited(&self) -> bool {
+        self.waited
+    }
 }
 
 impl<K: Eq + Hash + Clone> Drop for Permit<K> {
@@ -81,6 +90,7 @@ impl<K: Eq + Hash + Clone> KeyedGate<K> {
                 return Ok(Permit {
                     gate: Arc::clone(self),
                     key,
+                    waited: false,
                 });
             }
             // Waiters whose clients left still sit in the line: they do not count.
@@ -104,6 +114,7 @@ impl<K: Eq + Hash + Clone> KeyedGate<K> {
                 Ok(Permit {
                     gate: Arc::clone(&waiting.gate),
                     key: waiting.key.clone(),
+                    waited: true,
                 })
             }
             // The gate dropped our line entry without handing us a place: cannot happen

@@ -62,6 +62,10 @@ pub struct ServerMetrics {
     connections_open: AtomicU64,
     /// Requests refused by fair queuing before reaching the CQL layer.
     fair_queue_shed: AtomicU64,
+    /// Requests that waited for identical copies to finish ([`crate::identical`]).
+    identical_waited: AtomicU64,
+    /// Requests refused because their identical copies' line was full.
+    identical_shed: AtomicU64,
 }
 
 /// One kind's counters, copied.
@@ -80,6 +84,8 @@ pub struct ServerSnapshot {
     pub connections_opened: u64,
     pub connections_open: u64,
     pub fair_queue_shed: u64,
+    pub identical_waited: u64,
+    pub identical_shed: u64,
 }
 
 impl ServerMetrics {
@@ -111,6 +117,14 @@ impl ServerMetrics {
         self.fair_queue_shed.fetch_add(1, Ordering::Relaxed);
     }
 
+    pub fn identical_waited(&self) {
+        self.identical_waited.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn identical_shed(&self) {
+        self.identical_shed.fetch_add(1, Ordering::Relaxed);
+    }
+
     pub fn snapshot(&self) -> ServerSnapshot {
         ServerSnapshot {
             kinds: RequestKind::ALL
@@ -127,6 +141,8 @@ impl ServerMetrics {
             connections_opened: self.connections_opened.load(Ordering::Relaxed),
             connections_open: self.connections_open.load(Ordering::Relaxed),
             fair_queue_shed: self.fair_queue_shed.load(Ordering::Relaxed),
+            identical_waited: self.identical_waited.load(Ordering::Relaxed),
+            identical_shed: self.identical_shed.load(Ordering::Relaxed),
         }
     }
 }

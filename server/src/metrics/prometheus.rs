@@ -176,6 +176,18 @@ fn requests(o: &mut Out, s: &ServerSnapshot) {
         "Requests refused with Overloaded because their connection's line was full.",
     );
     o.sample("scrolldb_fair_queue_shed_total", &[], s.fair_queue_shed);
+    o.family(
+        "scrolldb_identical_waited_total",
+        "counter",
+        "Requests that waited for identical copies of themselves to finish (hot requests).",
+    );
+    o.sample("scrolldb_identical_waited_total", &[], s.identical_waited);
+    o.family(
+        "scrolldb_identical_shed_total",
+        "counter",
+        "Requests refused with Overloaded because too many identical copies were waiting.",
+    );
+    o.sample("scrolldb_identical_shed_total", &[], s.identical_shed);
 }
 
 fn coalescing(o: &mut Out, c: &CoalesceStats, depths: &[usize]) {
