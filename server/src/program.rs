@@ -59,6 +59,29 @@ pub struct ServeArgs {
     #[arg(long, value_name = "ADDR", num_args = 0..=1,
           default_missing_value = crate::metrics::endpoint::DEFAULT_ADDR)]
     pub metrics: Option<SocketAddr>,
+    /// Copies of one request (same statement and bound values: a hot channel's crowd) that
+    /// run at once; the others wait parked in their own line, so reads of other channels are
+    /// not queued behind them. 0: no bound.
+    #[arg(long, value_name = "N",
+          default_value_t = crate::identical::IdenticalOptions::default().max_running)]
+    pub identical_max_running: usize,
+    /// Copies of one request waiting for their turn; past this they are refused with
+    /// Overloaded (0x1001).
+    #[arg(long, value_name = "N",
+          default_value_t = crate::identical::IdenticalOptions::default().max_waiting)]
+    pub identical_max_waiting: usize,
+}
+
+impl ServeArgs {
+    /// The server's bounds as given on the command line.
+    pub fn server_options(&self) -> crate::ServerOptions {
+        crate::ServerOptions {
+            identical: crate::identical::IdenticalOptions {
+                max_running: self.identical_max_running,
+                max_waiting: self.identical_max_waiting,
+            },
+        }
+    }
 }
 
 /// Where the data lives when `--data` is not given.
@@ -146,7 +169,8 @@ fn serve(args: ServeArgs) -> Result<(), String> {
         );
         println!("scrolldb: data directory {}", data.display());
         println!("scrolldb: listening for CQL on {addr}");
-        let server = Server::from_listener(listener, engine.clone(), auth);
+        let server =
+            Server::from_listener_with(listener, engine.clone(), auth, args.server_options());
         let (stop_metrics, metrics_stopped) = tokio::sync::watch::channel(false);
         if let Some(metrics) = args.metrics {
             let source = crate::metrics::endpoint::Source {
@@ -249,5 +273,24 @@ mod tests {
         assert_eq!(a.data, Some(PathBuf::from("/tmp/x")));
         assert_eq!(a.listen.port(), 9999);
         assert_eq!(a.shards, 2);
+        assert_eq!(a.server_options(), crate::ServerOptions::default());
+    }
+
+    #[test]
+    fn cli_parses_the_identical_request_bounds() {
+        let cli = Cli::try_parse_from([
+            "scrolldb",
+            "serve",
+            "--identical-max-running",
+            "8",
+            "--identical-max-waiting",
+            "100",
+        ])
+        .unwrap();
+        let Command::Serve(a) = cli.command else {
+            panic!("not serve");
+        };
+        let o = a.server_options().identical;
+        assert_eq!((o.max_running, o.max_waiting), (8, 100));
     }
 }
