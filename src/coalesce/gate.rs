@@ -169,13 +169,18 @@ mod tests {
         // Another key is not affected.
         let _other = gate.acquire(8).await.unwrap();
         let g = Arc::clone(&gate);
-        let waiter = tokio::spawn(async move { g.acquire(7).await.map(|_| ()) });
+        let waiter = tokio::spawn(async move { g.acquire(7).await.map(|p| p.waited()) });
         while gate.depth(&7) < 3 {
             tokio::task::yield_now().await;
         }
         assert_eq!(gate.acquire(7).await.err(), Some(Shed));
+        assert!(!a.waited());
         drop(a);
-        assert_eq!(waiter.await.unwrap(), Ok(()));
+        assert_eq!(
+            waiter.await.unwrap(),
+            Ok(true),
+            "the waiter was handed a place"
+        );
     }
 
     #[tokio::test]

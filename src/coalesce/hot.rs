@@ -66,11 +66,11 @@ pub(crate) struct HotTracker {
 }
 
 impl HotTracker {
-    /// How long a new leader of `table`/`key` should wait before reading.
-    pub fn hold_for(&self, table: TableId, key: &Bytes, opts: &HotOptions) -> Option<Duration> {
-        let hold = opts.hold?;
-        let entry = self.partitions.get(&(table, key.clone()))?;
-        (entry.last_hot.elapsed() < opts.lasts).then_some(hold)
+    /// Whether `table`/`key` had a big flight within `opts.lasts`.
+    pub fn is_hot(&self, table: TableId, key: &Bytes, opts: &HotOptions) -> bool {
+        self.partitions
+            .get(&(table, key.clone()))
+            .is_some_and(|e| e.last_hot.elapsed() < opts.lasts)
     }
 
     /// A flight of `table`/`key` landed, answering `requests` requests with one storage read.
@@ -138,23 +138,19 @@ mod tests {
         let mut t = HotTracker::default();
         let key = Bytes::from_static(b"k");
         t.landed(1, &key, 4, &opts());
-        assert_eq!(
-            t.hold_for(1, &key, &opts()),
-            None,
-            "3 subscribers is not hot"
-        );
+        assert!(!t.is_hot(1, &key, &opts()), "3 subscribers is not hot");
         assert!(t.snapshot(&opts()).is_empty());
         t.landed(1, &key, 5, &opts());
-        assert_eq!(t.hold_for(1, &key, &opts()), Some(Duration::from_millis(1)));
+        assert!(t.is_hot(1, &key, &opts()));
         t.landed(1, &key, 1, &opts());
         let hot = t.snapshot(&opts());
         assert_eq!(hot.len(), 1);
         assert_eq!((hot[0].requests, hot[0].storage_reads), (6, 2));
-        assert_eq!(t.hold_for(2, &key, &opts()), None, "another table's key");
+        assert!(!t.is_hot(2, &key, &opts()), "another table's key");
     }
 
     #[test]
-    fn no_hold_configured_means_no_wait_but_still_counts() {
+    fn a_partition_is_hot_and_counted_without_a_hold_configured() {
         let mut t = HotTracker::default();
         let key = Bytes::from_static(b"k");
         let o = HotOptions {
@@ -162,7 +158,7 @@ mod tests {
             ..opts()
         };
         t.landed(1, &key, 10, &o);
-        assert_eq!(t.hold_for(1, &key, &o), None);
+        assert!(t.is_hot(1, &key, &o));
         assert_eq!(t.snapshot(&o).len(), 1);
     }
 }

@@ -56,8 +56,9 @@ pub struct CoalesceOptions {
     pub shard_max_reads: usize,
     /// Reads of one shard waiting for a place; beyond this, `Overloaded`.
     pub shard_max_waiting: usize,
-    /// Times a leader yields to the runtime before reading, so that identical requests
-    /// already runnable join it (0: read at once).
+    /// Times a hot partition's leader yields to the runtime before reading, so that
+    /// identical requests already runnable join it (0: read at once). Leaders of partitions
+    /// that are not hot read at once.
     pub leader_yields: u32,
     /// A leader's storage read that takes longer fails with a read failure, delivered to
     /// every subscriber. `None` waits as long as the shard takes. Needs a runtime with its
@@ -313,9 +314,14 @@ impl Coalescer {
                     f.result.clone()
                 }
                 None => {
-                    let hold = air
+                    let hot = air
                         .hot
-                        .hold_for(key.table, &key.partition_key, &inner.opts.hot);
+                        .is_hot(key.table, &key.partition_key, &inner.opts.hot);
+                    let hold = inner.opts.hot.hold.filter(|_| hot);
+                    // Only a hot partition has identical requests queued behind its leader;
+                    // a cold leader that yields only sends its read to the back of a busy
+                    // run queue, twice.
+                    let yields = if hot { inner.opts.leader_yields } else { 0 };
                     let id = inner.next_flight.fetch_add(1, Ordering::Relaxed);
                     let (tx, rx) = watch::channel(None);
                     air.flights.insert(
@@ -332,7 +338,7 @@ impl Coalescer {
                         id,
                     };
                     let leader = Arc::clone(inner);
-                    let (yields, timeout) = (inner.opts.leader_yields, inner.opts.leader_timeout);
+                    let timeout = inner.opts.leader_timeout;
                     rt.spawn(async move {
                         // Let requests already decoded and runnable reach the map before
                         // the read starts: delaying a read only makes its result fresher,

@@ -324,3 +324,18 @@ async fn a_write_during_the_hold_is_seen_by_reads_after_it() {
     // One for making the partition hot, then the held read and the one after the write.
     assert_eq!(c.stats().storage_reads, 3);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cold_partitions_leader_reads_without_yielding() {
+    // A leader that yielded this often would never read: only hot partitions yield.
+    let c = Coalescer::new(CoalesceOptions {
+        leader_yields: u32::MAX,
+        ..CoalesceOptions::default()
+    });
+    let fake = Fake::new(false);
+    fake.release.add_permits(1);
+    let read = c.read(query(b"cold"), 0, fake.fetch());
+    let done = tokio::time::timeout(std::time::Duration::from_secs(5), read).await;
+    assert!(done.is_ok_and(|r| r.is_ok()), "the cold leader yielded");
+    assert_eq!(fake.calls(), 1);
+}
