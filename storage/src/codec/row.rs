@@ -6,7 +6,9 @@
 //!
 //! SSTable rows also carry their greatest data timestamp ([`put_row_with_max_ts`]), so a
 //! read can tell from a row's head ([`read_row_head`]) that a newer tombstone shadows all
-//! of it and skip its cells without decoding them.
+//! of it and skip its cells without decoding them. From SSTable format 3 a row is stored in
+//! two parts, its head ([`put_head`]) and its body ([`put_body`]), in separate zstd frames of
+//! its block, so that such a walk does not even decompress the cells.
 
 use std::ops::Range;
 
@@ -119,6 +121,10 @@ fn put_row_inner(out: &mut Vec<u8>, row: &Row, base_ts: i64, max_ts: Option<Time
     if let Some(d) = &row.deletion {
         put_deletion(out, d, base_ts);
     }
+    put_cells(out, row, base_ts);
+}
+
+fn put_cells(out: &mut Vec<u8>, row: &Row, base_ts: i64) {
     put_u64(out, row.cells.len() as u64);
     let mut prev = 0u32;
     for (column, cell) in &row.cells {
@@ -127,6 +133,39 @@ fn put_row_inner(out: &mut Vec<u8>, row: &Row, base_ts: i64, max_ts: Option<Time
         prev = *column;
         put_cell(out, cell, base_ts);
     }
+}
+
+/// Encodes a row's head as a split block (SSTable format 3) stores it: flags, key, the
+/// greatest timestamp of marker and cells when the row has either, deletion. Its marker
+/// and cells go to the body ([`put_body`]), so a walk over shadowed rows reads only heads.
+pub fn put_head(out: &mut Vec<u8>, row: &Row, base_ts: i64) {
+    let has_data = row.marker.is_some() || !row.cells.is_empty();
+    let mut flags = 0;
+    if row.marker.is_some() {
+        flags |= ROW_HAS_MARKER;
+    }
+    if row.deletion.is_some() {
+        flags |= ROW_HAS_DELETION;
+    }
+    if has_data {
+        flags |= ROW_HAS_MAX_TS;
+    }
+    out.push(flags);
+    put_bytes(out, &row.clustering);
+    if has_data {
+        put_i64(out, row.max_data_timestamp().wrapping_sub(base_ts));
+    }
+    if let Some(d) = &row.deletion {
+        put_deletion(out, d, base_ts);
+    }
+}
+
+/// Encodes a row's body for a split block: marker cell if the row has one, cell count, cells.
+pub fn put_body(out: &mut Vec<u8>, row: &Row, base_ts: i64) {
+    if let Some(m) = &row.marker {
+        put_cell(out, m, base_ts);
+    }
+    put_cells(out, row, base_ts);
 }
 
 #[inline(always)] // the merge's per-row path: see `read_row_head`
@@ -156,19 +195,7 @@ pub fn read_row(r: &mut Reader<'_>, base_ts: i64) -> Result<Row> {
     } else {
         None
     };
-    let n = r.count()?;
-    let mut cells = Vec::with_capacity(n.min(1024));
-    let mut column = 0u32;
-    for i in 0..n {
-        let gap = r.u32()?;
-        if i > 0 && gap == 0 {
-            return Err(Error::Malformed("duplicate column in row".into()));
-        }
-        column = column
-            .checked_add(gap)
-            .ok_or_else(|| Error::Malformed("column id overflow".into()))?;
-        cells.push((column, read_cell(r, base_ts)?));
-    }
+    let cells = read_cells(r, base_ts)?;
     let row = Row {
         clustering,
         marker,
@@ -184,6 +211,97 @@ pub fn read_row(r: &mut Reader<'_>, base_ts: i64) -> Result<Row> {
         }
     }
     Ok(row)
+}
+
+fn read_cells(r: &mut Reader<'_>, base_ts: i64) -> Result<Vec<(u32, Cell)>> {
+    let n = r.count()?;
+    let mut cells = Vec::with_capacity(n.min(1024));
+    let mut column = 0u32;
+    for i in 0..n {
+        let gap = r.u32()?;
+        if i > 0 && gap == 0 {
+            return Err(Error::Malformed("duplicate column in row".into()));
+        }
+        column = column
+            .checked_add(gap)
+            .ok_or_else(|| Error::Malformed("column id overflow".into()))?;
+        cells.push((column, read_cell(r, base_ts)?));
+    }
+    Ok(cells)
+}
+
+/// Decodes a row of a split block from its head (`head`, base `head_base_ts`) and its body
+/// (`body`, base `body_base_ts`), checking that the head's stored maximum timestamp is
+/// present exactly when the row has a marker or cells and equals their greatest timestamp.
+/// Trailing bytes in either part are the caller's to check.
+pub fn read_split_row(
+    head: &mut Reader<'_>,
+    head_base_ts: i64,
+    body: &mut Reader<'_>,
+    body_base_ts: i64,
+) -> Result<Row> {
+    let flags = read_row_flags(head)?;
+    let clustering = head.bytes()?;
+    let stored_max_ts = if flags & ROW_HAS_MAX_TS != 0 {
+        Some(head.i64()?.wrapping_add(head_base_ts))
+    } else {
+        None
+    };
+    let deletion = if flags & ROW_HAS_DELETION != 0 {
+        Some(read_deletion(head, head_base_ts)?)
+    } else {
+        None
+    };
+    let marker = if flags & ROW_HAS_MARKER != 0 {
+        Some(read_cell(body, body_base_ts)?)
+    } else {
+        None
+    };
+    let cells = read_cells(body, body_base_ts)?;
+    let row = Row {
+        clustering,
+        marker,
+        deletion,
+        cells,
+    };
+    let has_data = row.marker.is_some() || !row.cells.is_empty();
+    // A wrong or missing maximum would let a read skip live data: refuse it.
+    let consistent = match stored_max_ts {
+        Some(stored) => has_data && stored == row.max_data_timestamp(),
+        None => !has_data,
+    };
+    if !consistent {
+        return Err(Error::Malformed(
+            "row head's maximum timestamp does not match its body".into(),
+        ));
+    }
+    Ok(row)
+}
+
+/// Reads a split block's row head (SSTable format 3, [`put_head`]): everything in it is
+/// what the merge needs, so there is nothing to skip.
+// Always inlined: see `read_row_head`.
+#[inline(always)]
+pub fn read_split_head(r: &mut Reader<'_>, base_ts: i64) -> Result<RowHead> {
+    let flags = read_row_flags(r)?;
+    let n = r.len()?;
+    let at = r.position();
+    r.slice(n)?;
+    let max_data_ts = if flags & ROW_HAS_MAX_TS != 0 {
+        r.i64()?.wrapping_add(base_ts)
+    } else {
+        Timestamp::MIN
+    };
+    let deletion = if flags & ROW_HAS_DELETION != 0 {
+        Some(read_deletion(r, base_ts)?)
+    } else {
+        None
+    };
+    Ok(RowHead {
+        clustering: at..at + n,
+        deletion,
+        max_data_ts,
+    })
 }
 
 /// What a merge needs to know of a row before deciding whether to decode it.
@@ -503,6 +621,36 @@ mod tests {
                 if let Ok(h) = read_row_head(&mut r, 7) {
                     assert!(h.clustering.end <= n);
                 }
+            }
+        }
+    }
+
+    #[test]
+    fn split_row_round_trip_and_checks() {
+        let base = 1_700_000_000_000_000;
+        let mut rows = sample().rows;
+        let mut marker_only = Row::new(Bytes::from_static(b"m"));
+        marker_only.marker = Some(Cell::live(base + 3, Bytes::new()));
+        rows.push(marker_only);
+        for row in &rows {
+            let (mut head, mut body) = (Vec::new(), Vec::new());
+            put_head(&mut head, row, base);
+            put_body(&mut body, row, base - 7);
+            let h = read_split_head(&mut Reader::new(&head), base).unwrap();
+            assert_eq!(&head[h.clustering.clone()], &row.clustering[..]);
+            assert_eq!(h.deletion, row.deletion);
+            assert_eq!(h.max_data_ts, row.max_data_timestamp());
+            let (mut hr, mut br) = (Reader::new(&head), Reader::new(&body));
+            assert_eq!(&read_split_row(&mut hr, base, &mut br, base - 7).unwrap(), row);
+            assert!(hr.is_empty() && br.is_empty());
+            // A body that disagrees with the head's maximum is corruption.
+            let mut other = Vec::new();
+            put_body(&mut other, row, base - 8);
+            let (mut hr, mut br) = (Reader::new(&head), Reader::new(&other));
+            let shifted = read_split_row(&mut hr, base, &mut br, base - 7);
+            assert_eq!(shifted.is_err(), row.max_data_timestamp() != Timestamp::MIN);
+            for n in 0..head.len() {
+                assert!(read_split_head(&mut Reader::new(&head[..n]), base).is_err());
             }
         }
     }
