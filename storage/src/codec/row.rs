@@ -126,6 +126,11 @@ fn put_row_inner(out: &mut Vec<u8>, row: &Row, base_ts: i64, max_ts: Option<Time
 
 fn put_cells(out: &mut Vec<u8>, row: &Row, base_ts: i64) {
     put_u64(out, row.cells.len() as u64);
+    put_cell_list(out, row, base_ts);
+}
+
+/// The cells of a row without their count.
+fn put_cell_list(out: &mut Vec<u8>, row: &Row, base_ts: i64) {
     let mut prev = 0u32;
     for (column, cell) in &row.cells {
         // Column ids are sorted: store the gap.
@@ -160,12 +165,35 @@ pub fn put_head(out: &mut Vec<u8>, row: &Row, base_ts: i64) {
     }
 }
 
-/// Encodes a row's body for a split block: marker cell if the row has one, cell count, cells.
-pub fn put_body(out: &mut Vec<u8>, row: &Row, base_ts: i64) {
+/// Encodes a row's body for a split block: varint `cell count << 1 | has marker`, the
+/// marker cell if any, then per cell the gap from the previous column id and the cell,
+/// timestamps relative to the row's greatest data timestamp (stored in its head: a row
+/// written at one time then stores zeros here, where relative to the block's base the
+/// head's timestamp was paid a second time). The body says its own length, so the bodies
+/// of a block need no offset array on disk ([`skip_body`] finds them).
+pub fn put_body(out: &mut Vec<u8>, row: &Row) {
+    let base_ts = row.max_data_timestamp();
+    put_u64(
+        out,
+        ((row.cells.len() as u64) << 1) | u64::from(row.marker.is_some()),
+    );
     if let Some(m) = &row.marker {
         put_cell(out, m, base_ts);
     }
-    put_cells(out, row, base_ts);
+    put_cell_list(out, row, base_ts);
+}
+
+/// Steps over one row body ([`put_body`]) without decoding its values.
+pub fn skip_body(r: &mut Reader<'_>) -> Result<()> {
+    let n = r.u64()?;
+    if n & 1 != 0 {
+        skip_cell(r, 0)?;
+    }
+    for _ in 0..n >> 1 {
+        r.u64()?;
+        skip_cell(r, 0)?;
+    }
+    Ok(())
 }
 
 #[inline(always)] // the merge's per-row path: see `read_row_head`
@@ -215,6 +243,10 @@ pub fn read_row(r: &mut Reader<'_>, base_ts: i64) -> Result<Row> {
 
 fn read_cells(r: &mut Reader<'_>, base_ts: i64) -> Result<Vec<(u32, Cell)>> {
     let n = r.count()?;
+    read_cell_list(r, n, base_ts)
+}
+
+fn read_cell_list(r: &mut Reader<'_>, n: usize, base_ts: i64) -> Result<Vec<(u32, Cell)>> {
     let mut cells = Vec::with_capacity(n.min(1024));
     let mut column = 0u32;
     for i in 0..n {
@@ -231,15 +263,10 @@ fn read_cells(r: &mut Reader<'_>, base_ts: i64) -> Result<Vec<(u32, Cell)>> {
 }
 
 /// Decodes a row of a split block from its head (`head`, base `head_base_ts`) and its body
-/// (`body`, base `body_base_ts`), checking that the head's stored maximum timestamp is
-/// present exactly when the row has a marker or cells and equals their greatest timestamp.
-/// Trailing bytes in either part are the caller's to check.
-pub fn read_split_row(
-    head: &mut Reader<'_>,
-    head_base_ts: i64,
-    body: &mut Reader<'_>,
-    body_base_ts: i64,
-) -> Result<Row> {
+/// (`body`, relative to the head's maximum timestamp), checking that the head's stored
+/// maximum timestamp is present exactly when the row has a marker or cells and equals their
+/// greatest timestamp. Trailing bytes in either part are the caller's to check.
+pub fn read_split_row(head: &mut Reader<'_>, head_base_ts: i64, body: &mut Reader<'_>) -> Result<Row> {
     let flags = read_row_flags(head)?;
     let clustering = head.bytes()?;
     let stored_max_ts = if flags & ROW_HAS_MAX_TS != 0 {
@@ -252,12 +279,23 @@ pub fn read_split_row(
     } else {
         None
     };
-    let marker = if flags & ROW_HAS_MARKER != 0 {
+    let shape = body.u64()?;
+    if (shape & 1 != 0) != (flags & ROW_HAS_MARKER != 0) {
+        return Err(Error::Malformed(
+            "row head and body disagree on the marker".into(),
+        ));
+    }
+    let body_base_ts = stored_max_ts.unwrap_or(0);
+    let marker = if shape & 1 != 0 {
         Some(read_cell(body, body_base_ts)?)
     } else {
         None
     };
-    let cells = read_cells(body, body_base_ts)?;
+    let count = usize::try_from(shape >> 1)
+        .ok()
+        .filter(|&n| n <= body.remaining())
+        .ok_or_else(|| Error::Malformed(format!("row body claims {} cells", shape >> 1)))?;
+    let cells = read_cell_list(body, count, body_base_ts)?;
     let row = Row {
         clustering,
         marker,
@@ -635,24 +673,55 @@ mod tests {
         for row in &rows {
             let (mut head, mut body) = (Vec::new(), Vec::new());
             put_head(&mut head, row, base);
-            put_body(&mut body, row, base - 7);
+            put_body(&mut body, row);
             let h = read_split_head(&mut Reader::new(&head), base).unwrap();
             assert_eq!(&head[h.clustering.clone()], &row.clustering[..]);
             assert_eq!(h.deletion, row.deletion);
             assert_eq!(h.max_data_ts, row.max_data_timestamp());
             let (mut hr, mut br) = (Reader::new(&head), Reader::new(&body));
-            assert_eq!(&read_split_row(&mut hr, base, &mut br, base - 7).unwrap(), row);
+            assert_eq!(&read_split_row(&mut hr, base, &mut br).unwrap(), row);
             assert!(hr.is_empty() && br.is_empty());
-            // A body that disagrees with the head's maximum is corruption.
-            let mut other = Vec::new();
-            put_body(&mut other, row, base - 8);
-            let (mut hr, mut br) = (Reader::new(&head), Reader::new(&other));
-            let shifted = read_split_row(&mut hr, base, &mut br, base - 7);
-            assert_eq!(shifted.is_err(), row.max_data_timestamp() != Timestamp::MIN);
+            let mut skipped = Reader::new(&body);
+            skip_body(&mut skipped).unwrap();
+            assert!(skipped.is_empty());
+            for n in 0..body.len() {
+                assert!(skip_body(&mut Reader::new(&body[..n])).is_err());
+            }
             for n in 0..head.len() {
                 assert!(read_split_head(&mut Reader::new(&head[..n]), base).is_err());
             }
         }
+    }
+
+    #[test]
+    fn a_split_row_whose_body_disagrees_with_its_head_is_an_error() {
+        let mut row = Row::new(Bytes::from_static(b"k"));
+        row.set(0, Cell::live(100, &b"v"[..]));
+        let mut head = Vec::new();
+        put_head(&mut head, &row, 0);
+        let decode = |head: &[u8], body: &[u8]| {
+            read_split_row(&mut Reader::new(head), 0, &mut Reader::new(body))
+        };
+        let mut body = Vec::new();
+        put_body(&mut body, &row);
+        assert_eq!(decode(&head, &body).unwrap(), row);
+        // One cell, one microsecond after the head's maximum.
+        let mut late = Vec::new();
+        put_u64(&mut late, 1 << 1);
+        put_u64(&mut late, 0);
+        put_cell(&mut late, &Cell::live(1, &b"v"[..]), 0);
+        assert!(decode(&head, &late).is_err());
+        // A body with a marker the head does not announce, and cells behind a head
+        // without a maximum.
+        let mut marked = Vec::new();
+        put_u64(&mut marked, (1 << 1) | 1);
+        put_cell(&mut marked, &Cell::live(0, Bytes::new()), 0);
+        put_u64(&mut marked, 0);
+        put_cell(&mut marked, &Cell::live(0, &b"v"[..]), 0);
+        assert!(decode(&head, &marked).is_err());
+        let mut bare = Vec::new();
+        put_head(&mut bare, &Row::new(Bytes::from_static(b"k")), 0);
+        assert!(decode(&bare, &body).is_err());
     }
 
     #[test]

@@ -1,20 +1,25 @@
 //! Decompressed data blocks: one zstd frame's worth of rows, row heads or row bodies.
 //!
-//! Uncompressed layout, the same for all three kinds: `base_ts` i64 LE, the entries
+//! In memory, the same layout for all three kinds: `base_ts` i64 LE, the entries
 //! (timestamps relative to `base_ts`), then one u32 LE offset per entry (from the block
 //! start), then the entry count u32 LE. The offsets let a reader binary-search a block by
-//! clustering key and step backwards through it without decoding it twice.
+//! clustering key and step backwards through it without decoding it twice. On disk the
+//! bodies part has no offsets and no count (each body says its length):
+//! [`DecodedBlock::parse_bodies`] rebuilds them.
 //!
 //! - [`BlockKind::Rows`] (formats 1 and 2): each entry a whole row (`codec::row::read_row`).
 //! - [`BlockKind::Heads`] (format 3): each entry a row's head (`codec::row::put_head`):
 //!   flags, key, greatest data timestamp, deletion. A walk over shadowed rows reads only
 //!   these, and the block cache holds them apart from the bodies: a million-row partition's
 //!   heads fit a cache its whole rows do not.
-//! - [`BlockKind::Bodies`] (format 3): entry `i` the body (marker, cells) of head `i`.
+//! - [`BlockKind::Bodies`] (format 3): entry `i` the body (marker, cells) of head `i`, timed
+//!   relative to that head's greatest data timestamp; its `base_ts` is reserved, 0.
 //!
 //! The on-disk framing is in `block_frame.rs`, the writer's side in `block_builder.rs`.
 
-use crate::codec::row::{read_row, read_row_head, read_split_head, read_split_row, RowHead};
+use crate::codec::row::{
+    read_row, read_row_head, read_split_head, read_split_row, skip_body, RowHead,
+};
 use bytes::Bytes;
 
 use crate::codec::varint::Reader;
@@ -84,6 +89,35 @@ impl DecodedBlock {
             base_ts,
             kind,
         })
+    }
+
+    /// Parses a split block's bodies part as stored (eight zero bytes, then `row_count`
+    /// bodies back to back), appending the offsets and count the in-memory layout has.
+    pub fn parse_bodies(mut data: Vec<u8>, row_count: usize) -> Result<Self> {
+        if read_u64(&data, 0) != Some(0) {
+            return Err(Error::Malformed("row bodies' reserved base is not 0".into()));
+        }
+        let mut offsets = Vec::with_capacity(row_count.min(data.len()));
+        let mut r = Reader::new(data.get(BASE_TS_BYTES..).ok_or_else(|| {
+            Error::Malformed(format!("bodies of {} bytes too short", data.len()))
+        })?);
+        for _ in 0..row_count {
+            offsets.push(BASE_TS_BYTES + r.position());
+            skip_body(&mut r)?;
+        }
+        if !r.is_empty() {
+            return Err(Error::Malformed(format!(
+                "{} bytes after the last of {row_count} row bodies",
+                r.remaining()
+            )));
+        }
+        data.reserve_exact(4 * row_count + 4);
+        for o in offsets {
+            // Below the block size cap, checked when the part was decompressed.
+            data.extend_from_slice(&(o as u32).to_le_bytes());
+        }
+        data.extend_from_slice(&(row_count as u32).to_le_bytes());
+        Self::parse(data, BlockKind::Bodies)
     }
 
     pub fn row_count(&self) -> usize {
@@ -207,7 +241,7 @@ impl DecodedBlock {
         }
         let mut head = Reader::shared(&self.data, self.row_bytes(i)?);
         let mut body = Reader::shared(&bodies.data, bodies.row_bytes(i)?);
-        let row = read_split_row(&mut head, self.base_ts, &mut body, bodies.base_ts)?;
+        let row = read_split_row(&mut head, self.base_ts, &mut body)?;
         if !head.is_empty() || !body.is_empty() {
             return Err(Error::Malformed(format!("trailing bytes after row {i}")));
         }
@@ -267,13 +301,11 @@ mod tests {
         }
         let raw = b.take();
         let mut c = zstd::bulk::Compressor::new(3).unwrap();
-        let framed = frame_split(&raw.heads, &raw.bodies, &mut c).unwrap();
-        let part = |p, kind| {
-            DecodedBlock::parse(unframe(split_part(&framed, p).unwrap(), 1 << 20, None).unwrap(), kind)
-                .unwrap()
-        };
-        let heads = part(Part::Heads, BlockKind::Heads);
-        let bodies = part(Part::Bodies, BlockKind::Bodies);
+        let mut hc = zstd::bulk::Compressor::new(3).unwrap();
+        let framed = frame_split(&raw.heads, &mut hc, &raw.bodies, &mut c).unwrap();
+        let part = |p| unframe(split_part(&framed, p).unwrap(), 1 << 20, None).unwrap();
+        let heads = DecodedBlock::parse(part(Part::Heads), BlockKind::Heads).unwrap();
+        let bodies = DecodedBlock::parse_bodies(part(Part::Bodies), 20).unwrap();
         assert_eq!(heads.row_count(), 20);
         for (i, r) in rows.iter().enumerate() {
             assert_eq!(&heads.split_row(i, &bodies).unwrap(), r);
@@ -287,8 +319,13 @@ mod tests {
         // Bodies of another block (fewer rows) are refused, not misread.
         let mut short = BlockBuilder::new(1024);
         short.add(&rows[1]).unwrap();
-        let other = DecodedBlock::parse(short.take().bodies, BlockKind::Bodies).unwrap();
+        let other = DecodedBlock::parse_bodies(short.take().bodies, 1).unwrap();
         assert!(heads.split_row(0, &other).is_err());
+        // Bodies that do not match the heads' count do not parse.
+        let raw_bodies = unframe(split_part(&framed, Part::Bodies).unwrap(), 1 << 20, None).unwrap();
+        assert!(DecodedBlock::parse_bodies(raw_bodies.clone(), 19).is_err());
+        assert!(DecodedBlock::parse_bodies(raw_bodies.clone(), 21).is_err());
+        assert!(DecodedBlock::parse_bodies(raw_bodies[..raw_bodies.len() - 1].to_vec(), 20).is_err());
     }
 
     #[test]

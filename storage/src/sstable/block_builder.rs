@@ -1,6 +1,6 @@
 //! Accumulates the rows of the block being written, as a format-3 split block: the rows'
-//! heads in one buffer and their bodies in another, each laid out as a block of its own
-//! (see `block.rs`) and compressed into its own zstd frame (`block_frame.rs`).
+//! heads in one buffer and their bodies in another (laid out as `block.rs` says), each
+//! compressed into its own zstd frame (`block_frame.rs`).
 
 use crate::codec::row::{put_body, put_head};
 use crate::error::{Error, Result};
@@ -21,10 +21,14 @@ impl SplitBlock {
     }
 }
 
-/// One part being built: `base_ts`, entries, then (at `finish`) their offsets and count.
+/// One part being built: `base_ts`, entries, then (at `finish`, when `indexed`) their
+/// offsets and count. The bodies part is not indexed: each body says its own length, and
+/// an offset array, four bytes a row that compress poorly, would cost more on disk than the
+/// walk that rebuilds it when the part is read.
 struct PartBuilder {
     buf: Vec<u8>,
     offsets: Vec<u32>,
+    indexed: bool,
 }
 
 impl PartBuilder {
@@ -44,11 +48,19 @@ impl PartBuilder {
     }
 
     fn size_bytes(&self) -> usize {
-        self.buf.len() + 4 * self.offsets.len() + 4
+        if self.indexed {
+            self.buf.len() + 4 * self.offsets.len() + 4
+        } else {
+            self.buf.len()
+        }
     }
 
     fn finish(&mut self) -> Vec<u8> {
         let mut out = std::mem::take(&mut self.buf);
+        if !self.indexed {
+            self.offsets.clear();
+            return out;
+        }
         out.reserve(4 * self.offsets.len() + 4);
         for o in &self.offsets {
             out.extend_from_slice(&o.to_le_bytes());
@@ -73,10 +85,12 @@ impl BlockBuilder {
             heads: PartBuilder {
                 buf: Vec::with_capacity(capacity_bytes / 2),
                 offsets: Vec::new(),
+                indexed: true,
             },
             bodies: PartBuilder {
                 buf: Vec::with_capacity(capacity_bytes + capacity_bytes / 4),
                 offsets: Vec::new(),
+                indexed: false,
             },
             capacity_bytes,
             base_ts: 0,
@@ -103,13 +117,14 @@ impl BlockBuilder {
             let ts = row.max_timestamp();
             self.base_ts = if ts == i64::MIN { 0 } else { ts };
             self.heads.start(self.base_ts);
-            self.bodies.start(self.base_ts);
+            // Bodies are timed relative to their rows' heads: their base is reserved, 0.
+            self.bodies.start(0);
         }
         self.heads.mark()?;
         self.bodies.mark()?;
         let body_at = self.bodies.buf.len();
         put_head(&mut self.heads.buf, row, self.base_ts);
-        put_body(&mut self.bodies.buf, row, self.base_ts);
+        put_body(&mut self.bodies.buf, row);
         if self.heads.size_bytes().max(self.bodies.size_bytes()) > MAX_BLOCK_BYTES {
             return Err(Error::InvalidRequest(format!(
                 "row of {} bytes too large for an SSTable block",

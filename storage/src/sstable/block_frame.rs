@@ -34,13 +34,15 @@ fn seal(out: &mut Vec<u8>, uncompressed_len: usize) {
     out.extend_from_slice(&crc.to_le_bytes());
 }
 
-/// Compresses a split block's heads and bodies into its format-3 on-disk form.
+/// Compresses a split block's heads and bodies into its format-3 on-disk form, each with
+/// its own compressor (the heads' never uses the table's dictionary).
 pub fn frame_split(
     heads: &[u8],
+    heads_compressor: &mut zstd::bulk::Compressor<'_>,
     bodies: &[u8],
     compressor: &mut zstd::bulk::Compressor<'_>,
 ) -> std::io::Result<Vec<u8>> {
-    let heads_part = frame(heads, compressor)?;
+    let heads_part = frame(heads, heads_compressor)?;
     let mut out = Vec::with_capacity(4 + heads_part.len() + bodies.len() / 2);
     out.extend_from_slice(&(heads_part.len() as u32).to_le_bytes());
     out.extend_from_slice(&heads_part);
@@ -140,7 +142,8 @@ mod tests {
         let heads: Vec<u8> = (0..200u32).flat_map(|i| (i % 7).to_le_bytes()).collect();
         let bodies: Vec<u8> = (0..300u32).map(|i| (i % 13) as u8).collect();
         let mut c = zstd::bulk::Compressor::new(3).unwrap();
-        let framed = frame_split(&heads, &bodies, &mut c).unwrap();
+        let mut hc = zstd::bulk::Compressor::new(3).unwrap();
+        let framed = frame_split(&heads, &mut hc, &bodies, &mut c).unwrap();
         let part = |bytes: &[u8], p| unframe(split_part(bytes, p)?, 1 << 20, None);
         assert_eq!(part(&framed, Part::Heads).unwrap(), heads);
         assert_eq!(part(&framed, Part::Bodies).unwrap(), bodies);

@@ -57,7 +57,7 @@ pub fn decode_block_for_fuzzing(data: &[u8]) -> crate::Result<Vec<crate::model::
     .ok_or_else(|| crate::Error::Malformed("no split block".into()))
     .and_then(|(heads, bodies)| {
         let heads = DecodedBlock::parse(heads, BlockKind::Heads)?;
-        let bodies = DecodedBlock::parse(bodies, BlockKind::Bodies)?;
+        let bodies = DecodedBlock::parse_bodies(bodies, heads.row_count())?;
         let mut rows = Vec::with_capacity(heads.row_count());
         for i in 0..heads.row_count() {
             heads.clustering(i)?;

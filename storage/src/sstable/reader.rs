@@ -351,21 +351,28 @@ impl Sstable {
         } else {
             BlockKind::Rows
         };
-        self.cached_part(block, kind)
+        self.cached_part(block, kind, 0)
     }
 
-    /// The row bodies of split data block `block` (a row that survives a merge needs them).
-    pub(crate) fn read_bodies(&self, block: u64) -> Result<Arc<DecodedBlock>> {
+    /// The row bodies of split data block `block`, whose heads part has `row_count` rows
+    /// (a row that survives a merge needs them).
+    pub(crate) fn read_bodies(&self, block: u64, row_count: usize) -> Result<Arc<DecodedBlock>> {
         if !self.split_blocks() {
             return Err(self.corruption(
                 Error::Malformed("row bodies asked of an unsplit block".into()),
                 block,
             ));
         }
-        self.cached_part(block, BlockKind::Bodies)
+        self.cached_part(block, BlockKind::Bodies, row_count)
     }
 
-    fn cached_part(&self, block: u64, kind: BlockKind) -> Result<Arc<DecodedBlock>> {
+    /// Part `kind` of `block`; `row_count` (the heads' count) only matters for bodies.
+    fn cached_part(
+        &self,
+        block: u64,
+        kind: BlockKind,
+        row_count: usize,
+    ) -> Result<Arc<DecodedBlock>> {
         // Keyed by block number, a hit costs no look at the block table (a cache miss of
         // its own on a cold read).
         let key = self.cache.as_ref().map(|(cache, generation)| {
@@ -380,7 +387,7 @@ impl Sstable {
             }
         }
         let (start, end) = self.block_range(block)?;
-        let decoded = Arc::new(self.fetch_block(block, start, end, kind)?);
+        let decoded = Arc::new(self.fetch_block(block, start, end, kind, row_count)?);
         if let Some((cache, key)) = key {
             cache.insert(key, Arc::clone(&decoded));
         }
@@ -396,6 +403,7 @@ impl Sstable {
         start: usize,
         end: usize,
         kind: BlockKind,
+        row_count: usize,
     ) -> Result<DecodedBlock> {
         let max = self.footer.max_block_uncompressed_bytes as usize;
         let decode = |framed: &[u8]| -> Result<DecodedBlock> {
@@ -404,8 +412,13 @@ impl Sstable {
                 BlockKind::Heads => split_part(framed, Part::Heads)?,
                 BlockKind::Bodies => split_part(framed, Part::Bodies)?,
             };
-            let raw = unframe(part, max, self.dictionary.as_ref())?;
-            DecodedBlock::parse(raw, kind)
+            // A split block's heads are compressed without the dictionary.
+            let dictionary = self.dictionary.as_ref().filter(|_| kind != BlockKind::Heads);
+            let raw = unframe(part, max, dictionary)?;
+            match kind {
+                BlockKind::Bodies => DecodedBlock::parse_bodies(raw, row_count),
+                _ => DecodedBlock::parse(raw, kind),
+            }
         };
         match &self.bytes {
             TableBytes::Mapped(map) => {

@@ -241,7 +241,7 @@ impl<'a> RowIter<'a> {
         let bodies = match c.bodies.get() {
             Some(b) => b,
             None => {
-                let read = table.read_bodies(c.block_no)?;
+                let read = table.read_bodies(c.block_no, c.block.row_count())?;
                 c.bodies.get_or_init(|| read)
             }
         };

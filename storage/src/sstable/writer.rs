@@ -66,6 +66,9 @@ pub struct SstableWriter {
     sample_bytes: usize,
     /// Set once the dictionary is decided (trained or not); blocks then go straight out.
     compressor: Option<zstd::bulk::Compressor<'static>>,
+    /// Compresses the row heads, never with the dictionary: trained on message text, it
+    /// made the heads (keys, timestamps, offsets) compress to 1.3-1.8x the bytes.
+    heads_compressor: zstd::bulk::Compressor<'static>,
     dictionary: Vec<u8>,
     /// File offset of every written block.
     block_offsets: Vec<u64>,
@@ -97,6 +100,8 @@ impl SstableWriter {
         expected_partitions: usize,
     ) -> Result<Self> {
         let tmp_path = temp_path(path);
+        let heads_compressor =
+            zstd::bulk::Compressor::new(opts.zstd_level).map_err(|e| Error::io(&tmp_path, e))?;
         let file = io
             .create_file(&tmp_path, false)
             .map_err(|e| Error::io(&tmp_path, e))?;
@@ -116,6 +121,7 @@ impl SstableWriter {
             sample_blocks: Vec::new(),
             sample_bytes: 0,
             compressor: None,
+            heads_compressor,
             dictionary: Vec::new(),
             block_offsets: Vec::new(),
             max_block_uncompressed_bytes: 0,
@@ -310,7 +316,7 @@ impl SstableWriter {
             .compressor
             .as_mut()
             .ok_or_else(|| Error::InvalidRequest("SSTable compressor not ready".into()))?;
-        let framed = frame_split(&raw.heads, &raw.bodies, compressor)
+        let framed = frame_split(&raw.heads, &mut self.heads_compressor, &raw.bodies, compressor)
             .map_err(|e| Error::io(&self.tmp_path, e))?;
         self.block_offsets.push(self.offset_bytes);
         self.write(&framed)
