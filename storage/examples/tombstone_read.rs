@@ -43,7 +43,8 @@ fn main() {
         .unwrap_or(200_000);
     let dir = tempfile::tempdir().expect("tempdir");
     // `KEEP_DIR=path`: write the engine's files there and leave them, to inspect the tables.
-    let dir_path = std::env::var_os("KEEP_DIR").map_or_else(|| dir.path().to_path_buf(), Into::into);
+    let dir_path =
+        std::env::var_os("KEEP_DIR").map_or_else(|| dir.path().to_path_buf(), Into::into);
     let opts = EngineOptions {
         compaction_mode: CompactionMode::External,
         tombstones: TombstoneThresholds {

@@ -266,7 +266,11 @@ fn read_cell_list(r: &mut Reader<'_>, n: usize, base_ts: i64) -> Result<Vec<(u32
 /// (`body`, relative to the head's maximum timestamp), checking that the head's stored
 /// maximum timestamp is present exactly when the row has a marker or cells and equals their
 /// greatest timestamp. Trailing bytes in either part are the caller's to check.
-pub fn read_split_row(head: &mut Reader<'_>, head_base_ts: i64, body: &mut Reader<'_>) -> Result<Row> {
+pub fn read_split_row(
+    head: &mut Reader<'_>,
+    head_base_ts: i64,
+    body: &mut Reader<'_>,
+) -> Result<Row> {
     let flags = read_row_flags(head)?;
     let clustering = head.bytes()?;
     let stored_max_ts = if flags & ROW_HAS_MAX_TS != 0 {

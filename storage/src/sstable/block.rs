@@ -95,7 +95,9 @@ impl DecodedBlock {
     /// bodies back to back), appending the offsets and count the in-memory layout has.
     pub fn parse_bodies(mut data: Vec<u8>, row_count: usize) -> Result<Self> {
         if read_u64(&data, 0) != Some(0) {
-            return Err(Error::Malformed("row bodies' reserved base is not 0".into()));
+            return Err(Error::Malformed(
+                "row bodies' reserved base is not 0".into(),
+            ));
         }
         let mut offsets = Vec::with_capacity(row_count.min(data.len()));
         let mut r = Reader::new(data.get(BASE_TS_BYTES..).ok_or_else(|| {
@@ -231,7 +233,9 @@ impl DecodedBlock {
     /// `bodies`, the same block's [`BlockKind::Bodies`] part.
     pub fn split_row(&self, i: usize, bodies: &DecodedBlock) -> Result<Row> {
         if self.kind != BlockKind::Heads || bodies.kind != BlockKind::Bodies {
-            return Err(Error::Malformed("split row asked of an unsplit block".into()));
+            return Err(Error::Malformed(
+                "split row asked of an unsplit block".into(),
+            ));
         }
         if bodies.row_count != self.row_count {
             return Err(Error::Malformed(format!(
@@ -322,10 +326,13 @@ mod tests {
         let other = DecodedBlock::parse_bodies(short.take().bodies, 1).unwrap();
         assert!(heads.split_row(0, &other).is_err());
         // Bodies that do not match the heads' count do not parse.
-        let raw_bodies = unframe(split_part(&framed, Part::Bodies).unwrap(), 1 << 20, None).unwrap();
+        let raw_bodies =
+            unframe(split_part(&framed, Part::Bodies).unwrap(), 1 << 20, None).unwrap();
         assert!(DecodedBlock::parse_bodies(raw_bodies.clone(), 19).is_err());
         assert!(DecodedBlock::parse_bodies(raw_bodies.clone(), 21).is_err());
-        assert!(DecodedBlock::parse_bodies(raw_bodies[..raw_bodies.len() - 1].to_vec(), 20).is_err());
+        assert!(
+            DecodedBlock::parse_bodies(raw_bodies[..raw_bodies.len() - 1].to_vec(), 20).is_err()
+        );
     }
 
     #[test]

@@ -147,4 +147,3 @@ impl BlockBuilder {
         block
     }
 }
-

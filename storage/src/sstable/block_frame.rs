@@ -157,7 +157,10 @@ mod tests {
                     "byte {i} bit {bit}"
                 );
                 if i < 4 {
-                    assert!(part(&bad, Part::Heads).is_err(), "length byte {i} bit {bit}");
+                    assert!(
+                        part(&bad, Part::Heads).is_err(),
+                        "length byte {i} bit {bit}"
+                    );
                 }
             }
         }

@@ -48,9 +48,7 @@ pub fn decode_block_for_fuzzing(data: &[u8]) -> crate::Result<Vec<crate::model::
     });
     let heads_len = footer::read_u32(data, 0).unwrap_or(u32::MAX) as usize;
     let split = (|| {
-        let heads = data
-            .get(4..4usize.checked_add(heads_len)?)?
-            .to_vec();
+        let heads = data.get(4..4usize.checked_add(heads_len)?)?.to_vec();
         let bodies = data.get(4 + heads_len..)?.to_vec();
         Some((heads, bodies))
     })()
@@ -79,7 +77,11 @@ pub fn unframe_block_for_fuzzing(
     use block_frame::{split_part, unframe, Part};
     unframe(data, max_uncompressed_bytes, None).or_else(|_| {
         let heads = unframe(split_part(data, Part::Heads)?, max_uncompressed_bytes, None)?;
-        let bodies = unframe(split_part(data, Part::Bodies)?, max_uncompressed_bytes, None)?;
+        let bodies = unframe(
+            split_part(data, Part::Bodies)?,
+            max_uncompressed_bytes,
+            None,
+        )?;
         let mut out = (heads.len() as u32).to_le_bytes().to_vec();
         out.extend_from_slice(&heads);
         out.extend_from_slice(&bodies);

@@ -19,9 +19,7 @@ use super::block_frame::{split_part, unframe, Part};
 use super::clustering_index::ClusteringIndex;
 use super::file_bytes::{ReadBytes, TableBytes};
 use super::filter::{self, Filter, KeyHash};
-use super::footer::{
-    read_u64, Footer, Section, FOOTER_BYTES, HEADER_BYTES, SPLIT_BLOCKS_VERSION,
-};
+use super::footer::{read_u64, Footer, Section, FOOTER_BYTES, HEADER_BYTES, SPLIT_BLOCKS_VERSION};
 use super::partition_index::{PartitionIndex, TokenIndex};
 use super::row_iter::RowIter;
 use super::stats::SstableStats;
@@ -413,7 +411,10 @@ impl Sstable {
                 BlockKind::Bodies => split_part(framed, Part::Bodies)?,
             };
             // A split block's heads are compressed without the dictionary.
-            let dictionary = self.dictionary.as_ref().filter(|_| kind != BlockKind::Heads);
+            let dictionary = self
+                .dictionary
+                .as_ref()
+                .filter(|_| kind != BlockKind::Heads);
             let raw = unframe(part, max, dictionary)?;
             match kind {
                 BlockKind::Bodies => DecodedBlock::parse_bodies(raw, row_count),

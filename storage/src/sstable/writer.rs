@@ -316,8 +316,13 @@ impl SstableWriter {
             .compressor
             .as_mut()
             .ok_or_else(|| Error::InvalidRequest("SSTable compressor not ready".into()))?;
-        let framed = frame_split(&raw.heads, &mut self.heads_compressor, &raw.bodies, compressor)
-            .map_err(|e| Error::io(&self.tmp_path, e))?;
+        let framed = frame_split(
+            &raw.heads,
+            &mut self.heads_compressor,
+            &raw.bodies,
+            compressor,
+        )
+        .map_err(|e| Error::io(&self.tmp_path, e))?;
         self.block_offsets.push(self.offset_bytes);
         self.write(&framed)
     }

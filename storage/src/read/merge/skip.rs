@@ -197,7 +197,11 @@ mod tests {
                 let got = run(&sources, partition, &ranges, direction, || {
                     at += 1;
                     budgets[at % 8] = budgets[at % 8].max(1);
-                    Some(if at % 3 == 0 { u64::MAX } else { budgets[at % 8] })
+                    Some(if at % 3 == 0 {
+                        u64::MAX
+                    } else {
+                        budgets[at % 8]
+                    })
                 });
                 assert_eq!(got, want, "case {case} {direction:?}");
                 engaged += usize::from(want.1 > 0);
@@ -236,7 +240,10 @@ mod tests {
                 Some(u64::MAX)
             },
         );
-        assert_eq!((rows, deleted, tombstones), (vec![data[999].clone()], 999, 999));
+        assert_eq!(
+            (rows, deleted, tombstones),
+            (vec![data[999].clone()], 999, 999)
+        );
         // One call before the first key, one that skips the other 998, one after the row.
         assert_eq!(calls, 3);
     }
