@@ -33,10 +33,19 @@ impl MergedRows<'_> {
         ) else {
             return Ok((0, 0));
         };
-        // With three sources the rest's best head is not tracked (see `FEW_SOURCES`).
-        if self.heads.len() != 2 && !self.rest_known {
-            return Ok((0, 0));
-        }
+        // The other sources do not move while this runs: their first head is found once
+        // (the merge tracks it only from four sources on, see `FEW_SOURCES`).
+        let rest = if self.rest_known {
+            self.rest_best
+        } else {
+            let mut rest = None;
+            for (i, head) in self.heads.iter().enumerate() {
+                if let (Some(head), false) = (head, i == a || i == b) {
+                    rest = self.first_of(rest, (i, *head));
+                }
+            }
+            rest
+        };
         let partition = self.deletions.partition;
         while tombstones < max_tombstones {
             self.advance(a)?;
@@ -49,7 +58,7 @@ impl MergedRows<'_> {
             if self.order(a, &ha, b, &hb) != Ordering::Equal {
                 break;
             }
-            if let Some((r, rh)) = self.rest_best {
+            if let Some((r, rh)) = rest {
                 if self.order(a, &ha, r, &rh) != Ordering::Less {
                     break;
                 }
