@@ -6,8 +6,8 @@
 //! over every tombstone) and external compaction; `BLOCK_CACHE_MB` overrides the block
 //! cache size to show what decompression costs when the partition does not fit in it,
 //! `FLUSH_ZSTD_LEVEL` the flushes' zstd level (1; a negative level stores literals without
-//! Huffman coding, which decompresses faster), and `READS` the number of timed reads per
-//! phase (15).
+//! Huffman coding, which decompresses faster), `READS` the number of timed reads per
+//! phase (15), and `KEEP_DIR` a directory to write the engine's files to and leave.
 
 use bytes::Bytes;
 use scrolldb_storage::compaction::CompactionMode;
@@ -42,6 +42,9 @@ fn main() {
         .and_then(|a| a.parse().ok())
         .unwrap_or(200_000);
     let dir = tempfile::tempdir().expect("tempdir");
+    // `KEEP_DIR=path`: write the engine's files there and leave them, to inspect the tables.
+    let dir_path =
+        std::env::var_os("KEEP_DIR").map_or_else(|| dir.path().to_path_buf(), Into::into);
     let opts = EngineOptions {
         compaction_mode: CompactionMode::External,
         tombstones: TombstoneThresholds {
@@ -68,7 +71,7 @@ fn main() {
         None => opts,
     };
     let reads: u64 = env_u64("READS").unwrap_or(15);
-    let mut engine = Engine::open(dir.path(), opts).expect("open");
+    let mut engine = Engine::open(&dir_path, opts).expect("open");
     let pk = Bytes::from_static(b"channel");
     let ck = |i: u64| Bytes::copy_from_slice(&i.to_be_bytes());
     for i in 0..n {

@@ -6,7 +6,9 @@
 //!
 //! SSTable rows also carry their greatest data timestamp ([`put_row_with_max_ts`]), so a
 //! read can tell from a row's head ([`read_row_head`]) that a newer tombstone shadows all
-//! of it and skip its cells without decoding them.
+//! of it and skip its cells without decoding them. From SSTable format 3 a row is stored in
+//! two parts, its head ([`put_head`]) and its body ([`put_body`]), in separate zstd frames of
+//! its block, so that such a walk does not even decompress the cells.
 
 use std::ops::Range;
 
@@ -119,7 +121,16 @@ fn put_row_inner(out: &mut Vec<u8>, row: &Row, base_ts: i64, max_ts: Option<Time
     if let Some(d) = &row.deletion {
         put_deletion(out, d, base_ts);
     }
+    put_cells(out, row, base_ts);
+}
+
+fn put_cells(out: &mut Vec<u8>, row: &Row, base_ts: i64) {
     put_u64(out, row.cells.len() as u64);
+    put_cell_list(out, row, base_ts);
+}
+
+/// The cells of a row without their count.
+fn put_cell_list(out: &mut Vec<u8>, row: &Row, base_ts: i64) {
     let mut prev = 0u32;
     for (column, cell) in &row.cells {
         // Column ids are sorted: store the gap.
@@ -127,6 +138,62 @@ fn put_row_inner(out: &mut Vec<u8>, row: &Row, base_ts: i64, max_ts: Option<Time
         prev = *column;
         put_cell(out, cell, base_ts);
     }
+}
+
+/// Encodes a row's head as a split block (SSTable format 3) stores it: flags, key, the
+/// greatest timestamp of marker and cells when the row has either, deletion. Its marker
+/// and cells go to the body ([`put_body`]), so a walk over shadowed rows reads only heads.
+pub fn put_head(out: &mut Vec<u8>, row: &Row, base_ts: i64) {
+    let has_data = row.marker.is_some() || !row.cells.is_empty();
+    let mut flags = 0;
+    if row.marker.is_some() {
+        flags |= ROW_HAS_MARKER;
+    }
+    if row.deletion.is_some() {
+        flags |= ROW_HAS_DELETION;
+    }
+    if has_data {
+        flags |= ROW_HAS_MAX_TS;
+    }
+    out.push(flags);
+    put_bytes(out, &row.clustering);
+    if has_data {
+        put_i64(out, row.max_data_timestamp().wrapping_sub(base_ts));
+    }
+    if let Some(d) = &row.deletion {
+        put_deletion(out, d, base_ts);
+    }
+}
+
+/// Encodes a row's body for a split block: varint `cell count << 1 | has marker`, the
+/// marker cell if any, then per cell the gap from the previous column id and the cell,
+/// timestamps relative to the row's greatest data timestamp (stored in its head: a row
+/// written at one time then stores zeros here, where relative to the block's base the
+/// head's timestamp was paid a second time). The body says its own length, so the bodies
+/// of a block need no offset array on disk ([`skip_body`] finds them).
+pub fn put_body(out: &mut Vec<u8>, row: &Row) {
+    let base_ts = row.max_data_timestamp();
+    put_u64(
+        out,
+        ((row.cells.len() as u64) << 1) | u64::from(row.marker.is_some()),
+    );
+    if let Some(m) = &row.marker {
+        put_cell(out, m, base_ts);
+    }
+    put_cell_list(out, row, base_ts);
+}
+
+/// Steps over one row body ([`put_body`]) without decoding its values.
+pub fn skip_body(r: &mut Reader<'_>) -> Result<()> {
+    let n = r.u64()?;
+    if n & 1 != 0 {
+        skip_cell(r, 0)?;
+    }
+    for _ in 0..n >> 1 {
+        r.u64()?;
+        skip_cell(r, 0)?;
+    }
+    Ok(())
 }
 
 #[inline(always)] // the merge's per-row path: see `read_row_head`
@@ -156,19 +223,7 @@ pub fn read_row(r: &mut Reader<'_>, base_ts: i64) -> Result<Row> {
     } else {
         None
     };
-    let n = r.count()?;
-    let mut cells = Vec::with_capacity(n.min(1024));
-    let mut column = 0u32;
-    for i in 0..n {
-        let gap = r.u32()?;
-        if i > 0 && gap == 0 {
-            return Err(Error::Malformed("duplicate column in row".into()));
-        }
-        column = column
-            .checked_add(gap)
-            .ok_or_else(|| Error::Malformed("column id overflow".into()))?;
-        cells.push((column, read_cell(r, base_ts)?));
-    }
+    let cells = read_cells(r, base_ts)?;
     let row = Row {
         clustering,
         marker,
@@ -184,6 +239,111 @@ pub fn read_row(r: &mut Reader<'_>, base_ts: i64) -> Result<Row> {
         }
     }
     Ok(row)
+}
+
+fn read_cells(r: &mut Reader<'_>, base_ts: i64) -> Result<Vec<(u32, Cell)>> {
+    let n = r.count()?;
+    read_cell_list(r, n, base_ts)
+}
+
+fn read_cell_list(r: &mut Reader<'_>, n: usize, base_ts: i64) -> Result<Vec<(u32, Cell)>> {
+    let mut cells = Vec::with_capacity(n.min(1024));
+    let mut column = 0u32;
+    for i in 0..n {
+        let gap = r.u32()?;
+        if i > 0 && gap == 0 {
+            return Err(Error::Malformed("duplicate column in row".into()));
+        }
+        column = column
+            .checked_add(gap)
+            .ok_or_else(|| Error::Malformed("column id overflow".into()))?;
+        cells.push((column, read_cell(r, base_ts)?));
+    }
+    Ok(cells)
+}
+
+/// Decodes a row of a split block from its head (`head`, base `head_base_ts`) and its body
+/// (`body`, relative to the head's maximum timestamp), checking that the head's stored
+/// maximum timestamp is present exactly when the row has a marker or cells and equals their
+/// greatest timestamp. Trailing bytes in either part are the caller's to check.
+pub fn read_split_row(
+    head: &mut Reader<'_>,
+    head_base_ts: i64,
+    body: &mut Reader<'_>,
+) -> Result<Row> {
+    let flags = read_row_flags(head)?;
+    let clustering = head.bytes()?;
+    let stored_max_ts = if flags & ROW_HAS_MAX_TS != 0 {
+        Some(head.i64()?.wrapping_add(head_base_ts))
+    } else {
+        None
+    };
+    let deletion = if flags & ROW_HAS_DELETION != 0 {
+        Some(read_deletion(head, head_base_ts)?)
+    } else {
+        None
+    };
+    let shape = body.u64()?;
+    if (shape & 1 != 0) != (flags & ROW_HAS_MARKER != 0) {
+        return Err(Error::Malformed(
+            "row head and body disagree on the marker".into(),
+        ));
+    }
+    let body_base_ts = stored_max_ts.unwrap_or(0);
+    let marker = if shape & 1 != 0 {
+        Some(read_cell(body, body_base_ts)?)
+    } else {
+        None
+    };
+    let count = usize::try_from(shape >> 1)
+        .ok()
+        .filter(|&n| n <= body.remaining())
+        .ok_or_else(|| Error::Malformed(format!("row body claims {} cells", shape >> 1)))?;
+    let cells = read_cell_list(body, count, body_base_ts)?;
+    let row = Row {
+        clustering,
+        marker,
+        deletion,
+        cells,
+    };
+    let has_data = row.marker.is_some() || !row.cells.is_empty();
+    // A wrong or missing maximum would let a read skip live data: refuse it.
+    let consistent = match stored_max_ts {
+        Some(stored) => has_data && stored == row.max_data_timestamp(),
+        None => !has_data,
+    };
+    if !consistent {
+        return Err(Error::Malformed(
+            "row head's maximum timestamp does not match its body".into(),
+        ));
+    }
+    Ok(row)
+}
+
+/// Reads a split block's row head (SSTable format 3, [`put_head`]): everything in it is
+/// what the merge needs, so there is nothing to skip.
+// Always inlined: see `read_row_head`.
+#[inline(always)]
+pub fn read_split_head(r: &mut Reader<'_>, base_ts: i64) -> Result<RowHead> {
+    let flags = read_row_flags(r)?;
+    let n = r.len()?;
+    let at = r.position();
+    r.slice(n)?;
+    let max_data_ts = if flags & ROW_HAS_MAX_TS != 0 {
+        r.i64()?.wrapping_add(base_ts)
+    } else {
+        Timestamp::MIN
+    };
+    let deletion = if flags & ROW_HAS_DELETION != 0 {
+        Some(read_deletion(r, base_ts)?)
+    } else {
+        None
+    };
+    Ok(RowHead {
+        clustering: at..at + n,
+        deletion,
+        max_data_ts,
+    })
 }
 
 /// What a merge needs to know of a row before deciding whether to decode it.
@@ -505,6 +665,67 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn split_row_round_trip_and_checks() {
+        let base = 1_700_000_000_000_000;
+        let mut rows = sample().rows;
+        let mut marker_only = Row::new(Bytes::from_static(b"m"));
+        marker_only.marker = Some(Cell::live(base + 3, Bytes::new()));
+        rows.push(marker_only);
+        for row in &rows {
+            let (mut head, mut body) = (Vec::new(), Vec::new());
+            put_head(&mut head, row, base);
+            put_body(&mut body, row);
+            let h = read_split_head(&mut Reader::new(&head), base).unwrap();
+            assert_eq!(&head[h.clustering.clone()], &row.clustering[..]);
+            assert_eq!(h.deletion, row.deletion);
+            assert_eq!(h.max_data_ts, row.max_data_timestamp());
+            let (mut hr, mut br) = (Reader::new(&head), Reader::new(&body));
+            assert_eq!(&read_split_row(&mut hr, base, &mut br).unwrap(), row);
+            assert!(hr.is_empty() && br.is_empty());
+            let mut skipped = Reader::new(&body);
+            skip_body(&mut skipped).unwrap();
+            assert!(skipped.is_empty());
+            for n in 0..body.len() {
+                assert!(skip_body(&mut Reader::new(&body[..n])).is_err());
+            }
+            for n in 0..head.len() {
+                assert!(read_split_head(&mut Reader::new(&head[..n]), base).is_err());
+            }
+        }
+    }
+
+    #[test]
+    fn a_split_row_whose_body_disagrees_with_its_head_is_an_error() {
+        let mut row = Row::new(Bytes::from_static(b"k"));
+        row.set(0, Cell::live(100, &b"v"[..]));
+        let mut head = Vec::new();
+        put_head(&mut head, &row, 0);
+        let decode = |head: &[u8], body: &[u8]| {
+            read_split_row(&mut Reader::new(head), 0, &mut Reader::new(body))
+        };
+        let mut body = Vec::new();
+        put_body(&mut body, &row);
+        assert_eq!(decode(&head, &body).unwrap(), row);
+        // One cell, one microsecond after the head's maximum.
+        let mut late = Vec::new();
+        put_u64(&mut late, 1 << 1);
+        put_u64(&mut late, 0);
+        put_cell(&mut late, &Cell::live(1, &b"v"[..]), 0);
+        assert!(decode(&head, &late).is_err());
+        // A body with a marker the head does not announce, and cells behind a head
+        // without a maximum.
+        let mut marked = Vec::new();
+        put_u64(&mut marked, (1 << 1) | 1);
+        put_cell(&mut marked, &Cell::live(0, Bytes::new()), 0);
+        put_u64(&mut marked, 0);
+        put_cell(&mut marked, &Cell::live(0, &b"v"[..]), 0);
+        assert!(decode(&head, &marked).is_err());
+        let mut bare = Vec::new();
+        put_head(&mut bare, &Row::new(Bytes::from_static(b"k")), 0);
+        assert!(decode(&bare, &body).is_err());
     }
 
     #[test]

@@ -22,6 +22,8 @@ use crate::model::{DeletionTime, Direction, RangeTombstone, Row, Timestamp};
 use crate::read::key_order::{cmp_keys, key_prefix};
 use crate::read::source::SourceRows;
 
+mod skip;
+
 /// One source's view of a partition.
 pub struct PartitionSource<'a> {
     pub deletion: Option<DeletionTime>,
@@ -85,6 +87,9 @@ pub struct MergedRows<'a> {
     deletions: Deletions,
     rows_scanned: u64,
     primed: bool,
+    /// The sources in `at_key` have already moved past the last key returned (a
+    /// [`MergedRows::skip_shadowed_pairs`] stopped on a key it could not step over).
+    advanced: bool,
     /// The sources standing on the last key returned: they move on at the next call, so
     /// that [`Merged::Deleted`] can borrow the key from one of them.
     at_key: Vec<usize>,
@@ -149,6 +154,7 @@ impl<'a> MergedRows<'a> {
             deletions,
             rows_scanned: 0,
             primed: false,
+            advanced: false,
         }
     }
 
@@ -296,11 +302,14 @@ impl<'a> MergedRows<'a> {
             self.primed = true;
         }
         // The sources of the previous key move on now that its outcome is no longer used.
-        for n in 0..self.at_key.len() {
-            if let Some(&i) = self.at_key.get(n) {
-                self.advance(i)?;
+        if !self.advanced {
+            for n in 0..self.at_key.len() {
+                if let Some(&i) = self.at_key.get(n) {
+                    self.advance(i)?;
+                }
             }
         }
+        self.advanced = false;
         let Some(first) = self.find_next_key() else {
             return Ok(None);
         };

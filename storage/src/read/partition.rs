@@ -43,7 +43,31 @@ pub fn read_partition(
         return Ok(ReadResult { rows, stats });
     }
     let mut warned = false;
-    while let Some(merged_row) = merged.next_merged()? {
+    loop {
+        // Runs of deleted keys are stepped over in bulk, up to the next threshold, so that
+        // the checks below see the same counts as key by key.
+        let budget = thresholds
+            .fail
+            .map_or(u64::MAX, |f| f.saturating_add(1))
+            .min(if warned {
+                u64::MAX
+            } else {
+                thresholds.warn.saturating_add(1)
+            })
+            .saturating_sub(stats.tombstones_scanned);
+        let (_, skipped_tombstones) = merged.skip_shadowed_pairs(budget)?;
+        stats.tombstones_scanned += skipped_tombstones;
+        if let Some(fail) = thresholds.fail {
+            if stats.tombstones_scanned > fail {
+                return Err(Error::TombstoneOverwhelm {
+                    scanned: stats.tombstones_scanned,
+                    threshold: fail,
+                });
+            }
+        }
+        let Some(merged_row) = merged.next_merged()? else {
+            break;
+        };
         let (tombstones, row) = match merged_row {
             // A deleted key is counted but never materialized.
             Merged::Deleted { deletion, .. } => (u64::from(deletion.is_some()), None),

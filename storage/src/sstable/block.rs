@@ -1,14 +1,25 @@
-//! Data blocks: rows of one or more partitions, zstd-compressed, checksummed.
+//! Decompressed data blocks: one zstd frame's worth of rows, row heads or row bodies.
 //!
-//! Uncompressed layout: `base_ts` i64 LE, the rows (`codec::row` encoding, timestamps
-//! relative to `base_ts`), then one u32 LE offset per row (from the block start), then the
-//! row count u32 LE. The offsets let a reader binary-search a block by clustering key and
-//! step backwards through it without decoding it twice.
+//! In memory, the same layout for all three kinds: `base_ts` i64 LE, the entries
+//! (timestamps relative to `base_ts`), then one u32 LE offset per entry (from the block
+//! start), then the entry count u32 LE. The offsets let a reader binary-search a block by
+//! clustering key and step backwards through it without decoding it twice. On disk the
+//! bodies part has no offsets and no count (each body says its length):
+//! [`DecodedBlock::parse_bodies`] rebuilds them.
 //!
-//! On disk: the zstd frame, then the uncompressed length u32 LE, then a CRC32 u32 LE over
-//! the frame and the length.
+//! - [`BlockKind::Rows`] (formats 1 and 2): each entry a whole row (`codec::row::read_row`).
+//! - [`BlockKind::Heads`] (format 3): each entry a row's head (`codec::row::put_head`):
+//!   flags, key, greatest data timestamp, deletion. A walk over shadowed rows reads only
+//!   these, and the block cache holds them apart from the bodies: a million-row partition's
+//!   heads fit a cache its whole rows do not.
+//! - [`BlockKind::Bodies`] (format 3): entry `i` the body (marker, cells) of head `i`, timed
+//!   relative to that head's greatest data timestamp; its `base_ts` is reserved, 0.
+//!
+//! The on-disk framing is in `block_frame.rs`, the writer's side in `block_builder.rs`.
 
-use crate::codec::row::{put_row_with_max_ts, read_row, read_row_head, RowHead};
+use crate::codec::row::{
+    read_row, read_row_head, read_split_head, read_split_row, skip_body, RowHead,
+};
 use bytes::Bytes;
 
 use crate::codec::varint::Reader;
@@ -24,146 +35,12 @@ const PREFETCH_AHEAD_BYTES: usize = 512;
 /// a forged length then cannot make a reader allocate gigabytes.
 pub const MAX_BLOCK_BYTES: usize = 256 * 1024 * 1024;
 
-/// Accumulates encoded rows of the block being written.
-pub struct BlockBuilder {
-    buf: Vec<u8>,
-    offsets: Vec<u32>,
-    base_ts: i64,
-}
-
-impl BlockBuilder {
-    pub fn new(capacity_bytes: usize) -> Self {
-        BlockBuilder {
-            buf: Vec::with_capacity(capacity_bytes + capacity_bytes / 4),
-            offsets: Vec::new(),
-            base_ts: 0,
-        }
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.offsets.is_empty()
-    }
-
-    pub fn row_count(&self) -> usize {
-        self.offsets.len()
-    }
-
-    /// Encoded size so far, the number a block size limit compares with.
-    pub fn size_bytes(&self) -> usize {
-        self.buf.len() + 4 * self.offsets.len() + 4
-    }
-
-    /// Appends a row; the first row of a block fixes the block's base timestamp.
-    pub fn add(&mut self, row: &Row) -> Result<()> {
-        if self.offsets.is_empty() {
-            self.buf.clear();
-            // Most timestamps in a block are near its first row's: deltas stay short.
-            let ts = row.max_timestamp();
-            self.base_ts = if ts == i64::MIN { 0 } else { ts };
-            self.buf.extend_from_slice(&self.base_ts.to_le_bytes());
-        }
-        let offset = u32::try_from(self.buf.len())
-            .ok()
-            .filter(|&o| (o as usize) < MAX_BLOCK_BYTES)
-            .ok_or_else(|| Error::InvalidRequest("SSTable block too large".into()))?;
-        self.offsets.push(offset);
-        put_row_with_max_ts(&mut self.buf, row, self.base_ts);
-        if self.size_bytes() > MAX_BLOCK_BYTES {
-            return Err(Error::InvalidRequest(format!(
-                "row of {} bytes too large for an SSTable block",
-                self.buf.len() - offset as usize
-            )));
-        }
-        Ok(())
-    }
-
-    /// Returns the uncompressed block and resets the builder.
-    pub fn take(&mut self) -> Vec<u8> {
-        let mut out = std::mem::take(&mut self.buf);
-        for o in &self.offsets {
-            out.extend_from_slice(&o.to_le_bytes());
-        }
-        out.extend_from_slice(&(self.offsets.len() as u32).to_le_bytes());
-        self.offsets.clear();
-        out
-    }
-}
-
-/// Compresses an uncompressed block into its on-disk form (frame, length, CRC).
-pub fn frame(
-    uncompressed: &[u8],
-    compressor: &mut zstd::bulk::Compressor<'_>,
-) -> std::io::Result<Vec<u8>> {
-    let mut out = compressor.compress(uncompressed)?;
-    out.extend_from_slice(&(uncompressed.len() as u32).to_le_bytes());
-    let crc = crc32fast::hash(&out);
-    out.extend_from_slice(&crc.to_le_bytes());
-    Ok(out)
-}
-
-thread_local! {
-    /// One decompression context per thread, reused: creating a zstd context costs more
-    /// than decompressing a small block.
-    static DCTX: std::cell::RefCell<zstd::zstd_safe::DCtx<'static>> =
-        std::cell::RefCell::new(zstd::zstd_safe::DCtx::create());
-}
-
-/// Checks an on-disk block's CRC and decompresses it (with the table's dictionary, if it
-/// has one), refusing to produce more than `max_uncompressed_bytes`. Errors are
-/// `Malformed`; the caller adds file and offset.
-pub fn unframe(
-    on_disk: &[u8],
-    max_uncompressed_bytes: usize,
-    dictionary: Option<&zstd::dict::DecoderDictionary<'static>>,
-) -> Result<Vec<u8>> {
-    let body_len = on_disk
-        .len()
-        .checked_sub(4)
-        .filter(|&n| n >= 4)
-        .ok_or_else(|| Error::Malformed(format!("block of {} bytes too short", on_disk.len())))?;
-    let stored_crc = read_u32(on_disk, body_len).unwrap_or_default();
-    let body = on_disk.get(..body_len).unwrap_or_default();
-    if crc32fast::hash(body) != stored_crc {
-        return Err(Error::Malformed("block checksum mismatch".into()));
-    }
-    let frame_len = body_len - 4;
-    let expected = read_u32(on_disk, frame_len).unwrap_or_default() as usize;
-    if expected > max_uncompressed_bytes.min(MAX_BLOCK_BYTES) {
-        return Err(Error::Malformed(format!(
-            "block claims {expected} uncompressed bytes, more than the table's maximum {max_uncompressed_bytes}"
-        )));
-    }
-    let frame = on_disk.get(..frame_len).unwrap_or_default();
-    // The frame header states its content size; refuse to allocate for a frame that lies.
-    match zstd::zstd_safe::get_frame_content_size(frame) {
-        Ok(Some(n)) if n == expected as u64 => {}
-        _ => {
-            return Err(Error::Malformed(
-                "block frame size does not match its trailer".into(),
-            ))
-        }
-    }
-    let mut out = Vec::with_capacity(expected);
-    DCTX.with(|cell| {
-        let mut dctx = cell.borrow_mut();
-        let result = match dictionary {
-            Some(d) => dctx.decompress_using_ddict(&mut out, frame, d.as_ddict()),
-            None => dctx.decompress(&mut out, frame),
-        };
-        result.map_err(|code| {
-            Error::Malformed(format!(
-                "block does not decompress: {}",
-                zstd::zstd_safe::get_error_name(code)
-            ))
-        })
-    })?;
-    if out.len() != expected {
-        return Err(Error::Malformed(format!(
-            "block decompressed to {} bytes, expected {expected}",
-            out.len()
-        )));
-    }
-    Ok(out)
+/// What the entries of a decoded block are; see the module documentation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BlockKind {
+    Rows,
+    Heads,
+    Bodies,
 }
 
 /// A decompressed block, with its row offsets validated (and read in place: a block that
@@ -176,6 +53,7 @@ pub struct DecodedBlock {
     rows_end: usize,
     row_count: usize,
     base_ts: i64,
+    kind: BlockKind,
 }
 
 impl DecodedBlock {
@@ -184,7 +62,7 @@ impl DecodedBlock {
         self.data.len() + std::mem::size_of::<Self>()
     }
 
-    pub fn parse(data: Vec<u8>) -> Result<Self> {
+    pub fn parse(data: Vec<u8>, kind: BlockKind) -> Result<Self> {
         let short = || Error::Malformed(format!("block of {} bytes too short", data.len()));
         let count_at = data.len().checked_sub(4).ok_or_else(short)?;
         let count = read_u32(&data, count_at).ok_or_else(short)? as usize;
@@ -209,7 +87,39 @@ impl DecodedBlock {
             rows_end,
             row_count: count,
             base_ts,
+            kind,
         })
+    }
+
+    /// Parses a split block's bodies part as stored (eight zero bytes, then `row_count`
+    /// bodies back to back), appending the offsets and count the in-memory layout has.
+    pub fn parse_bodies(mut data: Vec<u8>, row_count: usize) -> Result<Self> {
+        if read_u64(&data, 0) != Some(0) {
+            return Err(Error::Malformed(
+                "row bodies' reserved base is not 0".into(),
+            ));
+        }
+        let mut offsets = Vec::with_capacity(row_count.min(data.len()));
+        let mut r = Reader::new(data.get(BASE_TS_BYTES..).ok_or_else(|| {
+            Error::Malformed(format!("bodies of {} bytes too short", data.len()))
+        })?);
+        for _ in 0..row_count {
+            offsets.push(BASE_TS_BYTES + r.position());
+            skip_body(&mut r)?;
+        }
+        if !r.is_empty() {
+            return Err(Error::Malformed(format!(
+                "{} bytes after the last of {row_count} row bodies",
+                r.remaining()
+            )));
+        }
+        data.reserve_exact(4 * row_count + 4);
+        for o in offsets {
+            // Below the block size cap, checked when the part was decompressed.
+            data.extend_from_slice(&(o as u32).to_le_bytes());
+        }
+        data.extend_from_slice(&(row_count as u32).to_le_bytes());
+        Self::parse(data, BlockKind::Bodies)
     }
 
     pub fn row_count(&self) -> usize {
@@ -290,7 +200,11 @@ impl DecodedBlock {
         // The row's last varints are read a word at a time from the bytes after it.
         let readable = self.data.get(start..).unwrap_or_default();
         let mut reader = Reader::with_readable_after(readable, len);
-        let mut head = read_row_head(&mut reader, self.base_ts)?;
+        let mut head = if self.kind == BlockKind::Heads {
+            read_split_head(&mut reader, self.base_ts)?
+        } else {
+            read_row_head(&mut reader, self.base_ts)?
+        };
         head.clustering = start + head.clustering.start..start + head.clustering.end;
         Ok(head)
     }
@@ -301,11 +215,38 @@ impl DecodedBlock {
         self.data.get(range).unwrap_or_default()
     }
 
+    /// Decodes row `i` of a [`BlockKind::Rows`] block.
     pub fn row(&self, i: usize) -> Result<Row> {
+        if self.kind != BlockKind::Rows {
+            return Err(Error::Malformed("whole row asked of a split block".into()));
+        }
         let bytes = self.row_bytes(i)?;
         let mut r = Reader::shared(&self.data, bytes);
         let row = read_row(&mut r, self.base_ts)?;
         if !r.is_empty() {
+            return Err(Error::Malformed(format!("trailing bytes after row {i}")));
+        }
+        Ok(row)
+    }
+
+    /// Decodes row `i` of a [`BlockKind::Heads`] block from its head and its body in
+    /// `bodies`, the same block's [`BlockKind::Bodies`] part.
+    pub fn split_row(&self, i: usize, bodies: &DecodedBlock) -> Result<Row> {
+        if self.kind != BlockKind::Heads || bodies.kind != BlockKind::Bodies {
+            return Err(Error::Malformed(
+                "split row asked of an unsplit block".into(),
+            ));
+        }
+        if bodies.row_count != self.row_count {
+            return Err(Error::Malformed(format!(
+                "block has {} row heads but {} bodies",
+                self.row_count, bodies.row_count
+            )));
+        }
+        let mut head = Reader::shared(&self.data, self.row_bytes(i)?);
+        let mut body = Reader::shared(&bodies.data, bodies.row_bytes(i)?);
+        let row = read_split_row(&mut head, self.base_ts, &mut body)?;
+        if !head.is_empty() || !body.is_empty() {
             return Err(Error::Malformed(format!("trailing bytes after row {i}")));
         }
         Ok(row)
@@ -334,38 +275,93 @@ impl DecodedBlock {
 #[cfg(test)]
 #[allow(clippy::unwrap_used)] // tests may panic on bad data
 mod tests {
+    use super::super::block_builder::BlockBuilder;
+    use super::super::block_frame::{frame_split, split_part, unframe, Part};
     use super::*;
-    use crate::model::Cell;
+    use crate::codec::row::put_row_with_max_ts;
+    use crate::model::{Cell, DeletionTime};
+
+    fn rows() -> Vec<Row> {
+        (0..20u8)
+            .map(|i| {
+                let mut row = Row::new(Bytes::from(vec![i]));
+                let ts = 1_700_000_000_000_000 + i64::from(i);
+                match i % 4 {
+                    0 => row.deletion = Some(DeletionTime::new(ts, 1_700_000_000)),
+                    1 => row.marker = Some(Cell::live(ts, Bytes::new())),
+                    _ => row.set(1, Cell::live(ts, vec![i; 10])),
+                }
+                row
+            })
+            .collect()
+    }
 
     #[test]
-    fn block_round_trip_and_corruption() {
+    fn split_block_round_trip_and_corruption() {
+        let rows = rows();
         let mut b = BlockBuilder::new(1024);
-        let mut rows = Vec::new();
-        for i in 0..20u8 {
-            let mut row = Row::new(Bytes::from(vec![i]));
-            row.set(
-                1,
-                Cell::live(1_700_000_000_000_000 + i64::from(i), vec![i; 10]),
-            );
-            b.add(&row).unwrap();
-            rows.push(row);
+        for r in &rows {
+            b.add(r).unwrap();
         }
+        let raw = b.take();
         let mut c = zstd::bulk::Compressor::new(3).unwrap();
-        let framed = frame(&b.take(), &mut c).unwrap();
-        let block = DecodedBlock::parse(unframe(&framed, 1 << 20, None).unwrap()).unwrap();
-        assert_eq!(block.row_count(), 20);
+        let mut hc = zstd::bulk::Compressor::new(3).unwrap();
+        let framed = frame_split(&raw.heads, &mut hc, &raw.bodies, &mut c).unwrap();
+        let part = |p| unframe(split_part(&framed, p).unwrap(), 1 << 20, None).unwrap();
+        let heads = DecodedBlock::parse(part(Part::Heads), BlockKind::Heads).unwrap();
+        let bodies = DecodedBlock::parse_bodies(part(Part::Bodies), 20).unwrap();
+        assert_eq!(heads.row_count(), 20);
+        for (i, r) in rows.iter().enumerate() {
+            assert_eq!(&heads.split_row(i, &bodies).unwrap(), r);
+            let head = heads.head(i).unwrap();
+            assert_eq!(heads.key(head.clustering), &r.clustering[..]);
+            assert_eq!(head.max_data_ts, r.max_data_timestamp());
+            assert_eq!(head.deletion, r.deletion);
+            assert!(heads.row(i).is_err());
+        }
+        assert_eq!(heads.partition_point(0, 20, |k| k < &[7u8][..]).unwrap(), 7);
+        // Bodies of another block (fewer rows) are refused, not misread.
+        let mut short = BlockBuilder::new(1024);
+        short.add(&rows[1]).unwrap();
+        let other = DecodedBlock::parse_bodies(short.take().bodies, 1).unwrap();
+        assert!(heads.split_row(0, &other).is_err());
+        // Bodies that do not match the heads' count do not parse.
+        let raw_bodies =
+            unframe(split_part(&framed, Part::Bodies).unwrap(), 1 << 20, None).unwrap();
+        assert!(DecodedBlock::parse_bodies(raw_bodies.clone(), 19).is_err());
+        assert!(DecodedBlock::parse_bodies(raw_bodies.clone(), 21).is_err());
+        assert!(
+            DecodedBlock::parse_bodies(raw_bodies[..raw_bodies.len() - 1].to_vec(), 20).is_err()
+        );
+    }
+
+    #[test]
+    fn rows_block_of_format_2_reads() {
+        // Built as a format-2 writer did: whole rows with their maximum timestamp.
+        let rows = rows();
+        let base = 1_700_000_000_000_000i64;
+        let mut data = base.to_le_bytes().to_vec();
+        let mut offsets = Vec::new();
+        for r in &rows {
+            offsets.push(data.len() as u32);
+            put_row_with_max_ts(&mut data, r, base);
+        }
+        for o in &offsets {
+            data.extend_from_slice(&o.to_le_bytes());
+        }
+        data.extend_from_slice(&(offsets.len() as u32).to_le_bytes());
+        let block = DecodedBlock::parse(data.clone(), BlockKind::Rows).unwrap();
         for (i, r) in rows.iter().enumerate() {
             assert_eq!(&block.row(i).unwrap(), r);
-            let head = block.head(i).unwrap();
-            assert_eq!(block.key(head.clustering), &r.clustering[..]);
-            assert_eq!(head.max_data_ts, r.max_data_timestamp());
+            assert_eq!(block.head(i).unwrap().max_data_ts, r.max_data_timestamp());
         }
-        assert_eq!(block.partition_point(0, 20, |k| k < &[7u8][..]).unwrap(), 7);
-        for i in 0..framed.len() {
-            let mut bad = framed.clone();
-            bad[i] ^= 1;
-            assert!(unframe(&bad, 1 << 20, None).is_err());
+        for n in 0..data.len() {
+            if let Ok(b) = DecodedBlock::parse(data[..n].to_vec(), BlockKind::Rows) {
+                for i in 0..b.row_count() {
+                    let _ = b.row(i);
+                    let _ = b.head(i);
+                }
+            }
         }
-        assert!(unframe(&framed, 10, None).is_err());
     }
 }

@@ -17,11 +17,24 @@ use quick_cache::Weighter;
 use super::block::DecodedBlock;
 
 /// Where a block lives: the SSTable generation and the block's number in that file (not its
-/// offset: a hit then needs no look at the file's block table).
+/// offset: a hit then needs no look at the file's block table). The row bodies of a split
+/// block (format 3) are an entry of their own, its number with the top bit set: a walk
+/// over shadowed rows caches only the heads.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub(crate) struct BlockKey {
     pub generation: u64,
     pub block: u64,
+}
+
+const BODIES_BIT: u64 = 1 << 63;
+
+impl BlockKey {
+    pub fn new(generation: u64, block: u64, bodies: bool) -> Self {
+        BlockKey {
+            generation,
+            block: if bodies { block | BODIES_BIT } else { block },
+        }
+    }
 }
 
 #[derive(Clone)]
@@ -110,7 +123,8 @@ impl BlockCache {
 mod tests {
     use super::*;
     use crate::model::Row;
-    use crate::sstable::block::BlockBuilder;
+    use crate::sstable::block::BlockKind;
+    use crate::sstable::block_builder::BlockBuilder;
     use bytes::Bytes;
 
     fn block(rows: u8) -> Arc<DecodedBlock> {
@@ -118,21 +132,24 @@ mod tests {
         for i in 0..rows {
             b.add(&Row::new(Bytes::from(vec![i; 100]))).unwrap();
         }
-        Arc::new(DecodedBlock::parse(b.take()).unwrap())
+        Arc::new(DecodedBlock::parse(b.take().heads, BlockKind::Heads).unwrap())
     }
 
     #[test]
     fn hits_misses_eviction_and_bound() {
         let cache = BlockCache::new(64 * 1024);
-        let k = |generation, block| BlockKey { generation, block };
+        let k = |generation, block| BlockKey::new(generation, block, false);
         assert!(cache.get(&k(1, 0)).is_none());
         cache.insert(k(1, 0), block(10));
         cache.insert(k(2, 0), block(10));
         assert!(cache.get(&k(1, 0)).is_some());
         let s = cache.stats();
         assert_eq!((s.hits, s.misses), (1, 1));
+        cache.insert(BlockKey::new(1, 0, true), block(10));
+        assert!(cache.get(&BlockKey::new(1, 0, true)).is_some());
         cache.evict_generation(1);
         assert!(cache.get(&k(1, 0)).is_none());
+        assert!(cache.get(&BlockKey::new(1, 0, true)).is_none());
         assert!(cache.get(&k(2, 0)).is_some());
         for n in 0..1000 {
             cache.insert(k(3, n), block(10));

@@ -19,7 +19,7 @@ pub const DICTIONARY_BYTES: usize = 32 * 1024;
 
 /// Trains a dictionary on `samples`, or `None` when there is too little to learn from or
 /// training fails (the table is then written without one).
-pub fn train(samples: &[Vec<u8>]) -> Option<Vec<u8>> {
+pub fn train(samples: &[&[u8]]) -> Option<Vec<u8>> {
     if samples.len() < MIN_SAMPLE_BLOCKS {
         return None;
     }

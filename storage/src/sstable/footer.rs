@@ -9,8 +9,12 @@ use crate::error::{Error, Result};
 /// Identifies a scrolldb SSTable, at the start and at the end of the file.
 pub const MAGIC: [u8; 8] = *b"SCRLSST\x01";
 /// The format version this build writes. Version 2 added each row's greatest data
-/// timestamp (row flag 4), so reads can skip rows a tombstone shadows without decoding them.
-pub const FORMAT_VERSION: u32 = 2;
+/// timestamp (row flag 4), so reads can skip rows a tombstone shadows without decoding them;
+/// version 3 splits each data block into its rows' heads and their bodies, two zstd frames,
+/// so such a walk does not decompress the cells either (`block_frame.rs`).
+pub const FORMAT_VERSION: u32 = 3;
+/// The first version whose data blocks are split into heads and bodies.
+pub const SPLIT_BLOCKS_VERSION: u32 = 3;
 /// The oldest version this build reads: version 1 rows lack the stored timestamp, and the
 /// reader derives it from their cells instead.
 pub const OLDEST_READABLE_VERSION: u32 = 1;
@@ -48,6 +52,8 @@ pub struct Footer {
     pub max_block_uncompressed_bytes: u32,
     pub min_token: i64,
     pub max_token: i64,
+    /// The file's format version: [`FORMAT_VERSION`] for a file this build writes.
+    pub version: u32,
 }
 
 pub fn encode_header() -> [u8; HEADER_BYTES] {
@@ -101,7 +107,7 @@ impl Footer {
         out.extend_from_slice(&self.max_block_uncompressed_bytes.to_le_bytes());
         out.extend_from_slice(&self.min_token.to_le_bytes());
         out.extend_from_slice(&self.max_token.to_le_bytes());
-        out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+        out.extend_from_slice(&self.version.to_le_bytes());
         let crc = crc32fast::hash(&out);
         out.extend_from_slice(&crc.to_le_bytes());
         out.extend_from_slice(&MAGIC);
@@ -158,6 +164,7 @@ impl Footer {
             max_block_uncompressed_bytes: max_block,
             min_token,
             max_token,
+            version,
         })
     }
 }
@@ -214,6 +221,7 @@ mod tests {
             max_block_uncompressed_bytes: 15,
             min_token: -16,
             max_token: 17,
+            version: FORMAT_VERSION,
         };
         let enc = f.encode();
         assert_eq!(enc.len(), FOOTER_BYTES);

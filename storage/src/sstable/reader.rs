@@ -13,12 +13,13 @@ use std::sync::Arc;
 use crate::error::{Error, Result};
 use crate::model::{DecoratedKey, DeletionTime, Direction, RangeTombstone, Slice};
 
-use super::block::{unframe, DecodedBlock};
+use super::block::{BlockKind, DecodedBlock};
 use super::block_cache::{BlockCache, BlockKey};
+use super::block_frame::{split_part, unframe, Part};
 use super::clustering_index::ClusteringIndex;
 use super::file_bytes::{ReadBytes, TableBytes};
 use super::filter::{self, Filter, KeyHash};
-use super::footer::{read_u64, Footer, Section, FOOTER_BYTES, HEADER_BYTES};
+use super::footer::{read_u64, Footer, Section, FOOTER_BYTES, HEADER_BYTES, SPLIT_BLOCKS_VERSION};
 use super::partition_index::{PartitionIndex, TokenIndex};
 use super::row_iter::RowIter;
 use super::stats::SstableStats;
@@ -333,18 +334,49 @@ impl Sstable {
         }
     }
 
-    /// Data block `block`: from the block cache, or read, checked and decompressed.
+    /// Whether the data blocks are split into row heads and bodies (format 3 on).
+    #[inline]
+    pub(crate) fn split_blocks(&self) -> bool {
+        self.footer.version >= SPLIT_BLOCKS_VERSION
+    }
+
+    /// Data block `block` as a walk reads it, from the block cache or read, checked and
+    /// decompressed: the row heads of a split block, else the whole rows.
     pub(crate) fn read_block(&self, block: u64) -> Result<Arc<DecodedBlock>> {
         self.blocks_read.fetch_add(1, Ordering::Relaxed);
+        let kind = if self.split_blocks() {
+            BlockKind::Heads
+        } else {
+            BlockKind::Rows
+        };
+        self.cached_part(block, kind, 0)
+    }
+
+    /// The row bodies of split data block `block`, whose heads part has `row_count` rows
+    /// (a row that survives a merge needs them).
+    pub(crate) fn read_bodies(&self, block: u64, row_count: usize) -> Result<Arc<DecodedBlock>> {
+        if !self.split_blocks() {
+            return Err(self.corruption(
+                Error::Malformed("row bodies asked of an unsplit block".into()),
+                block,
+            ));
+        }
+        self.cached_part(block, BlockKind::Bodies, row_count)
+    }
+
+    /// Part `kind` of `block`; `row_count` (the heads' count) only matters for bodies.
+    fn cached_part(
+        &self,
+        block: u64,
+        kind: BlockKind,
+        row_count: usize,
+    ) -> Result<Arc<DecodedBlock>> {
         // Keyed by block number, a hit costs no look at the block table (a cache miss of
         // its own on a cold read).
         let key = self.cache.as_ref().map(|(cache, generation)| {
             (
                 cache,
-                BlockKey {
-                    generation: *generation,
-                    block,
-                },
+                BlockKey::new(*generation, block, kind == BlockKind::Bodies),
             )
         });
         if let Some((cache, key)) = &key {
@@ -353,20 +385,41 @@ impl Sstable {
             }
         }
         let (start, end) = self.block_range(block)?;
-        let decoded = Arc::new(self.fetch_block(block, start, end)?);
+        let decoded = Arc::new(self.fetch_block(block, start, end, kind, row_count)?);
         if let Some((cache, key)) = key {
             cache.insert(key, Arc::clone(&decoded));
         }
         Ok(decoded)
     }
 
-    /// Reads, checks and decompresses the block at `start..end`: from the map, or through
-    /// the I/O layer, which answers a failed local read or checksum from the mirror.
-    fn fetch_block(&self, block: u64, start: usize, end: usize) -> Result<DecodedBlock> {
+    /// Reads, checks and decompresses the part `kind` of the block at `start..end`: from
+    /// the map, or through the I/O layer, which answers a failed local read or checksum
+    /// from the mirror.
+    fn fetch_block(
+        &self,
+        block: u64,
+        start: usize,
+        end: usize,
+        kind: BlockKind,
+        row_count: usize,
+    ) -> Result<DecodedBlock> {
         let max = self.footer.max_block_uncompressed_bytes as usize;
         let decode = |framed: &[u8]| -> Result<DecodedBlock> {
-            let raw = unframe(framed, max, self.dictionary.as_ref())?;
-            DecodedBlock::parse(raw)
+            let part = match kind {
+                BlockKind::Rows => framed,
+                BlockKind::Heads => split_part(framed, Part::Heads)?,
+                BlockKind::Bodies => split_part(framed, Part::Bodies)?,
+            };
+            // A split block's heads are compressed without the dictionary.
+            let dictionary = self
+                .dictionary
+                .as_ref()
+                .filter(|_| kind != BlockKind::Heads);
+            let raw = unframe(part, max, dictionary)?;
+            match kind {
+                BlockKind::Bodies => DecodedBlock::parse_bodies(raw, row_count),
+                _ => DecodedBlock::parse(raw, kind),
+            }
         };
         match &self.bytes {
             TableBytes::Mapped(map) => {

@@ -11,6 +11,7 @@
 //! (key, deletion, greatest data timestamp; [`RowIter::advance`], [`RowIter::head`]), so a
 //! merge decodes the cells of a row only when no tombstone shadows them.
 
+use std::cell::OnceCell;
 use std::sync::Arc;
 
 use crate::codec::row::RowHead;
@@ -39,7 +40,11 @@ pub struct RowIter<'a> {
 /// The rows `lo..hi` of a loaded block that are in the slice; `pos` is the next one to
 /// return (forward) or one past it (reverse).
 struct Cursor {
+    /// The block's row heads (format 3) or whole rows.
     block: Arc<DecodedBlock>,
+    /// The row bodies of a split block, once a row of it is decoded (set through `&self`:
+    /// the merge decodes a row while it still borrows the key from the heads).
+    bodies: OnceCell<Arc<DecodedBlock>>,
     block_no: u64,
     lo: usize,
     hi: usize,
@@ -154,6 +159,7 @@ impl<'a> RowIter<'a> {
         block.prefetch_rows(lo, hi, forward);
         self.current = Some(Cursor {
             block,
+            bodies: OnceCell::new(),
             block_no: entry.block,
             lo,
             hi,
@@ -222,14 +228,26 @@ impl<'a> RowIter<'a> {
         self.head.as_ref().map(|(_, h)| h)
     }
 
-    /// Decodes the whole row `advance` stopped on.
+    /// Decodes the whole row `advance` stopped on. In a split block (format 3) this is
+    /// where the block's bodies are first read; the cursor keeps them for its other rows.
     pub fn decode_head(&self) -> Result<Row> {
         let (Some(c), Some((i, _))) = (&self.current, &self.head) else {
             return Err(Error::Malformed("no row to decode".into()));
         };
+        let table = self.table;
+        if !table.split_blocks() {
+            return c.block.row(*i).map_err(|e| table.corruption(e, c.block_no));
+        }
+        let bodies = match c.bodies.get() {
+            Some(b) => b,
+            None => {
+                let read = table.read_bodies(c.block_no, c.block.row_count())?;
+                c.bodies.get_or_init(|| read)
+            }
+        };
         c.block
-            .row(*i)
-            .map_err(|e| self.table.corruption(e, c.block_no))
+            .split_row(*i, bodies)
+            .map_err(|e| table.corruption(e, c.block_no))
     }
 
     fn advance_inner(&mut self) -> Result<bool> {

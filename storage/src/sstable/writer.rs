@@ -14,9 +14,10 @@ use crate::error::{Error, Result};
 use crate::io::{self, Io, SyncKind};
 use crate::model::{DecoratedKey, DeletionTime, RangeTombstone, Row};
 
-use super::block::{frame, BlockBuilder};
+use super::block_builder::{BlockBuilder, SplitBlock};
+use super::block_frame::frame_split;
 use super::clustering_index::Span;
-use super::footer::{encode_header, Footer, Section, HEADER_BYTES};
+use super::footer::{encode_header, Footer, Section, FORMAT_VERSION, HEADER_BYTES};
 use super::partition_index::{encode_entry, PartitionIndex};
 use super::stats::SstableStats;
 use super::{dictionary, filter};
@@ -61,10 +62,13 @@ pub struct SstableWriter {
     /// Blocks cut so far (written or waiting in `sample_blocks`): the next block's number.
     blocks_cut: u64,
     /// Leading uncompressed blocks kept until the dictionary is trained on them.
-    sample_blocks: Vec<Vec<u8>>,
+    sample_blocks: Vec<SplitBlock>,
     sample_bytes: usize,
     /// Set once the dictionary is decided (trained or not); blocks then go straight out.
     compressor: Option<zstd::bulk::Compressor<'static>>,
+    /// Compresses the row heads, never with the dictionary: trained on message text, it
+    /// made the heads (keys, timestamps, offsets) compress to 1.3-1.8x the bytes.
+    heads_compressor: zstd::bulk::Compressor<'static>,
     dictionary: Vec<u8>,
     /// File offset of every written block.
     block_offsets: Vec<u64>,
@@ -96,6 +100,8 @@ impl SstableWriter {
         expected_partitions: usize,
     ) -> Result<Self> {
         let tmp_path = temp_path(path);
+        let heads_compressor =
+            zstd::bulk::Compressor::new(opts.zstd_level).map_err(|e| Error::io(&tmp_path, e))?;
         let file = io
             .create_file(&tmp_path, false)
             .map_err(|e| Error::io(&tmp_path, e))?;
@@ -115,6 +121,7 @@ impl SstableWriter {
             sample_blocks: Vec::new(),
             sample_bytes: 0,
             compressor: None,
+            heads_compressor,
             dictionary: Vec::new(),
             block_offsets: Vec::new(),
             max_block_uncompressed_bytes: 0,
@@ -247,12 +254,12 @@ impl SstableWriter {
             return Ok(());
         }
         let raw = self.block.take();
-        let len = u32::try_from(raw.len())
+        let len = u32::try_from(raw.max_part_bytes())
             .map_err(|_| Error::InvalidRequest("SSTable block larger than 4 GiB".into()))?;
         self.max_block_uncompressed_bytes = self.max_block_uncompressed_bytes.max(len);
         self.blocks_cut += 1;
         if self.compressor.is_none() {
-            self.sample_bytes += raw.len();
+            self.sample_bytes += raw.heads.len() + raw.bodies.len();
             self.sample_blocks.push(raw);
             if self.sample_bytes >= dictionary::SAMPLE_BYTES {
                 self.start_compressing()?;
@@ -286,7 +293,10 @@ impl SstableWriter {
     fn start_compressing(&mut self) -> Result<()> {
         let samples = std::mem::take(&mut self.sample_blocks);
         self.sample_bytes = 0;
-        self.dictionary = dictionary::train(&samples).unwrap_or_default();
+        // Trained on the bodies, where the text is: the heads (keys and timestamps) gain
+        // little from a dictionary, and their many small samples would crowd the text out.
+        let bodies: Vec<&[u8]> = samples.iter().map(|b| &b.bodies[..]).collect();
+        self.dictionary = dictionary::train(&bodies).unwrap_or_default();
         let level = self.opts.zstd_level;
         let compressor = if self.dictionary.is_empty() {
             zstd::bulk::Compressor::new(level)
@@ -301,12 +311,18 @@ impl SstableWriter {
         Ok(())
     }
 
-    fn write_block(&mut self, raw: &[u8]) -> Result<()> {
+    fn write_block(&mut self, raw: &SplitBlock) -> Result<()> {
         let compressor = self
             .compressor
             .as_mut()
             .ok_or_else(|| Error::InvalidRequest("SSTable compressor not ready".into()))?;
-        let framed = frame(raw, compressor).map_err(|e| Error::io(&self.tmp_path, e))?;
+        let framed = frame_split(
+            &raw.heads,
+            &mut self.heads_compressor,
+            &raw.bodies,
+            compressor,
+        )
+        .map_err(|e| Error::io(&self.tmp_path, e))?;
         self.block_offsets.push(self.offset_bytes);
         self.write(&framed)
     }
@@ -361,6 +377,7 @@ impl SstableWriter {
             max_block_uncompressed_bytes: self.max_block_uncompressed_bytes,
             min_token: self.min_token,
             max_token: self.max_token,
+            version: FORMAT_VERSION,
         };
         self.write(&footer.encode())?;
         // The last bytes go out with the fsync (one linked submission with io_uring).
