@@ -25,8 +25,8 @@ use crate::cql::ast::{Parsed, Statement};
 use crate::cql::node::NodeInfo;
 use crate::cql::parser::parse;
 use crate::cql::result::{
-    Answer, Batch, BatchKind, BatchStatement, BoundValue, ColumnSpec, CqlError, ErrorKind, PreparedResult,
-    QueryParams, QueryResult, SchemaChange, SchemaChangeKind, SchemaChangeTarget,
+    Answer, Batch, BatchKind, BatchStatement, BoundValue, ColumnSpec, CqlError, ErrorKind,
+    PreparedResult, QueryParams, QueryResult, SchemaChange, SchemaChangeKind, SchemaChangeTarget,
 };
 use crate::storage::model::Mutation;
 use crate::storage::types::Value;
@@ -529,7 +529,7 @@ impl CqlEngine {
                     if *if_exists {
                         return Ok(QueryResult::Void);
                     }
-                    return Err(resolve(&catalog, ks, name).err().unwrap_or_else(|| {
+                    return Err(resolve(catalog, ks, name).err().unwrap_or_else(|| {
                         CqlError::invalid(format!("unconfigured table {table}"))
                     }));
                 }
@@ -543,14 +543,14 @@ impl CqlEngine {
                 ))
             }
             Statement::Truncate(name) => {
-                let t = resolve_user(&catalog, ks, name)?;
+                let t = resolve_user(catalog, ks, name)?;
                 store
                     .ddl(move |db| db.truncate(&t.keyspace, &t.name))
                     .await?;
                 Ok(QueryResult::Void)
             }
             Statement::Insert(_) | Statement::Update(_) | Statement::Delete(_) => {
-                let muts = mutations(&catalog, ks, &parsed.statement, &binder, clock())?;
+                let muts = mutations(catalog, ks, &parsed.statement, binder, clock())?;
                 store.apply(muts).await?;
                 Ok(QueryResult::Void)
             }
@@ -577,7 +577,7 @@ impl CqlEngine {
                             "Timestamp must be set either on BATCH or individual statements",
                         ));
                     }
-                    all.extend(mutations(&catalog, ks, st, &binder, c)?);
+                    all.extend(mutations(catalog, ks, st, binder, c)?);
                 }
                 store.apply(all).await?;
                 Ok(QueryResult::Void)
@@ -721,3 +721,7 @@ fn hex(b: &[u8]) -> String {
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests;
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod shared_page_tests;

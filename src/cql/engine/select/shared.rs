@@ -74,7 +74,8 @@ impl SelectPlan {
         let limit_left = state.map_or(self.limit, |s| s.limit_left);
         let max_rows = page.unwrap_or(usize::MAX);
         let want = limit_left.map_or(max_rows, |l| l.min(max_rows as u64) as usize);
-        let partition_limit_left = state.map_or(self.per_partition_limit, |s| s.partition_limit_left);
+        let partition_limit_left =
+            state.map_or(self.per_partition_limit, |s| s.partition_limit_left);
         let slices = match state.and_then(|s| s.clustering.as_ref()) {
             Some(after) => resume_slices(&self.slices, after, self.reversed),
             None => self.slices.clone(),
@@ -114,7 +115,10 @@ impl SelectPlan {
                 partition_limit_left,
                 now,
             },
-            || self.single_read_page(&landed.result, key, &ask).map(SharedRows::new),
+            || {
+                self.single_read_page(&landed.result, key, &ask)
+                    .map(SharedRows::new)
+            },
         )?;
         Ok(Some(Answer::SharedRows(rows)))
     }
@@ -143,9 +147,7 @@ impl SelectPlan {
             .map(|(k, r)| PagingState {
                 partition_key: k.clone(),
                 clustering: Some(r.clustering.clone()),
-                limit_left: ask
-                    .limit_left
-                    .map(|l| l.saturating_sub(rows.len() as u64)),
+                limit_left: ask.limit_left.map(|l| l.saturating_sub(rows.len() as u64)),
                 partition_limit_left: pp_left,
             })
             .filter(|n| n.limit_left != Some(0));
