@@ -6,7 +6,7 @@ use crate::connection::Shared;
 use crate::handler::Handler;
 use crate::metrics::RequestKind;
 use crate::protocol::{Request, Response};
-use scrolldb::cql::result::{CqlError, ErrorKind, QueryResult};
+use scrolldb::cql::result::{Answer, CqlError, ErrorKind, QueryResult};
 use std::sync::Mutex;
 
 /// Runs one QUERY, PREPARE, EXECUTE or BATCH through the handler.
@@ -25,10 +25,15 @@ pub(crate) async fn run_request<H: Handler>(
             skip_metadata,
         } => {
             let cl = params.consistency;
-            (h.query(&mut session, &cql, params).await, skip_metadata, cl)
+            (
+                h.query_answer(&mut session, &cql, params).await,
+                skip_metadata,
+                cl,
+            )
         }
         Request::Prepare(cql) => (
-            h.prepare(&session, &cql).map(QueryResult::Prepared),
+            h.prepare(&session, &cql)
+                .map(|p| Answer::Result(QueryResult::Prepared(p))),
             false,
             1,
         ),
@@ -39,14 +44,18 @@ pub(crate) async fn run_request<H: Handler>(
         } => {
             let cl = params.consistency;
             (
-                h.execute(&mut session, &id, params).await,
+                h.execute_answer(&mut session, &id, params).await,
                 skip_metadata,
                 cl,
             )
         }
         Request::Batch(batch) => {
             let cl = batch.consistency;
-            (h.batch(&mut session, batch).await, false, cl)
+            (
+                h.batch(&mut session, batch).await.map(Answer::Result),
+                false,
+                cl,
+            )
         }
         other => (
             Err(CqlError::new(
@@ -58,7 +67,11 @@ pub(crate) async fn run_request<H: Handler>(
         ),
     };
     match outcome {
-        Ok(result) => {
+        Ok(Answer::SharedRows(rows)) => Response::SharedRows {
+            rows,
+            skip_metadata,
+        },
+        Ok(Answer::Result(result)) => {
             match &result {
                 QueryResult::SetKeyspace(ks) => {
                     if let Ok(mut k) = keyspace.lock() {

@@ -2,7 +2,7 @@
 //! opened on the connection's current keyspace.
 
 use crate::handler::Handler;
-use scrolldb::cql::result::{Batch, CqlError, PreparedResult, QueryParams, QueryResult};
+use scrolldb::cql::result::{Answer, Batch, CqlError, PreparedResult, QueryParams, QueryResult};
 use scrolldb::cql::{CqlEngine, Session};
 
 impl Handler for CqlEngine {
@@ -36,5 +36,23 @@ impl Handler for CqlEngine {
 
     async fn batch(&self, session: &mut Session, batch: Batch) -> Result<QueryResult, CqlError> {
         CqlEngine::batch(self, session, batch).await
+    }
+
+    async fn query_answer(
+        &self,
+        session: &mut Session,
+        cql: &str,
+        params: QueryParams,
+    ) -> Result<Answer, CqlError> {
+        CqlEngine::query_answer(self, session, cql, params).await
+    }
+
+    async fn execute_answer(
+        &self,
+        session: &mut Session,
+        id: &[u8],
+        params: QueryParams,
+    ) -> Result<Answer, CqlError> {
+        CqlEngine::execute_answer(self, session, id, params).await
     }
 }

@@ -27,6 +27,7 @@
 pub mod epochs;
 pub mod gate;
 pub mod hot;
+pub mod memo;
 
 use crate::cql::result::{CqlError, ErrorKind};
 use crate::storage::model::{ColumnFilter, Direction, ReadQuery, ReadResult, Slice, TableId};
@@ -100,6 +101,25 @@ pub struct CoalesceStats {
 
 type Outcome = Result<ReadResult, CqlError>;
 
+/// A flight's result as its subscribers share it: the storage rows, and what copies of one
+/// statement build from them ([`memo`]). Subscribers get an `Arc` of it, not a deep copy.
+#[derive(Debug, Default)]
+pub struct Landed {
+    pub result: ReadResult,
+    pub memo: memo::Memo,
+}
+
+impl Landed {
+    pub fn new(result: ReadResult) -> Landed {
+        Landed {
+            result,
+            memo: memo::Memo::default(),
+        }
+    }
+}
+
+type SharedOutcome = Result<Arc<Landed>, CqlError>;
+
 /// Two reads with equal keys return the same rows.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 struct ReadKey {
@@ -115,7 +135,7 @@ struct ReadKey {
 
 struct Flight {
     id: u64,
-    result: watch::Receiver<Option<Outcome>>,
+    result: watch::Receiver<Option<SharedOutcome>>,
     /// Requests that joined this flight.
     subscribers: u64,
 }
@@ -267,12 +287,25 @@ impl Coalescer {
         F: FnOnce(ReadQuery) -> Fut + Send + 'static,
         Fut: Future<Output = Outcome> + Send + 'static,
     {
+        let landed = self.read_shared(q, shard, fetch).await?;
+        Ok(Arc::try_unwrap(landed).map_or_else(|l| l.result.clone(), |l| l.result))
+    }
+
+    /// Like [`Coalescer::read`], but every subscriber of a flight gets the same [`Landed`]:
+    /// no copy of the rows, and a memo for what the subscribers build from them.
+    pub async fn read_shared<F, Fut>(&self, q: ReadQuery, shard: usize, fetch: F) -> SharedOutcome
+    where
+        F: FnOnce(ReadQuery) -> Fut + Send + 'static,
+        Fut: Future<Output = Outcome> + Send + 'static,
+    {
         let c = &self.inner.counters;
         c.requests.fetch_add(1, Ordering::Relaxed);
         let runtime = tokio::runtime::Handle::try_current().ok();
         let outcome = match runtime {
             Some(rt) if self.inner.opts.enabled => self.join_or_lead(rt, q, shard, fetch).await,
-            _ => gated(&self.inner, q, shard, fetch).await,
+            _ => gated(&self.inner, q, shard, fetch)
+                .await
+                .map(|r| Arc::new(Landed::new(r))),
         };
         if outcome
             .as_ref()
@@ -289,7 +322,7 @@ impl Coalescer {
         q: ReadQuery,
         shard: usize,
         fetch: F,
-    ) -> Outcome
+    ) -> SharedOutcome
     where
         F: FnOnce(ReadQuery) -> Fut + Send + 'static,
         Fut: Future<Output = Outcome> + Send + 'static,
@@ -359,7 +392,7 @@ impl Coalescer {
                         // Leave the map first: a read that starts once the result is known
                         // must not find this flight.
                         landing.land();
-                        let _ = tx.send(Some(outcome));
+                        let _ = tx.send(Some(outcome.map(|r| Arc::new(Landed::new(r)))));
                     });
                     rx
                 }

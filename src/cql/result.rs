@@ -7,6 +7,7 @@
 use crate::storage::types::CqlType;
 use bytes::Bytes;
 use std::fmt;
+use std::sync::{Arc, OnceLock};
 
 /// A column of a result set or of a prepared statement's bind variables.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -79,6 +80,74 @@ pub struct RowsResult {
     pub rows: Vec<Vec<Option<Bytes>>>,
     /// Present when there may be more rows: pass it back to get the next page.
     pub paging_state: Option<Bytes>,
+}
+
+/// A page of rows that every coalesced copy of one request shares: built once per flight,
+/// and encoded once per flavour of the RESULT body, so a copy costs a reference and a frame
+/// header instead of building and encoding 50 rows (see `crate::coalesce::memo`).
+pub struct SharedRows {
+    rows: RowsResult,
+    /// The encoded RESULT body, with metadata (0) and without (1).
+    bodies: [OnceLock<Bytes>; 2],
+}
+
+impl SharedRows {
+    pub fn new(rows: RowsResult) -> SharedRows {
+        SharedRows {
+            rows,
+            bodies: Default::default(),
+        }
+    }
+
+    pub fn rows(&self) -> &RowsResult {
+        &self.rows
+    }
+
+    pub fn into_rows(self) -> RowsResult {
+        self.rows
+    }
+
+    /// The RESULT body for `skip_metadata`, which `encode` makes the first time it is asked
+    /// for; every later call returns the same bytes.
+    pub fn body(&self, skip_metadata: bool, encode: impl FnOnce(&RowsResult) -> Bytes) -> Bytes {
+        let slot = &self.bodies[usize::from(skip_metadata)];
+        slot.get_or_init(|| encode(&self.rows)).clone()
+    }
+}
+
+impl fmt::Debug for SharedRows {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("SharedRows").field(&self.rows).finish()
+    }
+}
+
+impl PartialEq for SharedRows {
+    fn eq(&self, other: &Self) -> bool {
+        self.rows == other.rows
+    }
+}
+
+impl Eq for SharedRows {}
+
+/// What a statement answers, as the server takes it: rows a coalesced read shares between
+/// its copies stay shared up to the encoder.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Answer {
+    Result(QueryResult),
+    SharedRows(Arc<SharedRows>),
+}
+
+impl Answer {
+    /// The answer as an owned [`QueryResult`] (shared rows are copied unless this was the
+    /// last reference).
+    pub fn into_result(self) -> QueryResult {
+        match self {
+            Answer::Result(r) => r,
+            Answer::SharedRows(s) => QueryResult::Rows(
+                Arc::try_unwrap(s).map_or_else(|s| s.rows.clone(), SharedRows::into_rows),
+            ),
+        }
+    }
 }
 
 /// The answer to PREPARE.

@@ -7,9 +7,10 @@ use super::primitives::BodyWriter;
 use bytes::{BufMut, Bytes, BytesMut};
 use scrolldb::cql::result::{
     ColumnSpec, CqlError, ErrorKind, PreparedResult, QueryResult, RowsResult, SchemaChange,
-    SchemaChangeKind, SchemaChangeTarget,
+    SchemaChangeKind, SchemaChangeTarget, SharedRows,
 };
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 /// Rows metadata flags (section 4.2.5.2).
 mod mflags {
@@ -43,6 +44,12 @@ pub enum Response {
         result: QueryResult,
         skip_metadata: bool,
     },
+    /// Rows that coalesced copies of one request share: their RESULT body is encoded by
+    /// the first copy and reused by the others, so a copy costs a frame header.
+    SharedRows {
+        rows: Arc<SharedRows>,
+        skip_metadata: bool,
+    },
     AuthChallenge(Option<Bytes>),
     AuthSuccess(Option<Bytes>),
     Event(SchemaChange),
@@ -62,7 +69,7 @@ impl Response {
             Response::Ready => Opcode::Ready,
             Response::Authenticate(_) => Opcode::Authenticate,
             Response::Supported(_) => Opcode::Supported,
-            Response::Result { .. } => Opcode::Result,
+            Response::Result { .. } | Response::SharedRows { .. } => Opcode::Result,
             Response::AuthChallenge(_) => Opcode::AuthChallenge,
             Response::AuthSuccess(_) => Opcode::AuthSuccess,
             Response::Event(_) => Opcode::Event,
@@ -79,6 +86,10 @@ impl Response {
                 result,
                 skip_metadata,
             } => put_result(out, result, *skip_metadata),
+            Response::SharedRows {
+                rows,
+                skip_metadata,
+            } => out.put_slice(&shared_rows_body(rows, *skip_metadata)),
             Response::AuthChallenge(token) | Response::AuthSuccess(token) => {
                 out.put_cql_bytes(token.as_deref())
             }
@@ -92,17 +103,36 @@ impl Response {
     /// The whole frame: header then body, the body compressed when `compression` is on.
     /// Compression that fails (it cannot, for in-memory buffers) falls back to a plain body.
     pub fn encode_frame(&self, stream: i16, compression: Option<Compression>) -> Bytes {
-        let mut body = BytesMut::new();
-        self.encode_body(&mut body);
+        let body = match self {
+            Response::SharedRows {
+                rows,
+                skip_metadata,
+            } => shared_rows_body(rows, *skip_metadata),
+            _ => {
+                let mut body = BytesMut::new();
+                self.encode_body(&mut body);
+                body.freeze()
+            }
+        };
         let (frame_flags, body) = match compression.map(|c| c.compress(&body)) {
             Some(Ok(compressed)) => (flags::COMPRESSION, compressed),
-            _ => (0, body.freeze()),
+            _ => (0, body),
         };
         let mut out = BytesMut::with_capacity(HEADER_LEN + body.len());
         put_response_header(&mut out, frame_flags, stream, self.opcode(), body.len());
         out.put_slice(&body);
         out.freeze()
     }
+}
+
+/// The RESULT body of shared rows, encoded once per flavour and then reused.
+fn shared_rows_body(rows: &SharedRows, skip_metadata: bool) -> Bytes {
+    rows.body(skip_metadata, |r| {
+        let mut body = BytesMut::new();
+        body.put_i32(kind::ROWS);
+        put_rows(&mut body, r, skip_metadata);
+        body.freeze()
+    })
 }
 
 fn put_error(out: &mut BytesMut, e: &CqlError, consistency: u16) {
@@ -269,5 +299,57 @@ fn put_schema_change(out: &mut BytesMut, change: &SchemaChange) {
             out.put_string(keyspace);
             out.put_string(table);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use scrolldb::storage::types::CqlType;
+
+    fn rows() -> RowsResult {
+        RowsResult {
+            columns: vec![ColumnSpec {
+                keyspace: "ks".into(),
+                table: "m".into(),
+                name: "body".into(),
+                ty: CqlType::Text,
+            }],
+            rows: (0..50)
+                .map(|i| vec![Some(Bytes::from(format!("msg {i}")))])
+                .collect(),
+            paging_state: Some(Bytes::from_static(b"state")),
+        }
+    }
+
+    /// A copy answered from shared rows sends the bytes it would have built itself, with its
+    /// own stream id, and every copy gets the same body.
+    #[test]
+    fn shared_rows_encode_like_owned_rows() {
+        let shared = Arc::new(SharedRows::new(rows()));
+        for skip_metadata in [false, true] {
+            for (stream, compression) in [(3, None), (-7, Some(Compression::Lz4))] {
+                let owned = Response::Result {
+                    result: QueryResult::Rows(rows()),
+                    skip_metadata,
+                }
+                .encode_frame(stream, compression);
+                let copy = Response::SharedRows {
+                    rows: Arc::clone(&shared),
+                    skip_metadata,
+                };
+                assert_eq!(copy.encode_frame(stream, compression), owned);
+                assert_eq!(copy.encode_frame(stream, compression), owned);
+                let mut body = BytesMut::new();
+                copy.encode_body(&mut body);
+                let mut want = BytesMut::new();
+                put_result(&mut want, &QueryResult::Rows(rows()), skip_metadata);
+                assert_eq!(body, want);
+            }
+        }
+        let a = shared.body(true, |_| Bytes::new());
+        let b = shared.body(true, |_| Bytes::new());
+        assert!(!a.is_empty(), "the first encoding is kept");
+        assert_eq!(a.as_ptr(), b.as_ptr(), "copies share one buffer");
     }
 }

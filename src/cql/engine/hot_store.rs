@@ -3,11 +3,12 @@
 //! it, before the statement is acknowledged, so no later read joins an older one.
 
 use super::store::{db_error, Store};
-use crate::coalesce::Coalescer;
+use crate::coalesce::{Coalescer, Landed};
 use crate::cql::result::CqlError;
 use crate::storage::engine::{ScanPage, ScanQuery};
 use crate::storage::model::{Mutation, ReadQuery, ReadResult};
 use crate::Db;
+use std::sync::Arc;
 
 pub(crate) struct HotStore<'a, S> {
     pub inner: S,
@@ -39,10 +40,18 @@ impl<S: Store> Store for HotStore<'_, S> {
         if !self.coalesce_reads {
             return self.inner.read(q).await;
         }
+        let landed = self.read_shared(q).await?;
+        Ok(Arc::try_unwrap(landed).map_or_else(|l| l.result.clone(), |l| l.result))
+    }
+
+    async fn read_shared(&self, q: ReadQuery) -> Result<Arc<Landed>, CqlError> {
+        if !self.coalesce_reads {
+            return self.inner.read_shared(q).await;
+        }
         let db = self.inner.db().clone();
         let shard = db.shard_of(&q.partition_key);
         self.coalescer
-            .read(q, shard, move |q| async move {
+            .read_shared(q, shard, move |q| async move {
                 db.read_async(q).await.map_err(db_error)
             })
             .await

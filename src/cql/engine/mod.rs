@@ -25,8 +25,8 @@ use crate::cql::ast::{Parsed, Statement};
 use crate::cql::node::NodeInfo;
 use crate::cql::parser::parse;
 use crate::cql::result::{
-    Batch, BatchKind, BatchStatement, BoundValue, ColumnSpec, CqlError, ErrorKind, PreparedResult,
-    QueryParams, QueryResult, SchemaChange, SchemaChangeKind, SchemaChangeTarget,
+    Answer, Batch, BatchKind, BatchStatement, BoundValue, ColumnSpec, CqlError, ErrorKind,
+    PreparedResult, QueryParams, QueryResult, SchemaChange, SchemaChangeKind, SchemaChangeTarget,
 };
 use crate::storage::model::Mutation;
 use crate::storage::types::Value;
@@ -175,6 +175,17 @@ impl CqlEngine {
         cql: &str,
         p: QueryParams,
     ) -> Result<QueryResult, CqlError> {
+        self.query_answer(s, cql, p).await.map(Answer::into_result)
+    }
+
+    /// QUERY, with rows that coalesced copies of the request share left shared (what the
+    /// server encodes once per flight).
+    pub async fn query_answer(
+        &self,
+        s: &mut Session,
+        cql: &str,
+        p: QueryParams,
+    ) -> Result<Answer, CqlError> {
         let parsed = parse(cql)?;
         let ks = s.keyspace.clone();
         let run = Run {
@@ -185,7 +196,7 @@ impl CqlEngine {
             timestamp: p.timestamp,
         };
         let store = self.hot_store();
-        self.run(&store, s, &parsed, ks.as_deref(), None, &run)
+        self.run_answer(&store, s, &parsed, ks.as_deref(), None, &run)
             .await
     }
 
@@ -278,6 +289,16 @@ impl CqlEngine {
         id: &[u8],
         p: QueryParams,
     ) -> Result<QueryResult, CqlError> {
+        self.execute_answer(s, id, p).await.map(Answer::into_result)
+    }
+
+    /// EXECUTE, with shared rows left shared (see [`CqlEngine::query_answer`]).
+    pub async fn execute_answer(
+        &self,
+        s: &mut Session,
+        id: &[u8],
+        p: QueryParams,
+    ) -> Result<Answer, CqlError> {
         let prepared = self.prepared(id)?;
         let run = Run {
             values: &p.values,
@@ -288,7 +309,7 @@ impl CqlEngine {
         };
         let ks = prepared.keyspace.clone().or_else(|| s.keyspace.clone());
         let store = self.hot_store();
-        self.run(
+        self.run_answer(
             &store,
             s,
             &prepared.parsed,
@@ -362,6 +383,21 @@ impl CqlEngine {
         specs: Option<&[ColumnSpec]>,
         run: &Run<'_>,
     ) -> Result<QueryResult, CqlError> {
+        self.run_answer(store, session, parsed, ks, specs, run)
+            .await
+            .map(Answer::into_result)
+    }
+
+    /// Runs one statement; a SELECT's rows may come back shared with its coalesced copies.
+    async fn run_answer<S: Store>(
+        &self,
+        store: &S,
+        session: &mut Session,
+        parsed: &Parsed,
+        ks: Option<&str>,
+        specs: Option<&[ColumnSpec]>,
+        run: &Run<'_>,
+    ) -> Result<Answer, CqlError> {
         let db = store.db();
         let catalog = db.catalog();
         let computed;
@@ -379,6 +415,55 @@ impl CqlEngine {
             specs,
         };
         binder.check_count()?;
+        if let Statement::Select(sel) = &parsed.statement {
+            return self.select(store, &catalog, ks, sel, &binder, run).await;
+        }
+        self.run_bound(store, session, parsed, ks, &catalog, &binder, run)
+            .await
+            .map(Answer::Result)
+    }
+
+    /// Runs a SELECT once its values are bound.
+    async fn select<S: Store>(
+        &self,
+        store: &S,
+        catalog: &Catalog,
+        ks: Option<&str>,
+        sel: &crate::cql::ast::Select,
+        binder: &Binder<'_>,
+        run: &Run<'_>,
+    ) -> Result<Answer, CqlError> {
+        let (keyspace, table) = names(ks, &sel.table)?;
+        if VIRTUAL_KEYSPACES.contains(&keyspace.as_str()) {
+            let (sys_specs, rows) = system_rows(catalog, &self.inner.node, &keyspace, &table)?;
+            let r = system_query::select(
+                sys_specs,
+                rows,
+                sel,
+                binder,
+                run.page_size,
+                run.paging_state,
+            )?;
+            return Ok(Answer::Result(QueryResult::Rows(r)));
+        }
+        let t = resolve(catalog, ks, &sel.table)?;
+        let plan = select::plan(t, sel, binder)?;
+        let now = crate::storage::clock::now_secs();
+        plan.run(store, run.page_size, run.paging_state, now).await
+    }
+
+    /// Runs any statement but SELECT once its values are bound.
+    #[allow(clippy::too_many_arguments)]
+    async fn run_bound<S: Store>(
+        &self,
+        store: &S,
+        session: &mut Session,
+        parsed: &Parsed,
+        ks: Option<&str>,
+        catalog: &Catalog,
+        binder: &Binder<'_>,
+        run: &Run<'_>,
+    ) -> Result<QueryResult, CqlError> {
         let clock = || WriteClock {
             timestamp: run.timestamp.unwrap_or_else(|| self.next_timestamp()),
             now_secs: crate::storage::clock::now_secs(),
@@ -444,7 +529,7 @@ impl CqlEngine {
                     if *if_exists {
                         return Ok(QueryResult::Void);
                     }
-                    return Err(resolve(&catalog, ks, name).err().unwrap_or_else(|| {
+                    return Err(resolve(catalog, ks, name).err().unwrap_or_else(|| {
                         CqlError::invalid(format!("unconfigured table {table}"))
                     }));
                 }
@@ -458,14 +543,14 @@ impl CqlEngine {
                 ))
             }
             Statement::Truncate(name) => {
-                let t = resolve_user(&catalog, ks, name)?;
+                let t = resolve_user(catalog, ks, name)?;
                 store
                     .ddl(move |db| db.truncate(&t.keyspace, &t.name))
                     .await?;
                 Ok(QueryResult::Void)
             }
             Statement::Insert(_) | Statement::Update(_) | Statement::Delete(_) => {
-                let muts = mutations(&catalog, ks, &parsed.statement, &binder, clock())?;
+                let muts = mutations(catalog, ks, &parsed.statement, binder, clock())?;
                 store.apply(muts).await?;
                 Ok(QueryResult::Void)
             }
@@ -492,34 +577,14 @@ impl CqlEngine {
                             "Timestamp must be set either on BATCH or individual statements",
                         ));
                     }
-                    all.extend(mutations(&catalog, ks, st, &binder, c)?);
+                    all.extend(mutations(catalog, ks, st, binder, c)?);
                 }
                 store.apply(all).await?;
                 Ok(QueryResult::Void)
             }
-            Statement::Select(sel) => {
-                let (keyspace, table) = names(ks, &sel.table)?;
-                if VIRTUAL_KEYSPACES.contains(&keyspace.as_str()) {
-                    let (sys_specs, rows) =
-                        system_rows(&catalog, &self.inner.node, &keyspace, &table)?;
-                    let r = system_query::select(
-                        sys_specs,
-                        rows,
-                        sel,
-                        &binder,
-                        run.page_size,
-                        run.paging_state,
-                    )?;
-                    return Ok(QueryResult::Rows(r));
-                }
-                let t = resolve(&catalog, ks, &sel.table)?;
-                let plan = select::plan(t, sel, &binder)?;
-                let now = crate::storage::clock::now_secs();
-                let rows = plan
-                    .run(store, run.page_size, run.paging_state, now)
-                    .await?;
-                Ok(QueryResult::Rows(rows))
-            }
+            Statement::Select(_) => Err(CqlError::server(
+                "a SELECT reached the path for other statements",
+            )),
         }
     }
 
@@ -656,3 +721,7 @@ fn hex(b: &[u8]) -> String {
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests;
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod shared_page_tests;

@@ -3,13 +3,15 @@
 //! against the clustering order), IN is several reads in order, and no partition key is a
 //! token-ordered `scan`.
 
+mod shared;
+
 use super::bind::{column, Binder};
 use super::paging::PagingState;
 use super::restrict::{analyze, KeyRestrictions};
 use super::store::Store;
 use crate::catalog::{ColumnKind, TableSchema};
 use crate::cql::ast::{Select, Selection, SelectorKind};
-use crate::cql::result::{ColumnSpec, CqlError, RowsResult};
+use crate::cql::result::{Answer, ColumnSpec, CqlError, QueryResult, RowsResult};
 use crate::storage::engine::{ScanPosition, ScanQuery};
 use crate::storage::model::{
     Bound as SBound, ColumnFilter, ColumnId, DecoratedKey, Direction, ReadQuery, Row, Slice,
@@ -24,7 +26,7 @@ const SCAN_MAX_PARTITIONS: usize = 1000;
 const COUNT_BATCH_ROWS: usize = 10_000;
 
 /// Where a result column's value comes from.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 enum Output {
     PartitionKey(usize),
     Clustering(usize),
@@ -451,17 +453,19 @@ impl SelectPlan {
         }
     }
 
-    /// Runs the query for one page of a client.
+    /// Runs the query for one page of a client. A page that one storage read answers is
+    /// shared with the copies of the same request that read with it ([`shared`]).
     pub(crate) async fn run<S: Store>(
         &self,
         store: &S,
         page_size: Option<i32>,
         paging: Option<&Bytes>,
         now: i64,
-    ) -> Result<RowsResult, CqlError> {
+    ) -> Result<Answer, CqlError> {
+        let owned = |r: RowsResult| Answer::Result(QueryResult::Rows(r));
         let state = paging.map(|p| PagingState::decode(p)).transpose()?;
         if let Some(count_spec) = &self.count {
-            return self.count(store, count_spec.clone(), now).await;
+            return self.count(store, count_spec.clone(), now).await.map(owned);
         }
         let page = page_size.filter(|p| *p > 0).map(|p| p as usize);
         if self.merge_partitions {
@@ -490,12 +494,19 @@ impl SelectPlan {
             if let Some(l) = self.limit {
                 rows.truncate(l as usize);
             }
-            return self.result(rows, None, now);
+            return self.result(rows, None, now).map(owned);
+        }
+        if let Some(answer) = self
+            .run_single_read(store, state.as_ref(), page, now)
+            .await?
+        {
+            return Ok(answer);
         }
         let f = self
             .fetch(store, state, page.unwrap_or(usize::MAX), now)
             .await?;
         self.result(f.rows, f.next.map(|n| n.encode()), now)
+            .map(owned)
     }
 
     async fn count<S: Store>(

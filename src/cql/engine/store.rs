@@ -3,6 +3,7 @@
 //! written once, generic over [`Store`].
 
 use super::write_combiner::WriteCombiner;
+use crate::coalesce::Landed;
 use crate::cql::result::{CqlError, ErrorKind};
 use crate::storage::engine::{ScanPage, ScanQuery};
 use crate::storage::model::{Mutation, ReadQuery, ReadResult};
@@ -13,6 +14,11 @@ pub(crate) trait Store {
     fn db(&self) -> &Db;
     async fn apply(&self, mutations: Vec<Mutation>) -> Result<(), CqlError>;
     async fn read(&self, q: ReadQuery) -> Result<ReadResult, CqlError>;
+    /// The read as a flight's shared result, which copies of one request share along with
+    /// what they build from it. A store that does not coalesce gives each read its own.
+    async fn read_shared(&self, q: ReadQuery) -> Result<Arc<Landed>, CqlError> {
+        Ok(Arc::new(Landed::new(self.read(q).await?)))
+    }
     async fn scan(&self, q: ScanQuery) -> Result<ScanPage, CqlError>;
     /// Runs a schema change (a blocking `Db` call that waits on every shard).
     async fn ddl<T, F>(&self, f: F) -> Result<T, CqlError>
