@@ -18,6 +18,8 @@
 //! statements); ingest throughput still counts messages, latency is per call. With no arguments (as `cargo test --all-targets`
 //! runs it) it does a tiny smoke run that checks what it reads.
 
+#[path = "db/cpu.rs"]
+mod cpu;
 #[allow(dead_code)]
 #[path = "workload/generator.rs"]
 mod generator;
@@ -197,9 +199,10 @@ struct Figures {
     ops_per_sec: f64,
     p50_us: f64,
     p99_us: f64,
+    cpu: cpu::CpuPerOp,
 }
 
-fn figures(ops: usize, wall: Duration, mut latencies_ns: Vec<u64>) -> Figures {
+fn figures(ops: usize, wall: Duration, mut latencies_ns: Vec<u64>, cpu: cpu::CpuPerOp) -> Figures {
     latencies_ns.sort_unstable();
     let at = |q: f64| {
         let i = ((latencies_ns.len() as f64 - 1.0) * q).round() as usize;
@@ -209,26 +212,45 @@ fn figures(ops: usize, wall: Duration, mut latencies_ns: Vec<u64>) -> Figures {
         ops_per_sec: ops as f64 / wall.as_secs_f64(),
         p50_us: at(0.5),
         p99_us: at(0.99),
+        cpu,
     }
 }
 
-/// Runs `clients` threads, each doing `work(client)`, and returns the wall time and every
-/// operation latency.
-fn run_clients(clients: usize, work: impl Fn(usize) -> Vec<u64> + Sync) -> (Duration, Vec<u64>) {
+/// What a phase's client threads measured.
+struct ClientRun {
+    wall: Duration,
+    latencies_ns: Vec<u64>,
+    /// CPU the client threads used, together.
+    cpu_ns: u64,
+}
+
+/// Runs `clients` threads, each doing `work(client)`, and returns the wall time, every
+/// operation latency and the client threads' CPU.
+fn run_clients(clients: usize, work: impl Fn(usize) -> Vec<u64> + Sync) -> ClientRun {
     let start = Instant::now();
-    let latencies = std::thread::scope(|s| {
+    let per_client: Vec<(Vec<u64>, u64)> = std::thread::scope(|s| {
         let handles: Vec<_> = (0..clients)
             .map(|i| {
                 let work = &work;
-                s.spawn(move || work(i))
+                s.spawn(move || {
+                    let cpu_start = cpu::thread_ns();
+                    let lat = work(i);
+                    (lat, cpu::thread_ns().saturating_sub(cpu_start))
+                })
             })
             .collect();
         handles
             .into_iter()
-            .flat_map(|h| h.join().expect("client thread"))
-            .collect::<Vec<u64>>()
+            .map(|h| h.join().expect("client thread"))
+            .collect()
     });
-    (start.elapsed(), latencies)
+    let wall = start.elapsed();
+    let cpu_ns = per_client.iter().map(|(_, c)| c).sum();
+    ClientRun {
+        wall,
+        latencies_ns: per_client.into_iter().flat_map(|(l, _)| l).collect(),
+        cpu_ns,
+    }
 }
 
 /// Runs `ops` from one client thread, `in_flight` at a time, each returning its latency.
@@ -266,7 +288,8 @@ fn ingest(db: &Db, data: &Data, c: &Config) -> Figures {
             .expect("mutation")
         })
         .collect();
-    let (wall, lat) = run_clients(clients, |client| {
+    let phase = cpu::PhaseCpu::start();
+    let run = run_clients(clients, |client| {
         // This client's messages, `batch` to a call (the clients interleave calls).
         let mine = mutations
             .chunks(c.batch.max(1))
@@ -290,7 +313,8 @@ fn ingest(db: &Db, data: &Data, c: &Config) -> Figures {
         }
         lat
     });
-    figures(mutations.len(), wall, lat)
+    let cpu = phase.finish(run.cpu_ns, mutations.len());
+    figures(mutations.len(), run.wall, run.latencies_ns, cpu)
 }
 
 /// One page read: up to 50 messages of `channel`, newest first, older than `before` (a
@@ -349,7 +373,8 @@ fn read_phase(
         }
         took
     };
-    let (wall, lat) = run_clients(c.clients, |client| {
+    let phase = cpu::PhaseCpu::start();
+    let run = run_clients(c.clients, |client| {
         let mut rng = ChaCha8Rng::seed_from_u64(c.seed ^ (client as u64 + 1));
         let mut pages = Vec::with_capacity(per_client as usize);
         while (pages.len() as u64) < per_client {
@@ -367,7 +392,8 @@ fn read_phase(
                 .collect()
         }
     });
-    figures(per_client as usize * c.clients, wall, lat)
+    let ops = per_client as usize * c.clients;
+    figures(ops, run.wall, run.latencies_ns, phase.finish(run.cpu_ns, ops))
 }
 
 /// Phase 2: the newest 50 of a channel picked by popularity.
@@ -408,11 +434,13 @@ fn mixed(db: &Db, data: &Data, c: &Config) -> (Figures, Figures) {
     let next_id = std::sync::atomic::AtomicI64::new(last_id + 1);
     let deadline = Instant::now() + Duration::from_secs_f64(c.mixed_secs);
     let start = Instant::now();
-    let per_client: Vec<(Vec<u64>, Vec<u64>)> = std::thread::scope(|s| {
+    let phase = cpu::PhaseCpu::start();
+    let per_client: Vec<(Vec<u64>, Vec<u64>, u64)> = std::thread::scope(|s| {
         let handles: Vec<_> = (0..c.clients)
             .map(|client| {
                 let next_id = &next_id;
                 s.spawn(move || {
+                    let cpu_start = cpu::thread_ns();
                     let mut rng =
                         ChaCha8Rng::seed_from_u64(c.seed ^ 0x006d_6978_6564 ^ client as u64);
                     let (mut reads, mut writes) = (Vec::new(), Vec::new());
@@ -452,7 +480,7 @@ fn mixed(db: &Db, data: &Data, c: &Config) -> (Figures, Figures) {
                             reads.push(t.elapsed().as_nanos() as u64);
                         }
                     }
-                    (reads, writes)
+                    (reads, writes, cpu::thread_ns().saturating_sub(cpu_start))
                 })
             })
             .collect();
@@ -462,12 +490,17 @@ fn mixed(db: &Db, data: &Data, c: &Config) -> (Figures, Figures) {
             .collect()
     });
     let wall = start.elapsed();
-    let (reads, writes): (Vec<_>, Vec<_>) = per_client.into_iter().unzip();
-    let reads: Vec<u64> = reads.into_iter().flatten().collect();
-    let writes: Vec<u64> = writes.into_iter().flatten().collect();
+    let client_ns = per_client.iter().map(|(_, _, c)| c).sum();
+    let (mut reads, mut writes) = (Vec::new(), Vec::new());
+    for (r, w, _) in per_client {
+        reads.extend(r);
+        writes.extend(w);
+    }
+    // Reads and inserts share the client threads: CPU is per operation of the mix.
+    let cpu = phase.finish(client_ns, reads.len() + writes.len());
     (
-        figures(reads.len(), wall, reads),
-        figures(writes.len(), wall, writes),
+        figures(reads.len(), wall, reads, cpu),
+        figures(writes.len(), wall, writes, cpu),
     )
 }
 
@@ -503,8 +536,8 @@ fn main() {
         c.batch,
         c.runs
     );
-    println!("| shards | phase | ops/s | p50 µs | p99 µs |");
-    println!("|---|---|---|---|---|");
+    println!("| shards | phase | ops/s | p50 µs | p99 µs | CPU µs/op: clients | shards | other |");
+    println!("|---|---|---|---|---|---|---|---|");
     let mut baseline: Option<Vec<f64>> = None;
     for &shards in &c.shards {
         let mut runs: Vec<Vec<Figures>> = vec![Vec::new(); PHASES.len()];
@@ -527,8 +560,8 @@ fn main() {
         let medians: Vec<Figures> = runs.into_iter().map(median_run).collect();
         for (phase, f) in PHASES.iter().zip(&medians) {
             println!(
-                "| {shards} | {phase} | {:.0} | {:.1} | {:.1} |",
-                f.ops_per_sec, f.p50_us, f.p99_us
+                "| {shards} | {phase} | {:.0} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} |",
+                f.ops_per_sec, f.p50_us, f.p99_us, f.cpu.client_us, f.cpu.shard_us, f.cpu.other_us
             );
         }
         let ops: Vec<f64> = medians.iter().map(|f| f.ops_per_sec).collect();
@@ -541,7 +574,7 @@ fn main() {
                     .map(|(p, (o, b))| format!("{p} {:.2}x", o / b))
                     .collect();
                 println!(
-                    "| {shards} vs {} | speed-up | {} | | |",
+                    "| {shards} vs {} | speed-up | {} | | | | | |",
                     c.shards[0],
                     ratios.join(", ")
                 );

@@ -55,6 +55,7 @@ mod ddl;
 mod layout;
 mod mirror;
 pub mod options;
+mod read_chain;
 mod reshard;
 mod scan;
 pub mod stats;

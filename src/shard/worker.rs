@@ -11,11 +11,11 @@
 use crate::error::duplicate_storage_error;
 use crate::shard::compactor::Compactor;
 use crate::shard::flusher::Flusher;
-use crate::shard::request::{Reply, Request};
+use crate::shard::request::Request;
 use crate::storage;
 use crate::storage::engine::Engine;
-use crate::storage::model::Mutation;
-use crossbeam_channel::{Receiver, RecvTimeoutError, TryRecvError};
+use crate::storage::model::{ReadQuery, ReadResult};
+use crossbeam_channel::{Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
 pub struct WorkerConfig {
@@ -48,9 +48,9 @@ pub fn run(
                 let _ = reply.send(engine.close());
                 return;
             }
-            Ok(Request::Apply { mutations, reply }) => {
+            Ok(first @ (Request::Apply { .. } | Request::InsertRows { .. })) => {
                 flusher.wait_if_backlogged(&mut engine);
-                pending = apply_batch(&mut engine, &rx, &config, mutations, reply);
+                pending = apply_batch(&mut engine, &rx, &config, first);
                 flusher.poll(&mut engine);
             }
             Ok(other) => serve(&mut engine, other),
@@ -75,33 +75,54 @@ pub fn run(
     }
 }
 
-/// Applies `first` and the write requests queued right behind it as one batch. Returns the
-/// first non-write request it took off the queue, to be served next.
+/// Applies the write request `first` and the write requests queued right behind it as one
+/// commitlog batch. Returns the first non-write request it took off the queue, to be served
+/// next.
 fn apply_batch(
     engine: &mut Engine,
     rx: &Receiver<Request>,
     config: &WorkerConfig,
-    first: Vec<Mutation>,
-    first_reply: Reply<()>,
+    first: Request,
 ) -> Option<Request> {
-    let mut mutations = first;
-    let mut replies = vec![first_reply];
+    let mut mutations = Vec::new();
+    let mut replies = Vec::new();
     let mut next = None;
-    while replies.len() < config.max_batch_requests.max(1) {
-        match rx.try_recv() {
-            Ok(Request::Apply {
+    let mut request = Some(first);
+    while let Some(r) = request.take() {
+        match r {
+            Request::Apply {
                 mutations: more,
                 reply,
-            }) => {
-                mutations.extend(more);
+            } => {
+                if mutations.is_empty() {
+                    mutations = more;
+                } else {
+                    mutations.extend(more);
+                }
                 replies.push(reply);
             }
-            Ok(other) => {
+            // Built here, on the shard; a row the key encoding refuses fails its own
+            // request only, never the batch it would have joined.
+            Request::InsertRows { batch, reply } => match batch.into_mutations() {
+                Ok(more) => {
+                    mutations.extend(more);
+                    replies.push(reply);
+                }
+                Err(e) => {
+                    let _ = reply.send(Err(e));
+                }
+            },
+            other => {
                 next = Some(other);
                 break;
             }
-            Err(TryRecvError::Empty | TryRecvError::Disconnected) => break,
         }
+        if replies.len() < config.max_batch_requests.max(1) {
+            request = rx.try_recv().ok();
+        }
+    }
+    if replies.is_empty() {
+        return next;
     }
     match engine.apply_batch(mutations) {
         Ok(()) => replies.into_iter().for_each(|r| {
@@ -117,10 +138,37 @@ fn apply_batch(
     next
 }
 
+/// Serves a [`Request::ReadChain`]: partitions in order until `limit` rows.
+fn read_chain(
+    engine: &mut Engine,
+    queries: Vec<ReadQuery>,
+    limit: usize,
+) -> storage::Result<Vec<ReadResult>> {
+    let mut results = Vec::with_capacity(queries.len());
+    let mut remaining = limit;
+    for mut query in queries {
+        if remaining == 0 {
+            break;
+        }
+        query.limit = Some(query.limit.map_or(remaining, |l| l.min(remaining)));
+        let result = engine.read(&query)?;
+        remaining = remaining.saturating_sub(result.rows.len());
+        results.push(result);
+    }
+    Ok(results)
+}
+
 fn serve(engine: &mut Engine, request: Request) {
     match request {
         Request::Read { query, reply } => {
             let _ = reply.send(engine.read(&query));
+        }
+        Request::ReadChain {
+            queries,
+            limit,
+            reply,
+        } => {
+            let _ = reply.send(read_chain(engine, queries, limit));
         }
         Request::Scan { query, reply } => {
             let _ = reply.send(engine.scan(&query));
@@ -160,6 +208,6 @@ fn serve(engine: &mut Engine, request: Request) {
             let _ = reply.send(Ok(engine.stats()));
         }
         // Handled by the loop.
-        Request::Apply { .. } | Request::Close(_) => {}
+        Request::Apply { .. } | Request::InsertRows { .. } | Request::Close(_) => {}
     }
 }

@@ -6,6 +6,7 @@
 //! form (plain threads) and an `_async` form (tokio).
 
 mod keys;
+pub mod rows;
 mod select;
 mod write;
 

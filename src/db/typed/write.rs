@@ -192,12 +192,12 @@ impl Db {
     }
 }
 
-fn effective_ttl(schema: &TableSchema, opts: WriteOptions) -> u32 {
+pub(super) fn effective_ttl(schema: &TableSchema, opts: WriteOptions) -> u32 {
     opts.ttl_secs
         .unwrap_or_else(|| u32::try_from(schema.params.default_time_to_live).unwrap_or(0))
 }
 
-fn make_cell(ts: i64, value: Bytes, ttl_secs: u32, now: i64) -> Cell {
+pub(super) fn make_cell(ts: i64, value: Bytes, ttl_secs: u32, now: i64) -> Cell {
     if ttl_secs > 0 {
         Cell::expiring(ts, value, ttl_secs, now)
     } else {
