@@ -56,6 +56,11 @@ struct Config {
     mixed_secs: f64,
     pin: bool,
     smoke: bool,
+    /// Ingest through `Db::insert_rows` (values; mutations built on the shards) rather
+    /// than `Db::apply` of mutations built beforehand (the earlier bench).
+    ingest_rows: bool,
+    /// Page reads through `Db::read_chain` rather than one `Db::read` per bucket.
+    chain_reads: bool,
 }
 
 fn parse_args() -> Result<Config, String> {
@@ -74,6 +79,8 @@ fn parse_args() -> Result<Config, String> {
         mixed_secs: if smoke { 0.3 } else { 5.0 },
         pin: true,
         smoke,
+        ingest_rows: true,
+        chain_reads: true,
     };
     let mut it = args.iter();
     while let Some(a) = it.next() {
@@ -82,6 +89,20 @@ fn parse_args() -> Result<Config, String> {
         match a.as_str() {
             "--bench" => {}
             "--no-pin" => c.pin = false,
+            "--ingest" => {
+                c.ingest_rows = match value()?.as_str() {
+                    "rows" => true,
+                    "apply" => false,
+                    other => return Err(format!("--ingest rows|apply, not {other}")),
+                }
+            }
+            "--pages" => {
+                c.chain_reads = match value()?.as_str() {
+                    "chain" => true,
+                    "per-bucket" => false,
+                    other => return Err(format!("--pages chain|per-bucket, not {other}")),
+                }
+            }
             "--mixed-secs" => c.mixed_secs = value()?.parse().map_err(|e| bad(&e))?,
             "--scale" => c.scale = value()?.parse().map_err(|e| bad(&e))?,
             "--seed" => c.seed = value()?.parse().map_err(|e| bad(&e))?,
@@ -267,25 +288,83 @@ where
     )
 }
 
+const COLUMNS: [&str; 5] = ["channel_id", "bucket", "message_id", "author_id", "content"];
+
+fn message_values(m: &generator::Message) -> Vec<Value> {
+    vec![
+        Value::BigInt(m.channel_id),
+        Value::Int(m.bucket),
+        Value::BigInt(m.message_id),
+        Value::BigInt(m.author_id),
+        Value::Text(m.content.clone()),
+    ]
+}
+
 fn ingest(db: &Db, data: &Data, c: &Config) -> Figures {
+    if c.ingest_rows {
+        ingest_rows(db, data, c)
+    } else {
+        ingest_mutations(db, data, c)
+    }
+}
+
+/// Ingest through `Db::insert_rows`: each call moves its messages' values in, the caller
+/// routes them and the shards build the mutations.
+fn ingest_rows(db: &Db, data: &Data, c: &Config) -> Figures {
+    let clients = c.clients;
+    let batch = c.batch.max(1);
+    // Each client's calls (`batch` messages each; the clients interleave calls), made
+    // before the clock starts, as a caller has its values in hand.
+    let calls: Vec<std::sync::Mutex<Vec<Vec<Vec<Value>>>>> = (0..clients)
+        .map(|client| {
+            let mine = data.messages.chunks(batch).skip(client).step_by(clients);
+            std::sync::Mutex::new(
+                mine.map(|ms| ms.iter().map(message_values).collect())
+                    .collect(),
+            )
+        })
+        .collect();
+    let phase = cpu::PhaseCpu::start();
+    let run = run_clients(clients, |client| {
+        let mine = std::mem::take(&mut *calls[client].lock().expect("calls"));
+        let opts = WriteOptions::default();
+        if c.in_flight > 1 {
+            return in_flight(
+                mine.into_iter().map(|rows| async move {
+                    let t = Instant::now();
+                    db.insert_rows_async("chat", "messages", &COLUMNS, rows, opts)
+                        .await
+                        .expect("insert");
+                    t.elapsed().as_nanos() as u64
+                }),
+                c.in_flight,
+            );
+        }
+        let mut lat = Vec::new();
+        for rows in mine {
+            let t = Instant::now();
+            db.insert_rows("chat", "messages", &COLUMNS, rows, opts)
+                .expect("insert");
+            lat.push(t.elapsed().as_nanos() as u64);
+        }
+        lat
+    });
+    let n = data.messages.len();
+    figures(n, run.wall, run.latencies_ns, phase.finish(run.cpu_ns, n))
+}
+
+/// Ingest through `Db::apply` of mutations built before the clock starts (each call
+/// clones its mutations): the earlier bench's path.
+fn ingest_mutations(db: &Db, data: &Data, c: &Config) -> Figures {
     let clients = c.clients;
     let mutations: Vec<Mutation> = data
         .messages
         .iter()
         .map(|m| {
-            db.insert_mutation(
-                "chat",
-                "messages",
-                &[
-                    ("channel_id", Value::BigInt(m.channel_id)),
-                    ("bucket", Value::Int(m.bucket)),
-                    ("message_id", Value::BigInt(m.message_id)),
-                    ("author_id", Value::BigInt(m.author_id)),
-                    ("content", Value::Text(m.content.clone())),
-                ],
-                WriteOptions::default(),
-            )
-            .expect("mutation")
+            let values = message_values(m);
+            let named: Vec<(&str, Value)> = COLUMNS.iter().copied().zip(values).collect();
+            db.insert_mutation("chat", "messages", &named, WriteOptions::default())
+                .expect("mutation")
         })
         .collect();
     let phase = cpu::PhaseCpu::start();
@@ -328,23 +407,36 @@ struct PageRead {
     expect: usize,
 }
 
-async fn page_of_50(db: &Db, table: TableId, p: &PageRead) -> usize {
+async fn page_of_50(db: &Db, table: TableId, p: &PageRead, chain: bool) -> usize {
     let (high, before_id) = p.before;
-    let mut rows = 0;
-    for bucket in (p.low..=high).rev() {
+    let query = |bucket: i32, limit: usize| {
         let key = serialize_partition_key(&[
             Value::BigInt(p.channel).serialize(),
             Value::Int(bucket).serialize(),
         ])
         .expect("key");
-        let mut q = ReadQuery::partition(table, key).limit(50 - rows);
+        let mut q = ReadQuery::partition(table, key).limit(limit);
         if let (Some(id), true) = (before_id, bucket == high) {
             // message_id is DESC: "older than id" comes after it in clustering order.
             let ck = encode_clustering(&[(CqlType::BigInt, Order::Desc)], &[Value::BigInt(id)])
                 .expect("clustering");
             q = q.slice(Slice::new(Bound::Excluded(ck), Bound::Unbounded));
         }
-        rows += db.read_async(q).await.expect("read").rows.len();
+        q
+    };
+    if chain {
+        let queries = (p.low..=high).rev().map(|b| query(b, 50)).collect();
+        let page = db.read_chain_async(queries, 50).await.expect("read");
+        return page.iter().map(|r| r.rows.len()).sum();
+    }
+    let mut rows = 0;
+    for bucket in (p.low..=high).rev() {
+        rows += db
+            .read_async(query(bucket, 50 - rows))
+            .await
+            .expect("read")
+            .rows
+            .len();
         if rows >= 50 {
             break;
         }
@@ -366,7 +458,7 @@ fn read_phase(
     let per_client = reads / c.clients as u64;
     let read = |p: PageRead| async move {
         let t = Instant::now();
-        let rows = page_of_50(db, table, &p).await;
+        let rows = page_of_50(db, table, &p, c.chain_reads).await;
         let took = t.elapsed().as_nanos() as u64;
         if c.smoke {
             assert_eq!(rows, p.expect, "channel rank {}", p.rank);
@@ -393,7 +485,12 @@ fn read_phase(
         }
     });
     let ops = per_client as usize * c.clients;
-    figures(ops, run.wall, run.latencies_ns, phase.finish(run.cpu_ns, ops))
+    figures(
+        ops,
+        run.wall,
+        run.latencies_ns,
+        phase.finish(run.cpu_ns, ops),
+    )
 }
 
 /// Phase 2: the newest 50 of a channel picked by popularity.
@@ -452,21 +549,26 @@ fn mixed(db: &Db, data: &Data, c: &Config) -> (Figures, Figures) {
                         let t = Instant::now();
                         if rng.random_range(0..10) == 0 {
                             let id = next_id.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                            let m = db
-                                .insert_mutation(
-                                    "chat",
-                                    "messages",
-                                    &[
-                                        ("channel_id", Value::BigInt(ch.id)),
-                                        ("bucket", Value::Int(ch.high)),
-                                        ("message_id", Value::BigInt(id)),
-                                        ("author_id", Value::BigInt(7)),
-                                        ("content", Value::Text("a mixed-phase message".into())),
-                                    ],
-                                    WriteOptions::default(),
-                                )
-                                .expect("mutation");
-                            db.apply(vec![m]).expect("apply");
+                            let values = vec![
+                                Value::BigInt(ch.id),
+                                Value::Int(ch.high),
+                                Value::BigInt(id),
+                                Value::BigInt(7),
+                                Value::Text("a mixed-phase message".into()),
+                            ];
+                            if c.ingest_rows {
+                                let opts = WriteOptions::default();
+                                db.insert_rows("chat", "messages", &COLUMNS, vec![values], opts)
+                                    .expect("insert");
+                            } else {
+                                let named: Vec<(&str, Value)> =
+                                    COLUMNS.iter().copied().zip(values).collect();
+                                let opts = WriteOptions::default();
+                                let m = db
+                                    .insert_mutation("chat", "messages", &named, opts)
+                                    .expect("mutation");
+                                db.apply(vec![m]).expect("apply");
+                            }
                             writes.push(t.elapsed().as_nanos() as u64);
                         } else {
                             let page = PageRead {
@@ -476,7 +578,7 @@ fn mixed(db: &Db, data: &Data, c: &Config) -> (Figures, Figures) {
                                 before: (ch.high, None),
                                 expect: 0,
                             };
-                            futures_executor::block_on(page_of_50(db, table, &page));
+                            futures_executor::block_on(page_of_50(db, table, &page, c.chain_reads));
                             reads.push(t.elapsed().as_nanos() as u64);
                         }
                     }

@@ -79,8 +79,9 @@ impl Db {
                     .await?,
             ));
         }
-        let mut answers: Vec<std::vec::IntoIter<ReadResult>> =
-            (0..self.shard_count()).map(|_| Vec::new().into_iter()).collect();
+        let mut answers: Vec<std::vec::IntoIter<ReadResult>> = (0..self.shard_count())
+            .map(|_| Vec::new().into_iter())
+            .collect();
         for (s, p) in pending {
             if let Some(a) = answers.get_mut(s) {
                 *a = wait_async(p).await?.into_iter();
