@@ -308,8 +308,8 @@ fn ingest(db: &Db, data: &Data, c: &Config) -> Figures {
     }
 }
 
-/// Ingest through `Db::insert_rows`: each call moves its messages' values in, the caller
-/// routes them and the shards build the mutations.
+/// Ingest through a `PreparedInsert` (`Db::prepare_insert`): each call moves its
+/// messages' values in, the caller routes them and the shards build the mutations.
 fn ingest_rows(db: &Db, data: &Data, c: &Config) -> Figures {
     let clients = c.clients;
     let batch = c.batch.max(1);
@@ -324,17 +324,19 @@ fn ingest_rows(db: &Db, data: &Data, c: &Config) -> Figures {
             )
         })
         .collect();
+    let insert = db
+        .prepare_insert("chat", "messages", &COLUMNS)
+        .expect("prepare");
     let phase = cpu::PhaseCpu::start();
     let run = run_clients(clients, |client| {
         let mine = std::mem::take(&mut *calls[client].lock().expect("calls"));
         let opts = WriteOptions::default();
+        let insert = &insert;
         if c.in_flight > 1 {
             return in_flight(
                 mine.into_iter().map(|rows| async move {
                     let t = Instant::now();
-                    db.insert_rows_async("chat", "messages", &COLUMNS, rows, opts)
-                        .await
-                        .expect("insert");
+                    insert.execute_async(rows, opts).await.expect("insert");
                     t.elapsed().as_nanos() as u64
                 }),
                 c.in_flight,
@@ -343,8 +345,7 @@ fn ingest_rows(db: &Db, data: &Data, c: &Config) -> Figures {
         let mut lat = Vec::new();
         for rows in mine {
             let t = Instant::now();
-            db.insert_rows("chat", "messages", &COLUMNS, rows, opts)
-                .expect("insert");
+            insert.execute(rows, opts).expect("insert");
             lat.push(t.elapsed().as_nanos() as u64);
         }
         lat
@@ -529,6 +530,9 @@ fn mixed(db: &Db, data: &Data, c: &Config) -> (Figures, Figures) {
     let table = db.catalog().table("chat", "messages").expect("table").id;
     let last_id = data.messages.last().map_or(0, |m| m.message_id);
     let next_id = std::sync::atomic::AtomicI64::new(last_id + 1);
+    let insert = &db
+        .prepare_insert("chat", "messages", &COLUMNS)
+        .expect("prepare");
     let deadline = Instant::now() + Duration::from_secs_f64(c.mixed_secs);
     let start = Instant::now();
     let phase = cpu::PhaseCpu::start();
@@ -558,8 +562,7 @@ fn mixed(db: &Db, data: &Data, c: &Config) -> (Figures, Figures) {
                             ];
                             if c.ingest_rows {
                                 let opts = WriteOptions::default();
-                                db.insert_rows("chat", "messages", &COLUMNS, vec![values], opts)
-                                    .expect("insert");
+                                insert.execute(vec![values], opts).expect("insert");
                             } else {
                                 let named: Vec<(&str, Value)> =
                                     COLUMNS.iter().copied().zip(values).collect();

@@ -351,3 +351,32 @@ fn async_forms_work_on_a_runtime() {
         assert_eq!(page[0].rows.len(), 5);
     });
 }
+
+#[test]
+fn a_prepared_insert_follows_schema_changes() {
+    let db = open(2);
+    let insert = db.prepare_insert("chat", "messages", &COLUMNS).unwrap();
+    for id in 1..=3 {
+        insert
+            .execute(vec![row(9, 0, id)], WriteOptions::default())
+            .unwrap();
+    }
+    assert_eq!(bucket_ids(&db, 9, 0), vec![3, 2, 1]);
+    db.drop_table("chat", "messages", false).unwrap();
+    let err = insert
+        .execute(vec![row(9, 0, 4)], WriteOptions::default())
+        .unwrap_err();
+    assert!(matches!(err, Error::NotFound(_)), "{err:?}");
+    // Recreated (a new table id): the same prepared insert writes into the new table.
+    db.create_table(common::messages_schema(), false).unwrap();
+    insert
+        .execute(vec![row(9, 0, 5), row(10, 0, 6)], WriteOptions::default())
+        .unwrap();
+    assert_eq!(bucket_ids(&db, 9, 0), vec![5]);
+    assert_eq!(bucket_ids(&db, 10, 0), vec![6]);
+    db.close().unwrap();
+    let err = insert
+        .execute(vec![row(9, 0, 7)], WriteOptions::default())
+        .unwrap_err();
+    assert!(matches!(err, Error::Closed), "{err:?}");
+}

@@ -192,7 +192,7 @@ impl Db {
     }
 }
 
-pub(super) fn effective_ttl(schema: &TableSchema, opts: WriteOptions) -> u32 {
+fn effective_ttl(schema: &TableSchema, opts: WriteOptions) -> u32 {
     opts.ttl_secs
         .unwrap_or_else(|| u32::try_from(schema.params.default_time_to_live).unwrap_or(0))
 }
