@@ -3,20 +3,32 @@
 //! shard and with more, from several client threads.
 //!
 //!     cargo bench --bench db -- --scale 0.02 --shards 1,2 --clients 4 --runs 3 [--no-pin]
-//!         [--in-flight N] [--batch N]
+//!         [--in-flight N] [--batch N] [--ingest rows|apply] [--pages chain|per-bucket]
+//!         [--idle-spin-us N]
 //!
 //! The data is WORKLOAD.md's (the workload harness's own generator, included by path).
-//! Each run opens a fresh database, ingests every message (one `Db::apply` per message,
-//! the clients splitting the stream), flushes, then runs the reads (scroll-back does half as
-//! many as open-channel) and the mixed phase for `--mixed-secs`. Throughput is over the
-//! phase's wall time; latency per operation. With several runs, the median run (by
-//! throughput) of each phase is reported. With `--in-flight N` (default 1), each client
-//! thread keeps N ingest or read calls in flight through the async API (one thread driving
-//! many requests, as a server's connection does) instead of one blocking call at a time,
-//! so the client threads take less of the CPU the shards need. `--batch N` (default 1) has
-//! each ingest call carry N messages (as the CQL engine's write combiner sends concurrent
-//! statements); ingest throughput still counts messages, latency is per call. With no arguments (as `cargo test --all-targets`
-//! runs it) it does a tiny smoke run that checks what it reads.
+//! Each run opens a fresh database, ingests every message (the clients splitting the
+//! stream), flushes, then runs the reads (scroll-back does half as many as open-channel) and
+//! the mixed phase for `--mixed-secs`. Throughput is over the phase's wall time; latency per
+//! operation. With several runs, the median run (by throughput) of each phase is reported,
+//! with the CPU each operation cost the client threads, the shard threads and the rest, and
+//! how often each side slept (see `db/cpu.rs`).
+//!
+//! - Ingest goes through a prepared insert (`Db::prepare_insert`: the caller routes, the
+//!   shards build the mutations) or, with `--ingest apply`, through `Db::apply` of
+//!   mutations built before the clock starts (the earlier bench; each call clones them).
+//!   `--batch N` (default 1) puts N messages in each call (as the CQL engine's write
+//!   combiner does); throughput still counts messages, latency is per call.
+//! - A page (newest 50, or 50 older than a message) is one `Db::read_chain` over the
+//!   channel's buckets, newest first, or with `--pages per-bucket` one `Db::read` per
+//!   bucket until 50 rows (the earlier bench).
+//! - `--in-flight N` (default 1): each client thread keeps N ingest or read calls in flight
+//!   through the async API (one thread driving many requests, as a server's connection
+//!   does) instead of one blocking call at a time. The mixed phase is always one at a time.
+//! - `--idle-spin-us N` sets the shards' `Options::idle_spin`.
+//!
+//! With no arguments (as `cargo test --all-targets` runs it) it does a tiny smoke run that
+//! checks what it reads.
 
 #[path = "db/cpu.rs"]
 mod cpu;
@@ -61,6 +73,8 @@ struct Config {
     ingest_rows: bool,
     /// Page reads through `Db::read_chain` rather than one `Db::read` per bucket.
     chain_reads: bool,
+    /// `Options::idle_spin` of the shards; `None` for the default.
+    idle_spin_us: Option<u64>,
 }
 
 fn parse_args() -> Result<Config, String> {
@@ -81,6 +95,7 @@ fn parse_args() -> Result<Config, String> {
         smoke,
         ingest_rows: true,
         chain_reads: true,
+        idle_spin_us: None,
     };
     let mut it = args.iter();
     while let Some(a) = it.next() {
@@ -89,6 +104,7 @@ fn parse_args() -> Result<Config, String> {
         match a.as_str() {
             "--bench" => {}
             "--no-pin" => c.pin = false,
+            "--idle-spin-us" => c.idle_spin_us = Some(value()?.parse().map_err(|e| bad(&e))?),
             "--ingest" => {
                 c.ingest_rows = match value()?.as_str() {
                     "rows" => true,
@@ -241,22 +257,22 @@ fn figures(ops: usize, wall: Duration, mut latencies_ns: Vec<u64>, cpu: cpu::Cpu
 struct ClientRun {
     wall: Duration,
     latencies_ns: Vec<u64>,
-    /// CPU the client threads used, together.
-    cpu_ns: u64,
+    /// What the client threads used, together.
+    cpu: cpu::Usage,
 }
 
 /// Runs `clients` threads, each doing `work(client)`, and returns the wall time, every
 /// operation latency and the client threads' CPU.
 fn run_clients(clients: usize, work: impl Fn(usize) -> Vec<u64> + Sync) -> ClientRun {
     let start = Instant::now();
-    let per_client: Vec<(Vec<u64>, u64)> = std::thread::scope(|s| {
+    let per_client: Vec<(Vec<u64>, cpu::Usage)> = std::thread::scope(|s| {
         let handles: Vec<_> = (0..clients)
             .map(|i| {
                 let work = &work;
                 s.spawn(move || {
-                    let cpu_start = cpu::thread_ns();
+                    let cpu_start = cpu::thread();
                     let lat = work(i);
-                    (lat, cpu::thread_ns().saturating_sub(cpu_start))
+                    (lat, cpu::thread().minus(cpu_start))
                 })
             })
             .collect();
@@ -266,11 +282,13 @@ fn run_clients(clients: usize, work: impl Fn(usize) -> Vec<u64> + Sync) -> Clien
             .collect()
     });
     let wall = start.elapsed();
-    let cpu_ns = per_client.iter().map(|(_, c)| c).sum();
+    let cpu = per_client
+        .iter()
+        .fold(cpu::Usage::default(), |a, (_, c)| a.plus(*c));
     ClientRun {
         wall,
         latencies_ns: per_client.into_iter().flat_map(|(l, _)| l).collect(),
-        cpu_ns,
+        cpu,
     }
 }
 
@@ -351,7 +369,7 @@ fn ingest_rows(db: &Db, data: &Data, c: &Config) -> Figures {
         lat
     });
     let n = data.messages.len();
-    figures(n, run.wall, run.latencies_ns, phase.finish(run.cpu_ns, n))
+    figures(n, run.wall, run.latencies_ns, phase.finish(run.cpu, n))
 }
 
 /// Ingest through `Db::apply` of mutations built before the clock starts (each call
@@ -393,7 +411,7 @@ fn ingest_mutations(db: &Db, data: &Data, c: &Config) -> Figures {
         }
         lat
     });
-    let cpu = phase.finish(run.cpu_ns, mutations.len());
+    let cpu = phase.finish(run.cpu, mutations.len());
     figures(mutations.len(), run.wall, run.latencies_ns, cpu)
 }
 
@@ -486,12 +504,7 @@ fn read_phase(
         }
     });
     let ops = per_client as usize * c.clients;
-    figures(
-        ops,
-        run.wall,
-        run.latencies_ns,
-        phase.finish(run.cpu_ns, ops),
-    )
+    figures(ops, run.wall, run.latencies_ns, phase.finish(run.cpu, ops))
 }
 
 /// Phase 2: the newest 50 of a channel picked by popularity.
@@ -536,12 +549,12 @@ fn mixed(db: &Db, data: &Data, c: &Config) -> (Figures, Figures) {
     let deadline = Instant::now() + Duration::from_secs_f64(c.mixed_secs);
     let start = Instant::now();
     let phase = cpu::PhaseCpu::start();
-    let per_client: Vec<(Vec<u64>, Vec<u64>, u64)> = std::thread::scope(|s| {
+    let per_client: Vec<(Vec<u64>, Vec<u64>, cpu::Usage)> = std::thread::scope(|s| {
         let handles: Vec<_> = (0..c.clients)
             .map(|client| {
                 let next_id = &next_id;
                 s.spawn(move || {
-                    let cpu_start = cpu::thread_ns();
+                    let cpu_start = cpu::thread();
                     let mut rng =
                         ChaCha8Rng::seed_from_u64(c.seed ^ 0x006d_6978_6564 ^ client as u64);
                     let (mut reads, mut writes) = (Vec::new(), Vec::new());
@@ -585,7 +598,7 @@ fn mixed(db: &Db, data: &Data, c: &Config) -> (Figures, Figures) {
                             reads.push(t.elapsed().as_nanos() as u64);
                         }
                     }
-                    (reads, writes, cpu::thread_ns().saturating_sub(cpu_start))
+                    (reads, writes, cpu::thread().minus(cpu_start))
                 })
             })
             .collect();
@@ -595,14 +608,16 @@ fn mixed(db: &Db, data: &Data, c: &Config) -> (Figures, Figures) {
             .collect()
     });
     let wall = start.elapsed();
-    let client_ns = per_client.iter().map(|(_, _, c)| c).sum();
+    let clients = per_client
+        .iter()
+        .fold(cpu::Usage::default(), |a, (_, _, c)| a.plus(*c));
     let (mut reads, mut writes) = (Vec::new(), Vec::new());
     for (r, w, _) in per_client {
         reads.extend(r);
         writes.extend(w);
     }
     // Reads and inserts share the client threads: CPU is per operation of the mix.
-    let cpu = phase.finish(client_ns, reads.len() + writes.len());
+    let cpu = phase.finish(clients, reads.len() + writes.len());
     (
         figures(reads.len(), wall, reads, cpu),
         figures(writes.len(), wall, writes, cpu),
@@ -641,16 +656,21 @@ fn main() {
         c.batch,
         c.runs
     );
-    println!("| shards | phase | ops/s | p50 µs | p99 µs | CPU µs/op: clients | shards | other |");
-    println!("|---|---|---|---|---|---|---|---|");
+    println!(
+        "| shards | phase | ops/s | p50 µs | p99 µs | CPU µs/op: clients | shards | other | sleeps/op: clients | shards |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|---|");
     let mut baseline: Option<Vec<f64>> = None;
     for &shards in &c.shards {
         let mut runs: Vec<Vec<Figures>> = vec![Vec::new(); PHASES.len()];
         for _ in 0..c.runs.max(1) {
-            let opts = Options {
+            let mut opts = Options {
                 pin_threads: c.pin,
                 ..Options::with_shards(shards)
             };
+            if let Some(us) = c.idle_spin_us {
+                opts.idle_spin = Duration::from_micros(us);
+            }
             let db = Db::temporary_with(opts).expect("open");
             create_table(&db);
             runs[0].push(ingest(&db, &data, &c));
@@ -665,8 +685,15 @@ fn main() {
         let medians: Vec<Figures> = runs.into_iter().map(median_run).collect();
         for (phase, f) in PHASES.iter().zip(&medians) {
             println!(
-                "| {shards} | {phase} | {:.0} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} |",
-                f.ops_per_sec, f.p50_us, f.p99_us, f.cpu.client_us, f.cpu.shard_us, f.cpu.other_us
+                "| {shards} | {phase} | {:.0} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | {:.2} | {:.2} |",
+                f.ops_per_sec,
+                f.p50_us,
+                f.p99_us,
+                f.cpu.client_us,
+                f.cpu.shard_us,
+                f.cpu.other_us,
+                f.cpu.client_sleeps,
+                f.cpu.shard_sleeps
             );
         }
         let ops: Vec<f64> = medians.iter().map(|f| f.ops_per_sec).collect();
@@ -679,7 +706,7 @@ fn main() {
                     .map(|(p, (o, b))| format!("{p} {:.2}x", o / b))
                     .collect();
                 println!(
-                    "| {shards} vs {} | speed-up | {} | | | | | |",
+                    "| {shards} vs {} | speed-up | {} | | | | | | | |",
                     c.shards[0],
                     ratios.join(", ")
                 );

@@ -1,21 +1,64 @@
-//! CPU time by thread group, so a run on a shared, noisy machine still shows where each
-//! operation's CPU goes: the callers' threads, the shard threads, or the rest (flusher,
-//! compactor, commitlog sync, io_uring workers). Throughput swings with the machine's load;
-//! CPU per operation hardly does, and the callers' share of it bounds the shard speed-up
-//! (2 shards on 2 CPUs reach at most 2 / (1 + client/shard)).
+//! CPU time and sleeps by thread group, so a run on a shared, noisy machine still shows
+//! where each operation's CPU goes: the callers' threads, the shard threads, or the rest
+//! (flusher, compactor, commitlog sync, io_uring workers). Throughput swings with the
+//! machine's load; CPU per operation much less, and the callers' share of it bounds the
+//! shard speed-up (2 shards on 2 CPUs reach at most 2 / (1 + client/shard)). Sleeps
+//! (voluntary context switches) count the futex waits each side pays for a wake-up.
 
-/// CPU nanoseconds this thread has run (`/proc/thread-self/schedstat`, first field).
-pub fn thread_ns() -> u64 {
-    std::fs::read_to_string("/proc/thread-self/schedstat")
-        .ok()
-        .and_then(|s| s.split_whitespace().next()?.parse().ok())
-        .unwrap_or(0)
+use std::path::Path;
+
+/// CPU nanoseconds run and times slept, of one thread or a group.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Usage {
+    pub ns: u64,
+    pub sleeps: u64,
 }
 
-/// CPU nanoseconds of this process's threads named `scrolldb-shard-*`.
-pub fn shard_threads_ns() -> u64 {
+impl Usage {
+    pub fn minus(self, earlier: Usage) -> Usage {
+        Usage {
+            ns: self.ns.saturating_sub(earlier.ns),
+            sleeps: self.sleeps.saturating_sub(earlier.sleeps),
+        }
+    }
+
+    pub fn plus(self, other: Usage) -> Usage {
+        Usage {
+            ns: self.ns + other.ns,
+            sleeps: self.sleeps + other.sleeps,
+        }
+    }
+}
+
+/// A task's usage from its `/proc` directory: `schedstat`'s first field (ns on CPU) and
+/// `status`'s `voluntary_ctxt_switches`.
+fn task_usage(dir: &Path) -> Usage {
+    let ns = std::fs::read_to_string(dir.join("schedstat"))
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0);
+    let sleeps = std::fs::read_to_string(dir.join("status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("voluntary_ctxt_switches:"))?
+                .trim()
+                .parse()
+                .ok()
+        })
+        .unwrap_or(0);
+    Usage { ns, sleeps }
+}
+
+/// This thread's usage so far.
+pub fn thread() -> Usage {
+    task_usage(Path::new("/proc/thread-self"))
+}
+
+/// The usage of this process's threads named `scrolldb-shard-*`.
+pub fn shard_threads() -> Usage {
     let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
-        return 0;
+        return Usage::default();
     };
     tasks
         .flatten()
@@ -23,11 +66,8 @@ pub fn shard_threads_ns() -> u64 {
             std::fs::read_to_string(t.path().join("comm"))
                 .is_ok_and(|c| c.starts_with("scrolldb-shard"))
         })
-        .filter_map(|t| {
-            let s = std::fs::read_to_string(t.path().join("schedstat")).ok()?;
-            s.split_whitespace().next()?.parse::<u64>().ok()
-        })
-        .sum()
+        .map(|t| task_usage(&t.path()))
+        .fold(Usage::default(), Usage::plus)
 }
 
 /// CPU nanoseconds of the whole process, exited threads included.
@@ -47,31 +87,35 @@ pub struct CpuPerOp {
     pub client_us: f64,
     pub shard_us: f64,
     pub other_us: f64,
+    pub client_sleeps: f64,
+    pub shard_sleeps: f64,
 }
 
 /// Snapshot at a phase's start; [`PhaseCpu::finish`] turns it into per-operation figures.
 pub struct PhaseCpu {
-    shards: u64,
+    shards: Usage,
     process: u64,
 }
 
 impl PhaseCpu {
     pub fn start() -> PhaseCpu {
         PhaseCpu {
-            shards: shard_threads_ns(),
+            shards: shard_threads(),
             process: process_ns(),
         }
     }
 
-    /// `client_ns` is the CPU the client threads reported (each measured itself).
-    pub fn finish(self, client_ns: u64, ops: usize) -> CpuPerOp {
-        let shards = shard_threads_ns().saturating_sub(self.shards);
+    /// `clients` is what the client threads used (each measured itself).
+    pub fn finish(self, clients: Usage, ops: usize) -> CpuPerOp {
+        let shards = shard_threads().minus(self.shards);
         let total = process_ns().saturating_sub(self.process);
-        let per_op = |ns: u64| ns as f64 / 1000.0 / ops.max(1) as f64;
+        let per_op = |n: u64| n as f64 / ops.max(1) as f64;
         CpuPerOp {
-            client_us: per_op(client_ns),
-            shard_us: per_op(shards),
-            other_us: per_op(total.saturating_sub(shards).saturating_sub(client_ns)),
+            client_us: per_op(clients.ns) / 1000.0,
+            shard_us: per_op(shards.ns) / 1000.0,
+            other_us: per_op(total.saturating_sub(shards.ns).saturating_sub(clients.ns)) / 1000.0,
+            client_sleeps: per_op(clients.sleeps),
+            shard_sleeps: per_op(shards.sleeps),
         }
     }
 }

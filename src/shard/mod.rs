@@ -76,6 +76,7 @@ impl Shard {
             room: Arc::clone(&room),
             tick_interval: opts.tick_interval.max(Duration::from_micros(100)),
             max_batch_requests: opts.max_batch_requests,
+            idle_spin: opts.idle_spin,
         };
         let compactor = Compactor::spawn(index)?;
         let flusher = Flusher::spawn(index)?;
