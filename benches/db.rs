@@ -471,7 +471,7 @@ fn read_phase(
     data: &Data,
     c: &Config,
     reads: u64,
-    pick: impl Fn(&mut ChaCha8Rng, usize) -> PageRead + Sync,
+    pick: impl Fn(&mut ChaCha8Rng, usize) -> PageRead,
 ) -> Figures {
     let table = db.catalog().table("chat", "messages").expect("table").id;
     let per_client = reads / c.clients as u64;
@@ -484,16 +484,23 @@ fn read_phase(
         }
         took
     };
+    // Each client's picks, made before the clock starts (the same picks as before).
+    let picks: Vec<std::sync::Mutex<Vec<PageRead>>> = (0..c.clients)
+        .map(|client| {
+            let mut rng = ChaCha8Rng::seed_from_u64(c.seed ^ (client as u64 + 1));
+            let mut pages = Vec::with_capacity(per_client as usize);
+            while (pages.len() as u64) < per_client {
+                let rank = data.workload.pick_channel_rank(&mut rng);
+                if data.channels.contains_key(&rank) {
+                    pages.push(pick(&mut rng, rank));
+                }
+            }
+            std::sync::Mutex::new(pages)
+        })
+        .collect();
     let phase = cpu::PhaseCpu::start();
     let run = run_clients(c.clients, |client| {
-        let mut rng = ChaCha8Rng::seed_from_u64(c.seed ^ (client as u64 + 1));
-        let mut pages = Vec::with_capacity(per_client as usize);
-        while (pages.len() as u64) < per_client {
-            let rank = data.workload.pick_channel_rank(&mut rng);
-            if data.channels.contains_key(&rank) {
-                pages.push(pick(&mut rng, rank));
-            }
-        }
+        let pages = std::mem::take(&mut *picks[client].lock().expect("picks"));
         if c.in_flight > 1 {
             in_flight(pages.into_iter().map(read), c.in_flight)
         } else {
