@@ -10,6 +10,7 @@ mod background;
 mod compactor;
 mod flusher;
 pub mod pin;
+mod reads;
 pub mod request;
 pub mod routing;
 mod worker;

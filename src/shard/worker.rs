@@ -4,17 +4,19 @@
 //! least every `tick_interval` when idle) the loop calls `Engine::tick`, which runs the
 //! commitlog's periodic sync and any time-based engine work. Consecutive write requests
 //! waiting in the queue are merged into one commitlog batch, so callers writing at the same
-//! time share one fsync (group commit across callers). Background compaction jobs are picked
-//! and installed here at tick time and run on the shard's compaction thread
+//! time share one fsync (group commit across callers); consecutive reads are served as one
+//! batch whose replies go out together ([`reads`]), so a caller wakes once per batch. An
+//! idle shard may poll its queue for `idle_spin` before it parks. Background compaction
+//! jobs are picked and installed here at tick time and run on the shard's compaction thread
 //! ([`Compactor`]).
 
 use crate::error::duplicate_storage_error;
 use crate::shard::compactor::Compactor;
 use crate::shard::flusher::Flusher;
+use crate::shard::reads;
 use crate::shard::request::Request;
 use crate::storage;
 use crate::storage::engine::Engine;
-use crate::storage::model::{ReadQuery, ReadResult};
 use crossbeam_channel::{Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
@@ -57,6 +59,10 @@ pub fn run(
                 flusher.wait_if_backlogged(&mut engine);
                 pending = apply_batch(&mut engine, &rx, &config, first);
                 flusher.poll(&mut engine);
+            }
+            Ok(read) if reads::is_read(&read) => {
+                pending = reads::serve_batch(&mut engine, &rx, read, config.max_batch_requests);
+                config.room.made_room();
             }
             Ok(other) => serve(&mut engine, other),
             Err(RecvTimeoutError::Timeout) => {}
@@ -162,38 +168,8 @@ fn apply_batch(
     next
 }
 
-/// Serves a [`Request::ReadChain`]: partitions in order until `limit` rows.
-fn read_chain(
-    engine: &mut Engine,
-    queries: Vec<ReadQuery>,
-    limit: usize,
-) -> storage::Result<Vec<ReadResult>> {
-    let mut results = Vec::with_capacity(queries.len());
-    let mut remaining = limit;
-    for mut query in queries {
-        if remaining == 0 {
-            break;
-        }
-        query.limit = Some(query.limit.map_or(remaining, |l| l.min(remaining)));
-        let result = engine.read(&query)?;
-        remaining = remaining.saturating_sub(result.rows.len());
-        results.push(result);
-    }
-    Ok(results)
-}
-
 fn serve(engine: &mut Engine, request: Request) {
     match request {
-        Request::Read { query, reply } => {
-            let _ = reply.send(engine.read(&query));
-        }
-        Request::ReadChain {
-            queries,
-            limit,
-            reply,
-        } => {
-            let _ = reply.send(read_chain(engine, queries, limit));
-        }
         Request::Scan { query, reply } => {
             let _ = reply.send(engine.scan(&query));
         }
@@ -232,6 +208,10 @@ fn serve(engine: &mut Engine, request: Request) {
             let _ = reply.send(Ok(engine.stats()));
         }
         // Handled by the loop.
-        Request::Apply { .. } | Request::InsertRows { .. } | Request::Close(_) => {}
+        Request::Apply { .. }
+        | Request::InsertRows { .. }
+        | Request::Read { .. }
+        | Request::ReadChain { .. }
+        | Request::Close(_) => {}
     }
 }
