@@ -84,3 +84,89 @@ impl RowBatch {
         self.rows.is_empty()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::options::{Backpressure, Options};
+    use crate::shard::{Request, Shard};
+    use crate::storage::engine::{Engine, EngineOptions};
+    use crate::storage::model::ReadQuery;
+
+    fn batch(clustering_type: CqlType, clustering: Value, key: &[u8]) -> RowBatch {
+        let plan = InsertPlan {
+            table: 1,
+            types: vec![CqlType::Blob, clustering_type.clone(), CqlType::Int],
+            names: vec!["k".into(), "c".into(), "v".into()],
+            partition: vec![0],
+            clustering: vec![1],
+            clustering_types: vec![(clustering_type, Order::Asc)],
+            regular: vec![None, None, Some(3)],
+            default_ttl_secs: 0,
+        };
+        let key = Bytes::copy_from_slice(key);
+        RowBatch {
+            plan: Arc::new(plan),
+            stamp: WriteStamp {
+                timestamp: 1,
+                ttl_secs: 0,
+                now_secs: 1,
+            },
+            rows: vec![(
+                key.clone(),
+                vec![Value::Blob(key), clustering, Value::Int(5)],
+            )],
+        }
+    }
+
+    /// A row the shard cannot build (here a clustering type the key encoding refuses)
+    /// fails its own request; the writes queued with it are applied.
+    #[test]
+    fn a_row_the_shard_cannot_build_fails_only_its_request() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let engine = Engine::open(dir.path(), EngineOptions::default()).expect("engine");
+        let shard = Shard::spawn(0, engine, &Options::with_shards(1), None).expect("shard");
+        let bad = batch(CqlType::Duration, Value::Int(0), b"bad");
+        let good = batch(CqlType::Int, Value::Int(7), b"good");
+        let bad = shard
+            .submit(
+                |reply| Request::InsertRows { batch: bad, reply },
+                Backpressure::Wait,
+            )
+            .expect("submit");
+        let good = shard
+            .submit(
+                |reply| Request::InsertRows { batch: good, reply },
+                Backpressure::Wait,
+            )
+            .expect("submit");
+        assert!(matches!(
+            crate::shard::wait(bad),
+            Err(crate::Error::Storage(storage::Error::InvalidRequest(_)))
+        ));
+        crate::shard::wait(good).expect("the good write");
+        let rows = shard
+            .call(
+                |reply| Request::Read {
+                    query: ReadQuery::partition(1, Bytes::from_static(b"good")),
+                    reply,
+                },
+                Backpressure::Wait,
+            )
+            .expect("read")
+            .rows;
+        assert_eq!(rows.len(), 1);
+        let rows = shard
+            .call(
+                |reply| Request::Read {
+                    query: ReadQuery::partition(1, Bytes::from_static(b"bad")),
+                    reply,
+                },
+                Backpressure::Wait,
+            )
+            .expect("read")
+            .rows;
+        assert!(rows.is_empty());
+        shard.shutdown().expect("shutdown");
+    }
+}
