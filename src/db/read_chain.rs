@@ -22,41 +22,60 @@ impl Db {
     /// Reads `queries` (partitions of any shards) as one page of at most `limit` rows: the
     /// rows of the first query (up to its own limit), then of the second, and so on until
     /// `limit` rows. Returns one result per query the page reached, in order; the last is
-    /// cut to the page's limit. Plain threads and tokio alike (blocks the thread; see
-    /// [`crate::shard::wait`]).
-    pub fn read_chain(&self, queries: Vec<ReadQuery>, limit: usize) -> Result<Vec<ReadResult>> {
+    /// cut to the page's limit. `queries` is consumed lazily: queries past a page filled in
+    /// the first round are never built (pass an iterator to profit). Plain threads and tokio
+    /// alike (blocks the thread; see [`crate::shard::wait`]).
+    pub fn read_chain(
+        &self,
+        queries: impl IntoIterator<Item = ReadQuery>,
+        limit: usize,
+    ) -> Result<Vec<ReadResult>> {
         crate::shard::block_on(self.read_chain_async(queries, limit))
     }
 
     /// [`Db::read_chain`] for async code.
     pub async fn read_chain_async(
         &self,
-        mut queries: Vec<ReadQuery>,
+        queries: impl IntoIterator<Item = ReadQuery>,
         limit: usize,
     ) -> Result<Vec<ReadResult>> {
         self.check_open()?;
-        let Some(first) = queries.first() else {
+        let mut queries = queries.into_iter();
+        let Some(first) = queries.next() else {
             return Ok(Vec::new());
         };
-        let shards: Vec<usize> = queries
-            .iter()
-            .map(|q| self.shard_of(&q.partition_key))
-            .collect();
+        // Round 1: the leading run of queries the first one's shard owns.
         let home = self.shard_of(&first.partition_key);
-        let run = shards.iter().take_while(|&&s| s == home).count();
-        let rest = queries.split_off(run);
-        let mut page = self.chain_on(home, queries, limit).await?;
+        let mut run = vec![first];
+        let mut next = None;
+        for q in queries.by_ref() {
+            let shard = self.shard_of(&q.partition_key);
+            if shard != home {
+                next = Some((shard, q));
+                break;
+            }
+            run.push(q);
+        }
+        let run_len = run.len();
+        let mut page = self.chain_on(home, run, limit).await?;
         let mut rows: usize = page.iter().map(|r| r.rows.len()).sum();
-        if rows >= limit || rest.is_empty() || page.len() < run {
+        let Some(next) = next else {
+            cut_to(&mut page, limit);
+            return Ok(page);
+        };
+        if rows >= limit || page.len() < run_len {
             cut_to(&mut page, limit);
             return Ok(page);
         }
         // Round 2: the rest, one message per shard, all in flight together.
-        let rest_shards = shards.get(run..).unwrap_or_default();
+        let mut rest_shards = Vec::new();
         let mut groups: Vec<Vec<ReadQuery>> = vec![Vec::new(); self.shard_count()];
-        for (q, &s) in rest.into_iter().zip(rest_shards) {
+        let rest =
+            std::iter::once(next).chain(queries.map(|q| (self.shard_of(&q.partition_key), q)));
+        for (s, q) in rest {
             if let Some(g) = groups.get_mut(s) {
                 g.push(q);
+                rest_shards.push(s);
             }
         }
         let mut pending = Vec::new();
@@ -88,7 +107,7 @@ impl Db {
             }
         }
         // Merge back in query order; a shard's answer ends where its own rows filled the page.
-        for &s in rest_shards {
+        for &s in &rest_shards {
             if rows >= limit {
                 break;
             }
