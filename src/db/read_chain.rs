@@ -59,14 +59,14 @@ impl Db {
         let run_len = run.len();
         let mut page = self.chain_on(home, run, limit).await?;
         let mut rows: usize = page.iter().map(|r| r.rows.len()).sum();
-        let Some(next) = next else {
-            cut_to(&mut page, limit);
-            return Ok(page);
+        let next = match next {
+            // The page is still short and the home shard read every query of its run.
+            Some(next) if rows < limit && page.len() == run_len => next,
+            _ => {
+                cut_to(&mut page, limit);
+                return Ok(page);
+            }
         };
-        if rows >= limit || page.len() < run_len {
-            cut_to(&mut page, limit);
-            return Ok(page);
-        }
         // Round 2: the rest, one message per shard, all in flight together.
         let mut rest_shards = Vec::new();
         let mut groups: Vec<Vec<ReadQuery>> = vec![Vec::new(); self.shard_count()];
