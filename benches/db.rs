@@ -4,7 +4,7 @@
 //!
 //!     cargo bench --bench db -- --scale 0.02 --shards 1,2 --clients 4 --runs 3 [--no-pin]
 //!         [--in-flight N] [--batch N] [--ingest rows|apply] [--pages chain|per-bucket]
-//!         [--idle-spin-us N]
+//!         [--idle-spin-us N] [--client-sched-batch]
 //!
 //! The data is WORKLOAD.md's (the workload harness's own generator, included by path).
 //! Each run opens a fresh database, ingests every message (the clients splitting the
@@ -25,7 +25,9 @@
 //! - `--in-flight N` (default 1): each client thread keeps N ingest or read calls in flight
 //!   through the async API (one thread driving many requests, as a server's connection
 //!   does) instead of one blocking call at a time. The mixed phase is always one at a time.
-//! - `--idle-spin-us N` sets the shards' `Options::idle_spin`.
+//! - `--idle-spin-us N` sets the shards' `Options::idle_spin`; `--client-sched-batch` runs
+//!   the client threads as `SCHED_BATCH` (a woken client then waits for the tick rather
+//!   than preempting the shard on its CPU).
 //!
 //! With no arguments (as `cargo test --all-targets` runs it) it does a tiny smoke run that
 //! checks what it reads.
@@ -75,6 +77,9 @@ struct Config {
     chain_reads: bool,
     /// `Options::idle_spin` of the shards; `None` for the default.
     idle_spin_us: Option<u64>,
+    /// Run the client threads as `SCHED_BATCH`, so a woken client does not preempt the
+    /// shard running on its CPU (it waits for the tick instead).
+    client_sched_batch: bool,
 }
 
 fn parse_args() -> Result<Config, String> {
@@ -96,6 +101,7 @@ fn parse_args() -> Result<Config, String> {
         ingest_rows: true,
         chain_reads: true,
         idle_spin_us: None,
+        client_sched_batch: false,
     };
     let mut it = args.iter();
     while let Some(a) = it.next() {
@@ -104,6 +110,7 @@ fn parse_args() -> Result<Config, String> {
         match a.as_str() {
             "--bench" => {}
             "--no-pin" => c.pin = false,
+            "--client-sched-batch" => c.client_sched_batch = true,
             "--idle-spin-us" => c.idle_spin_us = Some(value()?.parse().map_err(|e| bad(&e))?),
             "--ingest" => {
                 c.ingest_rows = match value()?.as_str() {
@@ -263,13 +270,20 @@ struct ClientRun {
 
 /// Runs `clients` threads, each doing `work(client)`, and returns the wall time, every
 /// operation latency and the client threads' CPU.
-fn run_clients(clients: usize, work: impl Fn(usize) -> Vec<u64> + Sync) -> ClientRun {
+fn run_clients(
+    clients: usize,
+    batch_sched: bool,
+    work: impl Fn(usize) -> Vec<u64> + Sync,
+) -> ClientRun {
     let start = Instant::now();
     let per_client: Vec<(Vec<u64>, cpu::Usage)> = std::thread::scope(|s| {
         let handles: Vec<_> = (0..clients)
             .map(|i| {
                 let work = &work;
                 s.spawn(move || {
+                    if batch_sched {
+                        cpu::sched_batch();
+                    }
                     let cpu_start = cpu::thread();
                     let lat = work(i);
                     (lat, cpu::thread().minus(cpu_start))
@@ -346,7 +360,7 @@ fn ingest_rows(db: &Db, data: &Data, c: &Config) -> Figures {
         .prepare_insert("chat", "messages", &COLUMNS)
         .expect("prepare");
     let phase = cpu::PhaseCpu::start();
-    let run = run_clients(clients, |client| {
+    let run = run_clients(clients, c.client_sched_batch, |client| {
         let mine = std::mem::take(&mut *calls[client].lock().expect("calls"));
         let opts = WriteOptions::default();
         let insert = &insert;
@@ -387,7 +401,7 @@ fn ingest_mutations(db: &Db, data: &Data, c: &Config) -> Figures {
         })
         .collect();
     let phase = cpu::PhaseCpu::start();
-    let run = run_clients(clients, |client| {
+    let run = run_clients(clients, c.client_sched_batch, |client| {
         // This client's messages, `batch` to a call (the clients interleave calls).
         let mine = mutations
             .chunks(c.batch.max(1))
@@ -500,7 +514,7 @@ fn read_phase(
         })
         .collect();
     let phase = cpu::PhaseCpu::start();
-    let run = run_clients(c.clients, |client| {
+    let run = run_clients(c.clients, c.client_sched_batch, |client| {
         let pages = std::mem::take(&mut *picks[client].lock().expect("picks"));
         if c.in_flight > 1 {
             in_flight(pages.into_iter().map(read), c.in_flight)
@@ -561,7 +575,11 @@ fn mixed(db: &Db, data: &Data, c: &Config) -> (Figures, Figures) {
         let handles: Vec<_> = (0..c.clients)
             .map(|client| {
                 let next_id = &next_id;
+                let batch_sched = c.client_sched_batch;
                 s.spawn(move || {
+                    if batch_sched {
+                        cpu::sched_batch();
+                    }
                     let cpu_start = cpu::thread();
                     let mut rng =
                         ChaCha8Rng::seed_from_u64(c.seed ^ 0x006d_6978_6564 ^ client as u64);

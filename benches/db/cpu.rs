@@ -119,3 +119,13 @@ impl PhaseCpu {
         }
     }
 }
+
+/// Makes the calling thread `SCHED_BATCH`: the scheduler then lets the task running on a
+/// CPU finish its slice instead of preempting it whenever this thread wakes.
+pub fn sched_batch() {
+    let param = libc::sched_param { sched_priority: 0 };
+    // SAFETY: pid 0 is the calling thread; the parameter outlives the call.
+    if unsafe { libc::sched_setscheduler(0, libc::SCHED_BATCH, &param) } != 0 {
+        eprintln!("SCHED_BATCH refused: {}", std::io::Error::last_os_error());
+    }
+}
