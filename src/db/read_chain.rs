@@ -3,28 +3,32 @@
 //!
 //! Read one partition at a time, such a page costs one round trip per bucket, and on two
 //! CPUs each round trip's caller-side cost (queue push, reply wake-up) takes CPU from the
-//! shards. [`Db::read_chain`] needs at most two rounds, at most one message per shard each:
+//! shards. [`Db::read_chain`] reads in rounds of at most one message per shard:
 //! 1. the run of leading queries the first query's shard owns, read there in order until
 //!    the page is full (all the queries with one shard: one message, nothing wasted);
-//! 2. if the page is still short, every other shard's share of the rest at once, each shard
-//!    reading its queries in order until *its own* rows fill what the page still lacks.
+//! 2. while the page is short, the next queries, as many as the rows per query seen so far
+//!    say the page still needs (all the rest when none had rows yet), grouped by shard and
+//!    sent at once; each shard reads its queries in order until *its own* rows fill what
+//!    the page still lacks.
 //!
-//! Step 2 is exact: a query the page needs follows fewer than `limit` rows in all, hence
-//! fewer than that on its own shard, so its shard reaches it. A shard may read a little the
-//! page does not need (at most one page's worth); the caller drops it.
+//! A round is exact: a query the page needs follows fewer than the missing rows in the
+//! round, hence fewer than that on its own shard, so its shard reaches it. A shard may read
+//! past the page's end (at most what the page lacked); the caller drops it. Sizing rounds by
+//! the density seen keeps that waste small: a round that fans out to every shard at once
+//! makes the other shards read rows the page never uses.
 
 use super::Db;
 use crate::error::Result;
-use crate::shard::{wait_async, Request};
+use crate::shard::{wait_async, Pending, Request};
 use crate::storage::model::{ReadQuery, ReadResult};
 
 impl Db {
     /// Reads `queries` (partitions of any shards) as one page of at most `limit` rows: the
     /// rows of the first query (up to its own limit), then of the second, and so on until
     /// `limit` rows. Returns one result per query the page reached, in order; the last is
-    /// cut to the page's limit. `queries` is consumed lazily: queries past a page filled in
-    /// the first round are never built (pass an iterator to profit). Plain threads and tokio
-    /// alike (blocks the thread; see [`crate::shard::wait`]).
+    /// cut to the page's limit. `queries` is consumed lazily: queries past the page's end
+    /// are mostly never built (pass an iterator to profit). Plain threads and tokio alike
+    /// (blocks the thread; see [`crate::shard::wait`]).
     pub fn read_chain(
         &self,
         queries: impl IntoIterator<Item = ReadQuery>,
@@ -40,63 +44,84 @@ impl Db {
         limit: usize,
     ) -> Result<Vec<ReadResult>> {
         self.check_open()?;
-        let mut queries = queries.into_iter();
-        let Some(first) = queries.next() else {
-            return Ok(Vec::new());
-        };
-        // Round 1: the leading run of queries the first one's shard owns.
-        let home = self.shard_of(&first.partition_key);
-        let mut run = vec![first];
-        let mut next = None;
-        for q in queries.by_ref() {
-            let shard = self.shard_of(&q.partition_key);
-            if shard != home {
-                next = Some((shard, q));
+        let mut queries = queries
+            .into_iter()
+            .map(|q| (self.shard_of(&q.partition_key), q))
+            .peekable();
+        let mut page = Vec::new();
+        let mut rows = 0;
+        let mut first_round = true;
+        while rows < limit {
+            let mut round = Vec::new();
+            if first_round {
+                // The leading run of the first query's shard.
+                let Some(&(home, _)) = queries.peek() else {
+                    break;
+                };
+                while let Some(q) = queries.next_if(|(s, _)| *s == home) {
+                    round.push(q);
+                }
+                first_round = false;
+            } else {
+                let wanted = match rows {
+                    0 => usize::MAX,
+                    _ => (limit - rows).div_ceil(rows.div_ceil(page.len().max(1))),
+                };
+                round.extend(queries.by_ref().take(wanted.max(1)));
+            }
+            if round.is_empty() {
                 break;
             }
-            run.push(q);
-        }
-        let run_len = run.len();
-        let mut page = self.chain_on(home, run, limit).await?;
-        let mut rows: usize = page.iter().map(|r| r.rows.len()).sum();
-        let next = match next {
-            // The page is still short and the home shard read every query of its run.
-            Some(next) if rows < limit && page.len() == run_len => next,
-            _ => {
-                cut_to(&mut page, limit);
-                return Ok(page);
+            let read = round.len();
+            let results = self.round(round, limit - rows).await?;
+            let got = results.len();
+            for result in results {
+                rows += result.rows.len();
+                page.push(result);
+                if rows >= limit {
+                    break;
+                }
             }
-        };
-        // Round 2: the rest, one message per shard, all in flight together.
-        let mut rest_shards = Vec::new();
+            // A round reads all its queries unless its page filled.
+            if got < read {
+                break;
+            }
+        }
+        cut_to(&mut page, limit);
+        Ok(page)
+    }
+
+    /// One round: `queries` (with their shards) grouped into one message per shard, all in
+    /// flight together, merged back in query order. Stops at the first query whose shard
+    /// stopped before it (its own rows had filled `limit`).
+    async fn round(
+        &self,
+        queries: Vec<(usize, ReadQuery)>,
+        limit: usize,
+    ) -> Result<Vec<ReadResult>> {
+        let order: Vec<usize> = queries.iter().map(|(s, _)| *s).collect();
         let mut groups: Vec<Vec<ReadQuery>> = vec![Vec::new(); self.shard_count()];
-        let rest =
-            std::iter::once(next).chain(queries.map(|q| (self.shard_of(&q.partition_key), q)));
-        for (s, q) in rest {
+        for (s, q) in queries {
             if let Some(g) = groups.get_mut(s) {
                 g.push(q);
-                rest_shards.push(s);
             }
         }
-        let mut pending = Vec::new();
+        let mut pending: Vec<(usize, Pending<Vec<ReadResult>>)> = Vec::new();
         for (s, group) in groups.into_iter().enumerate() {
             if group.is_empty() {
                 continue;
             }
-            let query_limit = limit - rows;
-            pending.push((
-                s,
-                self.shards()[s]
-                    .submit_async(
-                        |reply| Request::ReadChain {
-                            queries: group,
-                            limit: query_limit,
-                            reply,
-                        },
-                        self.backpressure(),
-                    )
-                    .await?,
-            ));
+            let p = self.shards()[s]
+                .submit_async(
+                    |reply| Request::ReadChain {
+                        queries: group,
+                        limit,
+                        reply,
+                    },
+                    self.backpressure(),
+                )
+                .await?;
+            pending.push((s, p));
         }
         let mut answers: Vec<std::vec::IntoIter<ReadResult>> = (0..self.shard_count())
             .map(|_| Vec::new().into_iter())
@@ -106,38 +131,14 @@ impl Db {
                 *a = wait_async(p).await?.into_iter();
             }
         }
-        // Merge back in query order; a shard's answer ends where its own rows filled the page.
-        for &s in &rest_shards {
-            if rows >= limit {
-                break;
+        let mut merged = Vec::with_capacity(order.len());
+        for s in order {
+            match answers.get_mut(s).and_then(|a| a.next()) {
+                Some(result) => merged.push(result),
+                None => break,
             }
-            let Some(result) = answers.get_mut(s).and_then(|a| a.next()) else {
-                break;
-            };
-            rows += result.rows.len();
-            page.push(result);
         }
-        cut_to(&mut page, limit);
-        Ok(page)
-    }
-
-    /// One message to shard `shard`: `queries` read in order until `limit` rows.
-    async fn chain_on(
-        &self,
-        shard: usize,
-        queries: Vec<ReadQuery>,
-        limit: usize,
-    ) -> Result<Vec<ReadResult>> {
-        self.shards()[shard]
-            .call_async(
-                |reply| Request::ReadChain {
-                    queries,
-                    limit,
-                    reply,
-                },
-                self.backpressure(),
-            )
-            .await
+        Ok(merged)
     }
 }
 
