@@ -4,7 +4,7 @@
 //!
 //!     cargo bench --bench db -- --scale 0.02 --shards 1,2 --clients 4 --runs 3 [--no-pin]
 //!         [--in-flight N] [--batch N] [--ingest rows|apply] [--pages chain|per-bucket]
-//!         [--idle-spin-us N] [--client-sched-batch]
+//!         [--idle-spin-us N] [--client-sched-batch] [--client-nice N]
 //!
 //! The data is WORKLOAD.md's (the workload harness's own generator, included by path).
 //! Each run opens a fresh database, ingests every message (the clients splitting the
@@ -27,7 +27,7 @@
 //!   does) instead of one blocking call at a time. The mixed phase is always one at a time.
 //! - `--idle-spin-us N` sets the shards' `Options::idle_spin`; `--client-sched-batch` runs
 //!   the client threads as `SCHED_BATCH` (a woken client then waits for the tick rather
-//!   than preempting the shard on its CPU).
+//!   than preempting the shard on its CPU); `--client-nice N` gives them nice value N.
 //!
 //! With no arguments (as `cargo test --all-targets` runs it) it does a tiny smoke run that
 //! checks what it reads.
@@ -80,6 +80,8 @@ struct Config {
     /// Run the client threads as `SCHED_BATCH`, so a woken client does not preempt the
     /// shard running on its CPU (it waits for the tick instead).
     client_sched_batch: bool,
+    /// Nice value of the client threads (0: as started).
+    client_nice: i32,
 }
 
 fn parse_args() -> Result<Config, String> {
@@ -102,6 +104,7 @@ fn parse_args() -> Result<Config, String> {
         chain_reads: true,
         idle_spin_us: None,
         client_sched_batch: false,
+        client_nice: 0,
     };
     let mut it = args.iter();
     while let Some(a) = it.next() {
@@ -111,6 +114,7 @@ fn parse_args() -> Result<Config, String> {
             "--bench" => {}
             "--no-pin" => c.pin = false,
             "--client-sched-batch" => c.client_sched_batch = true,
+            "--client-nice" => c.client_nice = value()?.parse().map_err(|e| bad(&e))?,
             "--idle-spin-us" => c.idle_spin_us = Some(value()?.parse().map_err(|e| bad(&e))?),
             "--ingest" => {
                 c.ingest_rows = match value()?.as_str() {
@@ -272,7 +276,7 @@ struct ClientRun {
 /// operation latency and the client threads' CPU.
 fn run_clients(
     clients: usize,
-    batch_sched: bool,
+    (batch_sched, nice): (bool, i32),
     work: impl Fn(usize) -> Vec<u64> + Sync,
 ) -> ClientRun {
     let start = Instant::now();
@@ -283,6 +287,9 @@ fn run_clients(
                 s.spawn(move || {
                     if batch_sched {
                         cpu::sched_batch();
+                    }
+                    if nice != 0 {
+                        cpu::nice(nice);
                     }
                     let cpu_start = cpu::thread();
                     let lat = work(i);
@@ -360,7 +367,7 @@ fn ingest_rows(db: &Db, data: &Data, c: &Config) -> Figures {
         .prepare_insert("chat", "messages", &COLUMNS)
         .expect("prepare");
     let phase = cpu::PhaseCpu::start();
-    let run = run_clients(clients, c.client_sched_batch, |client| {
+    let run = run_clients(clients, (c.client_sched_batch, c.client_nice), |client| {
         let mine = std::mem::take(&mut *calls[client].lock().expect("calls"));
         let opts = WriteOptions::default();
         let insert = &insert;
@@ -401,7 +408,7 @@ fn ingest_mutations(db: &Db, data: &Data, c: &Config) -> Figures {
         })
         .collect();
     let phase = cpu::PhaseCpu::start();
-    let run = run_clients(clients, c.client_sched_batch, |client| {
+    let run = run_clients(clients, (c.client_sched_batch, c.client_nice), |client| {
         // This client's messages, `batch` to a call (the clients interleave calls).
         let mine = mutations
             .chunks(c.batch.max(1))
@@ -514,7 +521,7 @@ fn read_phase(
         })
         .collect();
     let phase = cpu::PhaseCpu::start();
-    let run = run_clients(c.clients, c.client_sched_batch, |client| {
+    let run = run_clients(c.clients, (c.client_sched_batch, c.client_nice), |client| {
         let pages = std::mem::take(&mut *picks[client].lock().expect("picks"));
         if c.in_flight > 1 {
             in_flight(pages.into_iter().map(read), c.in_flight)
@@ -575,10 +582,13 @@ fn mixed(db: &Db, data: &Data, c: &Config) -> (Figures, Figures) {
         let handles: Vec<_> = (0..c.clients)
             .map(|client| {
                 let next_id = &next_id;
-                let batch_sched = c.client_sched_batch;
+                let (batch_sched, nice) = (c.client_sched_batch, c.client_nice);
                 s.spawn(move || {
                     if batch_sched {
                         cpu::sched_batch();
+                    }
+                    if nice != 0 {
+                        cpu::nice(nice);
                     }
                     let cpu_start = cpu::thread();
                     let mut rng =

@@ -129,3 +129,11 @@ pub fn sched_batch() {
         eprintln!("SCHED_BATCH refused: {}", std::io::Error::last_os_error());
     }
 }
+
+/// Sets the calling thread's nice value (Linux: a thread is a task of its own).
+pub fn nice(value: i32) {
+    // SAFETY: who = 0 is the calling thread; no memory is passed.
+    if unsafe { libc::setpriority(libc::PRIO_PROCESS, 0, value) } != 0 {
+        eprintln!("nice {value} refused: {}", std::io::Error::last_os_error());
+    }
+}
