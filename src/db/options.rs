@@ -36,7 +36,8 @@ pub struct Options {
     /// compaction). Should be well under the commitlog's sync period.
     pub tick_interval: Duration,
     /// At most this many queued write requests of one shard are merged into one commitlog
-    /// batch (one fsync in group-commit mode).
+    /// batch (one fsync in group-commit mode), and at most this many queued reads are
+    /// served before their replies are sent.
     pub max_batch_requests: usize,
     /// How long a shard with an empty queue keeps polling it (yielding the CPU between
     /// polls) before it sleeps. A request that arrives meanwhile is taken without a futex
