@@ -3,21 +3,37 @@
 //! shard and with more, from several client threads.
 //!
 //!     cargo bench --bench db -- --scale 0.02 --shards 1,2 --clients 4 --runs 3 [--no-pin]
-//!         [--in-flight N] [--batch N]
+//!         [--in-flight N] [--batch N] [--ingest rows|apply] [--pages chain|per-bucket]
+//!         [--idle-spin-us N] [--client-sched-batch] [--client-nice N]
 //!
 //! The data is WORKLOAD.md's (the workload harness's own generator, included by path).
-//! Each run opens a fresh database, ingests every message (one `Db::apply` per message,
-//! the clients splitting the stream), flushes, then runs the reads (scroll-back does half as
-//! many as open-channel) and the mixed phase for `--mixed-secs`. Throughput is over the
-//! phase's wall time; latency per operation. With several runs, the median run (by
-//! throughput) of each phase is reported. With `--in-flight N` (default 1), each client
-//! thread keeps N ingest or read calls in flight through the async API (one thread driving
-//! many requests, as a server's connection does) instead of one blocking call at a time,
-//! so the client threads take less of the CPU the shards need. `--batch N` (default 1) has
-//! each ingest call carry N messages (as the CQL engine's write combiner sends concurrent
-//! statements); ingest throughput still counts messages, latency is per call. With no arguments (as `cargo test --all-targets`
-//! runs it) it does a tiny smoke run that checks what it reads.
+//! Each run opens a fresh database, ingests every message (the clients splitting the
+//! stream), flushes, then runs the reads (scroll-back does half as many as open-channel) and
+//! the mixed phase for `--mixed-secs`. Throughput is over the phase's wall time; latency per
+//! operation. With several runs, the median run (by throughput) of each phase is reported,
+//! with the CPU each operation cost the client threads, the shard threads and the rest, and
+//! how often each side slept (see `db/cpu.rs`).
+//!
+//! - Ingest goes through a prepared insert (`Db::prepare_insert`: the caller routes, the
+//!   shards build the mutations) or, with `--ingest apply`, through `Db::apply` of
+//!   mutations built before the clock starts (the earlier bench; each call clones them).
+//!   `--batch N` (default 1) puts N messages in each call (as the CQL engine's write
+//!   combiner does); throughput still counts messages, latency is per call.
+//! - A page (newest 50, or 50 older than a message) is one `Db::read_chain` over the
+//!   channel's buckets, newest first, or with `--pages per-bucket` one `Db::read` per
+//!   bucket until 50 rows (the earlier bench).
+//! - `--in-flight N` (default 1): each client thread keeps N ingest or read calls in flight
+//!   through the async API (one thread driving many requests, as a server's connection
+//!   does) instead of one blocking call at a time. The mixed phase is always one at a time.
+//! - `--idle-spin-us N` sets the shards' `Options::idle_spin`; `--client-sched-batch` runs
+//!   the client threads as `SCHED_BATCH` (a woken client then waits for the tick rather
+//!   than preempting the shard on its CPU); `--client-nice N` gives them nice value N.
+//!
+//! With no arguments (as `cargo test --all-targets` runs it) it does a tiny smoke run that
+//! checks what it reads.
 
+#[path = "db/cpu.rs"]
+mod cpu;
 #[allow(dead_code)]
 #[path = "workload/generator.rs"]
 mod generator;
@@ -54,6 +70,18 @@ struct Config {
     mixed_secs: f64,
     pin: bool,
     smoke: bool,
+    /// Ingest through `Db::insert_rows` (values; mutations built on the shards) rather
+    /// than `Db::apply` of mutations built beforehand (the earlier bench).
+    ingest_rows: bool,
+    /// Page reads through `Db::read_chain` rather than one `Db::read` per bucket.
+    chain_reads: bool,
+    /// `Options::idle_spin` of the shards; `None` for the default.
+    idle_spin_us: Option<u64>,
+    /// Run the client threads as `SCHED_BATCH`, so a woken client does not preempt the
+    /// shard running on its CPU (it waits for the tick instead).
+    client_sched_batch: bool,
+    /// Nice value of the client threads (0: as started).
+    client_nice: i32,
 }
 
 fn parse_args() -> Result<Config, String> {
@@ -72,6 +100,11 @@ fn parse_args() -> Result<Config, String> {
         mixed_secs: if smoke { 0.3 } else { 5.0 },
         pin: true,
         smoke,
+        ingest_rows: true,
+        chain_reads: true,
+        idle_spin_us: None,
+        client_sched_batch: false,
+        client_nice: 0,
     };
     let mut it = args.iter();
     while let Some(a) = it.next() {
@@ -80,6 +113,23 @@ fn parse_args() -> Result<Config, String> {
         match a.as_str() {
             "--bench" => {}
             "--no-pin" => c.pin = false,
+            "--client-sched-batch" => c.client_sched_batch = true,
+            "--client-nice" => c.client_nice = value()?.parse().map_err(|e| bad(&e))?,
+            "--idle-spin-us" => c.idle_spin_us = Some(value()?.parse().map_err(|e| bad(&e))?),
+            "--ingest" => {
+                c.ingest_rows = match value()?.as_str() {
+                    "rows" => true,
+                    "apply" => false,
+                    other => return Err(format!("--ingest rows|apply, not {other}")),
+                }
+            }
+            "--pages" => {
+                c.chain_reads = match value()?.as_str() {
+                    "chain" => true,
+                    "per-bucket" => false,
+                    other => return Err(format!("--pages chain|per-bucket, not {other}")),
+                }
+            }
             "--mixed-secs" => c.mixed_secs = value()?.parse().map_err(|e| bad(&e))?,
             "--scale" => c.scale = value()?.parse().map_err(|e| bad(&e))?,
             "--seed" => c.seed = value()?.parse().map_err(|e| bad(&e))?,
@@ -197,9 +247,10 @@ struct Figures {
     ops_per_sec: f64,
     p50_us: f64,
     p99_us: f64,
+    cpu: cpu::CpuPerOp,
 }
 
-fn figures(ops: usize, wall: Duration, mut latencies_ns: Vec<u64>) -> Figures {
+fn figures(ops: usize, wall: Duration, mut latencies_ns: Vec<u64>, cpu: cpu::CpuPerOp) -> Figures {
     latencies_ns.sort_unstable();
     let at = |q: f64| {
         let i = ((latencies_ns.len() as f64 - 1.0) * q).round() as usize;
@@ -209,26 +260,57 @@ fn figures(ops: usize, wall: Duration, mut latencies_ns: Vec<u64>) -> Figures {
         ops_per_sec: ops as f64 / wall.as_secs_f64(),
         p50_us: at(0.5),
         p99_us: at(0.99),
+        cpu,
     }
 }
 
-/// Runs `clients` threads, each doing `work(client)`, and returns the wall time and every
-/// operation latency.
-fn run_clients(clients: usize, work: impl Fn(usize) -> Vec<u64> + Sync) -> (Duration, Vec<u64>) {
+/// What a phase's client threads measured.
+struct ClientRun {
+    wall: Duration,
+    latencies_ns: Vec<u64>,
+    /// What the client threads used, together.
+    cpu: cpu::Usage,
+}
+
+/// Runs `clients` threads, each doing `work(client)`, and returns the wall time, every
+/// operation latency and the client threads' CPU.
+fn run_clients(
+    clients: usize,
+    (batch_sched, nice): (bool, i32),
+    work: impl Fn(usize) -> Vec<u64> + Sync,
+) -> ClientRun {
     let start = Instant::now();
-    let latencies = std::thread::scope(|s| {
+    let per_client: Vec<(Vec<u64>, cpu::Usage)> = std::thread::scope(|s| {
         let handles: Vec<_> = (0..clients)
             .map(|i| {
                 let work = &work;
-                s.spawn(move || work(i))
+                s.spawn(move || {
+                    if batch_sched {
+                        cpu::sched_batch();
+                    }
+                    if nice != 0 {
+                        cpu::nice(nice);
+                    }
+                    let cpu_start = cpu::thread();
+                    let lat = work(i);
+                    (lat, cpu::thread().minus(cpu_start))
+                })
             })
             .collect();
         handles
             .into_iter()
-            .flat_map(|h| h.join().expect("client thread"))
-            .collect::<Vec<u64>>()
+            .map(|h| h.join().expect("client thread"))
+            .collect()
     });
-    (start.elapsed(), latencies)
+    let wall = start.elapsed();
+    let cpu = per_client
+        .iter()
+        .fold(cpu::Usage::default(), |a, (_, c)| a.plus(*c));
+    ClientRun {
+        wall,
+        latencies_ns: per_client.into_iter().flat_map(|(l, _)| l).collect(),
+        cpu,
+    }
 }
 
 /// Runs `ops` from one client thread, `in_flight` at a time, each returning its latency.
@@ -245,28 +327,88 @@ where
     )
 }
 
+const COLUMNS: [&str; 5] = ["channel_id", "bucket", "message_id", "author_id", "content"];
+
+fn message_values(m: &generator::Message) -> Vec<Value> {
+    vec![
+        Value::BigInt(m.channel_id),
+        Value::Int(m.bucket),
+        Value::BigInt(m.message_id),
+        Value::BigInt(m.author_id),
+        Value::Text(m.content.clone()),
+    ]
+}
+
 fn ingest(db: &Db, data: &Data, c: &Config) -> Figures {
+    if c.ingest_rows {
+        ingest_rows(db, data, c)
+    } else {
+        ingest_mutations(db, data, c)
+    }
+}
+
+/// Ingest through a `PreparedInsert` (`Db::prepare_insert`): each call moves its
+/// messages' values in, the caller routes them and the shards build the mutations.
+fn ingest_rows(db: &Db, data: &Data, c: &Config) -> Figures {
+    let clients = c.clients;
+    let batch = c.batch.max(1);
+    // Each client's calls (`batch` messages each; the clients interleave calls), made
+    // before the clock starts, as a caller has its values in hand.
+    let calls: Vec<std::sync::Mutex<Vec<Vec<Vec<Value>>>>> = (0..clients)
+        .map(|client| {
+            let mine = data.messages.chunks(batch).skip(client).step_by(clients);
+            std::sync::Mutex::new(
+                mine.map(|ms| ms.iter().map(message_values).collect())
+                    .collect(),
+            )
+        })
+        .collect();
+    let insert = db
+        .prepare_insert("chat", "messages", &COLUMNS)
+        .expect("prepare");
+    let phase = cpu::PhaseCpu::start();
+    let run = run_clients(clients, (c.client_sched_batch, c.client_nice), |client| {
+        let mine = std::mem::take(&mut *calls[client].lock().expect("calls"));
+        let opts = WriteOptions::default();
+        let insert = &insert;
+        if c.in_flight > 1 {
+            return in_flight(
+                mine.into_iter().map(|rows| async move {
+                    let t = Instant::now();
+                    insert.execute_async(rows, opts).await.expect("insert");
+                    t.elapsed().as_nanos() as u64
+                }),
+                c.in_flight,
+            );
+        }
+        let mut lat = Vec::new();
+        for rows in mine {
+            let t = Instant::now();
+            insert.execute(rows, opts).expect("insert");
+            lat.push(t.elapsed().as_nanos() as u64);
+        }
+        lat
+    });
+    let n = data.messages.len();
+    figures(n, run.wall, run.latencies_ns, phase.finish(run.cpu, n))
+}
+
+/// Ingest through `Db::apply` of mutations built before the clock starts (each call
+/// clones its mutations): the earlier bench's path.
+fn ingest_mutations(db: &Db, data: &Data, c: &Config) -> Figures {
     let clients = c.clients;
     let mutations: Vec<Mutation> = data
         .messages
         .iter()
         .map(|m| {
-            db.insert_mutation(
-                "chat",
-                "messages",
-                &[
-                    ("channel_id", Value::BigInt(m.channel_id)),
-                    ("bucket", Value::Int(m.bucket)),
-                    ("message_id", Value::BigInt(m.message_id)),
-                    ("author_id", Value::BigInt(m.author_id)),
-                    ("content", Value::Text(m.content.clone())),
-                ],
-                WriteOptions::default(),
-            )
-            .expect("mutation")
+            let values = message_values(m);
+            let named: Vec<(&str, Value)> = COLUMNS.iter().copied().zip(values).collect();
+            db.insert_mutation("chat", "messages", &named, WriteOptions::default())
+                .expect("mutation")
         })
         .collect();
-    let (wall, lat) = run_clients(clients, |client| {
+    let phase = cpu::PhaseCpu::start();
+    let run = run_clients(clients, (c.client_sched_batch, c.client_nice), |client| {
         // This client's messages, `batch` to a call (the clients interleave calls).
         let mine = mutations
             .chunks(c.batch.max(1))
@@ -290,7 +432,8 @@ fn ingest(db: &Db, data: &Data, c: &Config) -> Figures {
         }
         lat
     });
-    figures(mutations.len(), wall, lat)
+    let cpu = phase.finish(run.cpu, mutations.len());
+    figures(mutations.len(), run.wall, run.latencies_ns, cpu)
 }
 
 /// One page read: up to 50 messages of `channel`, newest first, older than `before` (a
@@ -304,23 +447,37 @@ struct PageRead {
     expect: usize,
 }
 
-async fn page_of_50(db: &Db, table: TableId, p: &PageRead) -> usize {
+async fn page_of_50(db: &Db, table: TableId, p: &PageRead, chain: bool) -> usize {
     let (high, before_id) = p.before;
-    let mut rows = 0;
-    for bucket in (p.low..=high).rev() {
+    let query = |bucket: i32, limit: usize| {
         let key = serialize_partition_key(&[
             Value::BigInt(p.channel).serialize(),
             Value::Int(bucket).serialize(),
         ])
         .expect("key");
-        let mut q = ReadQuery::partition(table, key).limit(50 - rows);
+        let mut q = ReadQuery::partition(table, key).limit(limit);
         if let (Some(id), true) = (before_id, bucket == high) {
             // message_id is DESC: "older than id" comes after it in clustering order.
             let ck = encode_clustering(&[(CqlType::BigInt, Order::Desc)], &[Value::BigInt(id)])
                 .expect("clustering");
             q = q.slice(Slice::new(Bound::Excluded(ck), Bound::Unbounded));
         }
-        rows += db.read_async(q).await.expect("read").rows.len();
+        q
+    };
+    if chain {
+        // Lazily: the buckets past a page the first round filled are never built.
+        let queries = (p.low..=high).rev().map(|b| query(b, 50));
+        let page = db.read_chain_async(queries, 50).await.expect("read");
+        return page.iter().map(|r| r.rows.len()).sum();
+    }
+    let mut rows = 0;
+    for bucket in (p.low..=high).rev() {
+        rows += db
+            .read_async(query(bucket, 50 - rows))
+            .await
+            .expect("read")
+            .rows
+            .len();
         if rows >= 50 {
             break;
         }
@@ -336,28 +493,36 @@ fn read_phase(
     data: &Data,
     c: &Config,
     reads: u64,
-    pick: impl Fn(&mut ChaCha8Rng, usize) -> PageRead + Sync,
+    pick: impl Fn(&mut ChaCha8Rng, usize) -> PageRead,
 ) -> Figures {
     let table = db.catalog().table("chat", "messages").expect("table").id;
     let per_client = reads / c.clients as u64;
     let read = |p: PageRead| async move {
         let t = Instant::now();
-        let rows = page_of_50(db, table, &p).await;
+        let rows = page_of_50(db, table, &p, c.chain_reads).await;
         let took = t.elapsed().as_nanos() as u64;
         if c.smoke {
             assert_eq!(rows, p.expect, "channel rank {}", p.rank);
         }
         took
     };
-    let (wall, lat) = run_clients(c.clients, |client| {
-        let mut rng = ChaCha8Rng::seed_from_u64(c.seed ^ (client as u64 + 1));
-        let mut pages = Vec::with_capacity(per_client as usize);
-        while (pages.len() as u64) < per_client {
-            let rank = data.workload.pick_channel_rank(&mut rng);
-            if data.channels.contains_key(&rank) {
-                pages.push(pick(&mut rng, rank));
+    // Each client's picks, made before the clock starts (the same picks as before).
+    let picks: Vec<std::sync::Mutex<Vec<PageRead>>> = (0..c.clients)
+        .map(|client| {
+            let mut rng = ChaCha8Rng::seed_from_u64(c.seed ^ (client as u64 + 1));
+            let mut pages = Vec::with_capacity(per_client as usize);
+            while (pages.len() as u64) < per_client {
+                let rank = data.workload.pick_channel_rank(&mut rng);
+                if data.channels.contains_key(&rank) {
+                    pages.push(pick(&mut rng, rank));
+                }
             }
-        }
+            std::sync::Mutex::new(pages)
+        })
+        .collect();
+    let phase = cpu::PhaseCpu::start();
+    let run = run_clients(c.clients, (c.client_sched_batch, c.client_nice), |client| {
+        let pages = std::mem::take(&mut *picks[client].lock().expect("picks"));
         if c.in_flight > 1 {
             in_flight(pages.into_iter().map(read), c.in_flight)
         } else {
@@ -367,7 +532,8 @@ fn read_phase(
                 .collect()
         }
     });
-    figures(per_client as usize * c.clients, wall, lat)
+    let ops = per_client as usize * c.clients;
+    figures(ops, run.wall, run.latencies_ns, phase.finish(run.cpu, ops))
 }
 
 /// Phase 2: the newest 50 of a channel picked by popularity.
@@ -406,13 +572,25 @@ fn mixed(db: &Db, data: &Data, c: &Config) -> (Figures, Figures) {
     let table = db.catalog().table("chat", "messages").expect("table").id;
     let last_id = data.messages.last().map_or(0, |m| m.message_id);
     let next_id = std::sync::atomic::AtomicI64::new(last_id + 1);
+    let insert = &db
+        .prepare_insert("chat", "messages", &COLUMNS)
+        .expect("prepare");
     let deadline = Instant::now() + Duration::from_secs_f64(c.mixed_secs);
     let start = Instant::now();
-    let per_client: Vec<(Vec<u64>, Vec<u64>)> = std::thread::scope(|s| {
+    let phase = cpu::PhaseCpu::start();
+    let per_client: Vec<(Vec<u64>, Vec<u64>, cpu::Usage)> = std::thread::scope(|s| {
         let handles: Vec<_> = (0..c.clients)
             .map(|client| {
                 let next_id = &next_id;
+                let (batch_sched, nice) = (c.client_sched_batch, c.client_nice);
                 s.spawn(move || {
+                    if batch_sched {
+                        cpu::sched_batch();
+                    }
+                    if nice != 0 {
+                        cpu::nice(nice);
+                    }
+                    let cpu_start = cpu::thread();
                     let mut rng =
                         ChaCha8Rng::seed_from_u64(c.seed ^ 0x006d_6978_6564 ^ client as u64);
                     let (mut reads, mut writes) = (Vec::new(), Vec::new());
@@ -424,21 +602,25 @@ fn mixed(db: &Db, data: &Data, c: &Config) -> (Figures, Figures) {
                         let t = Instant::now();
                         if rng.random_range(0..10) == 0 {
                             let id = next_id.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                            let m = db
-                                .insert_mutation(
-                                    "chat",
-                                    "messages",
-                                    &[
-                                        ("channel_id", Value::BigInt(ch.id)),
-                                        ("bucket", Value::Int(ch.high)),
-                                        ("message_id", Value::BigInt(id)),
-                                        ("author_id", Value::BigInt(7)),
-                                        ("content", Value::Text("a mixed-phase message".into())),
-                                    ],
-                                    WriteOptions::default(),
-                                )
-                                .expect("mutation");
-                            db.apply(vec![m]).expect("apply");
+                            let values = vec![
+                                Value::BigInt(ch.id),
+                                Value::Int(ch.high),
+                                Value::BigInt(id),
+                                Value::BigInt(7),
+                                Value::Text("a mixed-phase message".into()),
+                            ];
+                            if c.ingest_rows {
+                                let opts = WriteOptions::default();
+                                insert.execute(vec![values], opts).expect("insert");
+                            } else {
+                                let named: Vec<(&str, Value)> =
+                                    COLUMNS.iter().copied().zip(values).collect();
+                                let opts = WriteOptions::default();
+                                let m = db
+                                    .insert_mutation("chat", "messages", &named, opts)
+                                    .expect("mutation");
+                                db.apply(vec![m]).expect("apply");
+                            }
                             writes.push(t.elapsed().as_nanos() as u64);
                         } else {
                             let page = PageRead {
@@ -448,11 +630,11 @@ fn mixed(db: &Db, data: &Data, c: &Config) -> (Figures, Figures) {
                                 before: (ch.high, None),
                                 expect: 0,
                             };
-                            futures_executor::block_on(page_of_50(db, table, &page));
+                            futures_executor::block_on(page_of_50(db, table, &page, c.chain_reads));
                             reads.push(t.elapsed().as_nanos() as u64);
                         }
                     }
-                    (reads, writes)
+                    (reads, writes, cpu::thread().minus(cpu_start))
                 })
             })
             .collect();
@@ -462,12 +644,19 @@ fn mixed(db: &Db, data: &Data, c: &Config) -> (Figures, Figures) {
             .collect()
     });
     let wall = start.elapsed();
-    let (reads, writes): (Vec<_>, Vec<_>) = per_client.into_iter().unzip();
-    let reads: Vec<u64> = reads.into_iter().flatten().collect();
-    let writes: Vec<u64> = writes.into_iter().flatten().collect();
+    let clients = per_client
+        .iter()
+        .fold(cpu::Usage::default(), |a, (_, _, c)| a.plus(*c));
+    let (mut reads, mut writes) = (Vec::new(), Vec::new());
+    for (r, w, _) in per_client {
+        reads.extend(r);
+        writes.extend(w);
+    }
+    // Reads and inserts share the client threads: CPU is per operation of the mix.
+    let cpu = phase.finish(clients, reads.len() + writes.len());
     (
-        figures(reads.len(), wall, reads),
-        figures(writes.len(), wall, writes),
+        figures(reads.len(), wall, reads, cpu),
+        figures(writes.len(), wall, writes, cpu),
     )
 }
 
@@ -503,16 +692,21 @@ fn main() {
         c.batch,
         c.runs
     );
-    println!("| shards | phase | ops/s | p50 µs | p99 µs |");
-    println!("|---|---|---|---|---|");
+    println!(
+        "| shards | phase | ops/s | p50 µs | p99 µs | CPU µs/op: clients | shards | other | sleeps/op: clients | shards |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|---|");
     let mut baseline: Option<Vec<f64>> = None;
     for &shards in &c.shards {
         let mut runs: Vec<Vec<Figures>> = vec![Vec::new(); PHASES.len()];
         for _ in 0..c.runs.max(1) {
-            let opts = Options {
+            let mut opts = Options {
                 pin_threads: c.pin,
                 ..Options::with_shards(shards)
             };
+            if let Some(us) = c.idle_spin_us {
+                opts.idle_spin = Duration::from_micros(us);
+            }
             let db = Db::temporary_with(opts).expect("open");
             create_table(&db);
             runs[0].push(ingest(&db, &data, &c));
@@ -527,8 +721,15 @@ fn main() {
         let medians: Vec<Figures> = runs.into_iter().map(median_run).collect();
         for (phase, f) in PHASES.iter().zip(&medians) {
             println!(
-                "| {shards} | {phase} | {:.0} | {:.1} | {:.1} |",
-                f.ops_per_sec, f.p50_us, f.p99_us
+                "| {shards} | {phase} | {:.0} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | {:.2} | {:.2} |",
+                f.ops_per_sec,
+                f.p50_us,
+                f.p99_us,
+                f.cpu.client_us,
+                f.cpu.shard_us,
+                f.cpu.other_us,
+                f.cpu.client_sleeps,
+                f.cpu.shard_sleeps
             );
         }
         let ops: Vec<f64> = medians.iter().map(|f| f.ops_per_sec).collect();
@@ -541,7 +742,7 @@ fn main() {
                     .map(|(p, (o, b))| format!("{p} {:.2}x", o / b))
                     .collect();
                 println!(
-                    "| {shards} vs {} | speed-up | {} | | |",
+                    "| {shards} vs {} | speed-up | {} | | | | | | | |",
                     c.shards[0],
                     ratios.join(", ")
                 );

@@ -25,6 +25,6 @@ pub mod error;
 pub mod shard;
 pub mod snowflake;
 
-pub use db::typed::{Delete, KeyBound, Page, Select, TypedRow, WriteOptions};
+pub use db::typed::{Delete, KeyBound, Page, PreparedInsert, Select, TypedRow, WriteOptions};
 pub use db::{Backpressure, Db, DbStats, IoMode, Options, ShardStats};
 pub use error::{Error, Result};

@@ -141,6 +141,13 @@ impl Db {
 
     fn group_by_shard(&self, mutations: Vec<Mutation>) -> Result<Vec<(usize, Vec<Mutation>)>> {
         self.check_open()?;
+        // One mutation (a typed insert, update or delete) needs no grouping.
+        if let [only] = &mutations[..] {
+            if only.partition_key.is_empty() {
+                return Err(Error::invalid("empty partition key"));
+            }
+            return Ok(vec![(self.shard_of(&only.partition_key), mutations)]);
+        }
         let mut groups: Vec<Vec<Mutation>> = vec![Vec::new(); self.shard_count()];
         for m in mutations {
             // Checked here so one caller's bad mutation cannot fail the commitlog batch

@@ -101,6 +101,9 @@ impl Db {
     fn publish(&self, current: &mut StoredCatalog, next: StoredCatalog) -> Result<()> {
         store::store(self.dir(), &next)?;
         *self.inner.catalog.write() = Arc::new(next.catalog.clone());
+        self.inner
+            .catalog_generation
+            .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
         *current = next;
         // After the switch, so that a refused mirror copy never leaves memory and disk apart.
         self.mirror_catalog()

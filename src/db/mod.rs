@@ -55,6 +55,7 @@ mod ddl;
 mod layout;
 mod mirror;
 pub mod options;
+mod read_chain;
 mod reshard;
 mod scan;
 pub mod stats;
@@ -68,7 +69,7 @@ use crate::storage::compaction::{CompactionConfig, CompactionMode};
 use crate::storage::engine::TableOptions;
 use parking_lot::{Mutex, RwLock};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
 pub use options::{Backpressure, IoMode, Options};
@@ -89,6 +90,9 @@ struct Inner {
     shards: Vec<Shard>,
     /// The snapshot readers take; replaced (never mutated) by DDL.
     catalog: RwLock<Arc<Catalog>>,
+    /// Bumped after every catalog change, so a prepared statement can tell, with one
+    /// atomic load, that its resolved columns may be stale.
+    catalog_generation: AtomicU64,
     /// The authoritative catalog with its id counter; held for the whole of a DDL so DDL
     /// statements are serialized.
     ddl: Mutex<StoredCatalog>,
@@ -218,6 +222,7 @@ impl Db {
                 opts,
                 shards,
                 catalog: RwLock::new(Arc::new(stored.catalog.clone())),
+                catalog_generation: AtomicU64::new(0),
                 ddl: Mutex::new(stored),
                 closed: AtomicBool::new(false),
                 mirrors,
@@ -253,6 +258,11 @@ impl Db {
     /// The current catalog snapshot (it never changes; DDL makes a new one).
     pub fn catalog(&self) -> Arc<Catalog> {
         Arc::clone(&self.inner.catalog.read())
+    }
+
+    /// Changes whenever the catalog does (see `Inner::catalog_generation`).
+    pub(crate) fn catalog_generation(&self) -> u64 {
+        self.inner.catalog_generation.load(Ordering::Acquire)
     }
 
     /// The table's schema, or `NotFound`.

@@ -36,8 +36,13 @@ pub struct Options {
     /// compaction). Should be well under the commitlog's sync period.
     pub tick_interval: Duration,
     /// At most this many queued write requests of one shard are merged into one commitlog
-    /// batch (one fsync in group-commit mode).
+    /// batch (one fsync in group-commit mode), and at most this many queued reads are
+    /// served before their replies are sent.
     pub max_batch_requests: usize,
+    /// How long a shard with an empty queue keeps polling it (yielding the CPU between
+    /// polls) before it sleeps. A request that arrives meanwhile is taken without a futex
+    /// wake-up on either side; zero sleeps at once.
+    pub idle_spin: Duration,
     /// Super-disk: a second directory (`MirrorOptions::dir`) that holds a copy of the whole
     /// database directory, written with every write and reconciled on open (see
     /// `db::mirror`). `MirrorOptions::root` and `reconcile_on_open` are set by the database.
@@ -55,6 +60,7 @@ impl Default for Options {
             pin_threads: true,
             tick_interval: Duration::from_millis(2),
             max_batch_requests: 64,
+            idle_spin: Duration::from_micros(0),
             mirror: None,
         }
     }

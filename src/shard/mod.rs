@@ -10,6 +10,7 @@ mod background;
 mod compactor;
 mod flusher;
 pub mod pin;
+mod reads;
 pub mod request;
 pub mod routing;
 mod worker;
@@ -76,6 +77,7 @@ impl Shard {
             room: Arc::clone(&room),
             tick_interval: opts.tick_interval.max(Duration::from_micros(100)),
             max_batch_requests: opts.max_batch_requests,
+            idle_spin: opts.idle_spin,
         };
         let compactor = Compactor::spawn(index)?;
         let flusher = Flusher::spawn(index)?;
@@ -215,14 +217,21 @@ impl Shard {
 /// current-thread runtime the runtime simply stalls for the wait (prefer the `_async` forms
 /// there).
 pub fn wait<T>(pending: Pending<T>) -> Result<T> {
+    block_on(pending)
+        .map_err(|_| Error::Closed)?
+        .map_err(Error::Storage)
+}
+
+/// Runs a future of the async API to completion on the calling thread, as [`wait`] waits
+/// for one reply (the same care on a tokio runtime thread).
+pub fn block_on<F: std::future::Future>(future: F) -> F::Output {
     let in_multi_thread_runtime = tokio::runtime::Handle::try_current()
         .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
-    let reply = if in_multi_thread_runtime {
-        tokio::task::block_in_place(|| futures_executor::block_on(pending))
+    if in_multi_thread_runtime {
+        tokio::task::block_in_place(|| futures_executor::block_on(future))
     } else {
-        futures_executor::block_on(pending)
-    };
-    reply.map_err(|_| Error::Closed)?.map_err(Error::Storage)
+        futures_executor::block_on(future)
+    }
 }
 
 pub async fn wait_async<T>(pending: Pending<T>) -> Result<T> {

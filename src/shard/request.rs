@@ -1,5 +1,6 @@
 //! What callers ask a shard to do, each with a one-shot reply channel.
 
+use crate::db::typed::rows::RowBatch;
 use crate::storage;
 use crate::storage::engine::{EngineStats, ScanPage, ScanQuery, TableOptions};
 use crate::storage::model::{Mutation, ReadQuery, ReadResult, TableId};
@@ -16,9 +17,22 @@ pub enum Request {
         mutations: Vec<Mutation>,
         reply: Reply<()>,
     },
+    /// Rows for this shard's partitions, built into mutations here (not by the caller)
+    /// and applied in the same commitlog batch as the `Apply`s queued with them.
+    InsertRows {
+        batch: RowBatch,
+        reply: Reply<()>,
+    },
     Read {
         query: ReadQuery,
         reply: Reply<ReadResult>,
+    },
+    /// Reads `queries` one after another as one page of at most `limit` rows, and stops
+    /// when the page is full; one answer per query read (a prefix of `queries`).
+    ReadChain {
+        queries: Vec<ReadQuery>,
+        limit: usize,
+        reply: Reply<Vec<ReadResult>>,
     },
     Scan {
         query: ScanQuery,

@@ -4,18 +4,20 @@
 //! least every `tick_interval` when idle) the loop calls `Engine::tick`, which runs the
 //! commitlog's periodic sync and any time-based engine work. Consecutive write requests
 //! waiting in the queue are merged into one commitlog batch, so callers writing at the same
-//! time share one fsync (group commit across callers). Background compaction jobs are picked
-//! and installed here at tick time and run on the shard's compaction thread
+//! time share one fsync (group commit across callers); consecutive reads are served as one
+//! batch whose replies go out together ([`reads`]), so a caller wakes once per batch. An
+//! idle shard may poll its queue for `idle_spin` before it parks. Background compaction
+//! jobs are picked and installed here at tick time and run on the shard's compaction thread
 //! ([`Compactor`]).
 
 use crate::error::duplicate_storage_error;
 use crate::shard::compactor::Compactor;
 use crate::shard::flusher::Flusher;
-use crate::shard::request::{Reply, Request};
+use crate::shard::reads;
+use crate::shard::request::Request;
 use crate::storage;
 use crate::storage::engine::Engine;
-use crate::storage::model::Mutation;
-use crossbeam_channel::{Receiver, RecvTimeoutError, TryRecvError};
+use crossbeam_channel::{Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
 pub struct WorkerConfig {
@@ -23,6 +25,8 @@ pub struct WorkerConfig {
     pub room: std::sync::Arc<crate::shard::QueueRoom>,
     pub tick_interval: Duration,
     pub max_batch_requests: usize,
+    /// How long an idle shard polls its queue before it parks.
+    pub idle_spin: Duration,
 }
 
 /// Runs the shard until a `Close` request or until every sender is gone.
@@ -38,7 +42,10 @@ pub fn run(
     loop {
         let next = match pending.take() {
             Some(r) => Ok(r),
-            None => rx.recv_timeout(config.tick_interval.saturating_sub(last_tick.elapsed())),
+            None => match spin_for(&rx, config.idle_spin) {
+                Some(r) => Ok(r),
+                None => rx.recv_timeout(config.tick_interval.saturating_sub(last_tick.elapsed())),
+            },
         };
         config.room.made_room();
         match next {
@@ -48,10 +55,14 @@ pub fn run(
                 let _ = reply.send(engine.close());
                 return;
             }
-            Ok(Request::Apply { mutations, reply }) => {
+            Ok(first @ (Request::Apply { .. } | Request::InsertRows { .. })) => {
                 flusher.wait_if_backlogged(&mut engine);
-                pending = apply_batch(&mut engine, &rx, &config, mutations, reply);
+                pending = apply_batch(&mut engine, &rx, &config, first);
                 flusher.poll(&mut engine);
+            }
+            Ok(read) if reads::is_read(&read) => {
+                pending = reads::serve_batch(&mut engine, &rx, read, config.max_batch_requests);
+                config.room.made_room();
             }
             Ok(other) => serve(&mut engine, other),
             Err(RecvTimeoutError::Timeout) => {}
@@ -75,33 +86,73 @@ pub fn run(
     }
 }
 
-/// Applies `first` and the write requests queued right behind it as one batch. Returns the
-/// first non-write request it took off the queue, to be served next.
+/// Waits up to `spin` for a request without sleeping: polls the queue, yielding the CPU
+/// between polls (to a caller on this CPU, which is the likely producer). A request that
+/// arrives meanwhile costs neither side a futex wake-up and the shard no context switch in.
+fn spin_for(rx: &Receiver<Request>, spin: Duration) -> Option<Request> {
+    if spin.is_zero() {
+        return None;
+    }
+    let start = Instant::now();
+    loop {
+        if let Ok(r) = rx.try_recv() {
+            return Some(r);
+        }
+        if start.elapsed() >= spin {
+            return None;
+        }
+        std::thread::yield_now();
+    }
+}
+
+/// Applies the write request `first` and the write requests queued right behind it as one
+/// commitlog batch. Returns the first non-write request it took off the queue, to be served
+/// next.
 fn apply_batch(
     engine: &mut Engine,
     rx: &Receiver<Request>,
     config: &WorkerConfig,
-    first: Vec<Mutation>,
-    first_reply: Reply<()>,
+    first: Request,
 ) -> Option<Request> {
-    let mut mutations = first;
-    let mut replies = vec![first_reply];
+    let mut mutations = Vec::new();
+    let mut replies = Vec::new();
     let mut next = None;
-    while replies.len() < config.max_batch_requests.max(1) {
-        match rx.try_recv() {
-            Ok(Request::Apply {
+    let mut request = Some(first);
+    while let Some(r) = request.take() {
+        match r {
+            Request::Apply {
                 mutations: more,
                 reply,
-            }) => {
-                mutations.extend(more);
+            } => {
+                if mutations.is_empty() {
+                    mutations = more;
+                } else {
+                    mutations.extend(more);
+                }
                 replies.push(reply);
             }
-            Ok(other) => {
+            // Built here, on the shard; a row the key encoding refuses fails its own
+            // request only, never the batch it would have joined.
+            Request::InsertRows { batch, reply } => match batch.into_mutations() {
+                Ok(more) => {
+                    mutations.extend(more);
+                    replies.push(reply);
+                }
+                Err(e) => {
+                    let _ = reply.send(Err(e));
+                }
+            },
+            other => {
                 next = Some(other);
                 break;
             }
-            Err(TryRecvError::Empty | TryRecvError::Disconnected) => break,
         }
+        if replies.len() < config.max_batch_requests.max(1) {
+            request = rx.try_recv().ok();
+        }
+    }
+    if replies.is_empty() {
+        return next;
     }
     match engine.apply_batch(mutations) {
         Ok(()) => replies.into_iter().for_each(|r| {
@@ -119,9 +170,6 @@ fn apply_batch(
 
 fn serve(engine: &mut Engine, request: Request) {
     match request {
-        Request::Read { query, reply } => {
-            let _ = reply.send(engine.read(&query));
-        }
         Request::Scan { query, reply } => {
             let _ = reply.send(engine.scan(&query));
         }
@@ -160,6 +208,10 @@ fn serve(engine: &mut Engine, request: Request) {
             let _ = reply.send(Ok(engine.stats()));
         }
         // Handled by the loop.
-        Request::Apply { .. } | Request::Close(_) => {}
+        Request::Apply { .. }
+        | Request::InsertRows { .. }
+        | Request::Read { .. }
+        | Request::ReadChain { .. }
+        | Request::Close(_) => {}
     }
 }

@@ -6,6 +6,8 @@
 //! form (plain threads) and an `_async` form (tokio).
 
 mod keys;
+mod prepared;
+pub mod rows;
 mod select;
 mod write;
 
@@ -13,6 +15,7 @@ use crate::storage::types::Value;
 use bytes::Bytes;
 use std::sync::Arc;
 
+pub use prepared::PreparedInsert;
 pub use select::Select;
 
 /// One end of a clustering range, as values of the first clustering columns (a prefix).

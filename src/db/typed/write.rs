@@ -197,7 +197,7 @@ fn effective_ttl(schema: &TableSchema, opts: WriteOptions) -> u32 {
         .unwrap_or_else(|| u32::try_from(schema.params.default_time_to_live).unwrap_or(0))
 }
 
-fn make_cell(ts: i64, value: Bytes, ttl_secs: u32, now: i64) -> Cell {
+pub(super) fn make_cell(ts: i64, value: Bytes, ttl_secs: u32, now: i64) -> Cell {
     if ttl_secs > 0 {
         Cell::expiring(ts, value, ttl_secs, now)
     } else {
