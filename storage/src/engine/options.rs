@@ -7,6 +7,10 @@ use crate::mirror::MirrorOptions;
 use crate::read::TombstoneThresholds;
 use crate::sstable::SstableWriterOptions;
 
+/// Default [`EngineOptions::commitlog_preallocate_bytes`]: the file size changes once per
+/// 4 MiB of appends (about 14,000 chat messages) instead of on every one.
+pub const DEFAULT_COMMITLOG_PREALLOCATE_BYTES: u64 = 4 << 20;
+
 /// How an engine runs; `Default` gives what a chat workload wants.
 #[derive(Clone, Debug)]
 pub struct EngineOptions {
@@ -14,6 +18,10 @@ pub struct EngineOptions {
     /// Which thread runs the commitlog's periodic fsyncs (by default the owner's, in `tick`
     /// and `apply`; `Background` starts a `commitlog-sync` thread so the owner never waits).
     pub commitlog_sync_thread: PeriodicSyncThread,
+    /// Bytes the commitlog grows its active segment by ahead of the appends (0: not at all;
+    /// see [`crate::commitlog::Commitlog::preallocate`]): an fdatasync then writes data only,
+    /// not the file size too, which made group-commit fsyncs about 1.5x slower.
+    pub commitlog_preallocate_bytes: u64,
     /// Flush the memtables to SSTables once they hold about this many bytes.
     pub memtable_flush_bytes: usize,
     /// How SSTables are written. Compactions use it as is; see `flush_zstd_level`.
@@ -48,6 +56,7 @@ impl Default for EngineOptions {
         EngineOptions {
             commitlog: CommitlogOptions::default(),
             commitlog_sync_thread: PeriodicSyncThread::default(),
+            commitlog_preallocate_bytes: DEFAULT_COMMITLOG_PREALLOCATE_BYTES,
             memtable_flush_bytes: 64 << 20,
             sstable: SstableWriterOptions::default(),
             flush_zstd_level: 1,
