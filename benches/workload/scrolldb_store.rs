@@ -43,6 +43,8 @@ pub struct ScrolldbStore {
     writes_since_clock: u32,
     /// What the reads so far cost (measurement only).
     read_counters: ReadCounters,
+    /// Time writes waited for a backlogged flush (measurement only).
+    write_stall: Duration,
 }
 
 impl ScrolldbStore {
@@ -69,6 +71,12 @@ impl ScrolldbStore {
             // the major compaction the phase runs writes at the full level (3).
             background_compaction_zstd_level: Some(1),
             flush_mode: FlushMode::External,
+            // `WORKLOAD_MAX_FROZEN_MEMTABLES=N` compares other bounds (the default is the
+            // engine's).
+            max_frozen_memtables: std::env::var("WORKLOAD_MAX_FROZEN_MEMTABLES")
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(scrolldb_storage::engine::MAX_FROZEN_MEMTABLES),
             compaction_mode: CompactionMode::External,
             ..Default::default()
         };
@@ -81,6 +89,7 @@ impl ScrolldbStore {
             last_timestamp_us: 0,
             writes_since_clock: 0,
             read_counters: ReadCounters::default(),
+            write_stall: Duration::ZERO,
         })
     }
 
@@ -122,7 +131,9 @@ impl ScrolldbStore {
     fn poll_background(&mut self, wait_for_compaction: bool) -> Result<()> {
         let engine = &mut self.engine;
         if engine.flush_backlogged() && self.flusher.running {
+            let t = Instant::now();
             let result = self.flusher.wait()?;
+            self.write_stall += t.elapsed();
             engine.install_flush(result)?;
         }
         if let Some(result) = self.flusher.try_result()? {
@@ -291,6 +302,10 @@ impl Store for ScrolldbStore {
     fn set_gc_grace_secs(&mut self, secs: i64) -> Result<()> {
         self.engine.set_gc_grace_secs(keys::SCROLLDB_TABLE_ID, secs);
         Ok(())
+    }
+
+    fn write_stall_s(&self) -> Option<f64> {
+        Some(self.write_stall.as_secs_f64())
     }
 
     fn read_counters(&self) -> Option<ReadCounters> {

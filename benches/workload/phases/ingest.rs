@@ -52,6 +52,7 @@ pub fn load(store: &mut dyn Store, load: &Load, report: Option<&mut Report>) -> 
     let mut chunk: Vec<Message> = Vec::new();
     let (mut generation_s, mut ingest_s) = (0.0f64, 0.0f64);
     let mut written = 0u64;
+    let mut stall_s = 0.0f64;
     let io_start = process_write_bytes();
     loop {
         let t = Instant::now();
@@ -70,7 +71,11 @@ pub fn load(store: &mut dyn Store, load: &Load, report: Option<&mut Report>) -> 
             load.engine,
             written + chunk.len() as u64
         );
+        let stall_before = store.write_stall_s();
         ingest_s += write_chunk(store, load, &chunk, written, &mut batch_latency)?;
+        if let (Some(a), Some(b)) = (stall_before, store.write_stall_s()) {
+            stall_s += b - a;
+        }
         written += chunk.len() as u64;
     }
     drop(chunk);
@@ -87,6 +92,9 @@ pub fn load(store: &mut dyn Store, load: &Load, report: Option<&mut Report>) -> 
         report.number(PHASE, "user_bytes", e, user);
         report.number(PHASE, "generation_s", e, generation_s);
         report.number(PHASE, "periodic_messages_per_s", e, messages / ingest_s);
+        if store.write_stall_s().is_some() {
+            report.number(PHASE, "flush_wait_share", e, stall_s / ingest_s);
+        }
         let write_p99_us = batch_latency.quantile_us(0.99);
         report.number(PHASE, "periodic_write_latency_us_p99", e, write_p99_us);
         if let (Some(a), Some(b)) = (io_start, io_after_ingest) {

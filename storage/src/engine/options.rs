@@ -24,6 +24,11 @@ pub struct EngineOptions {
     pub commitlog_preallocate_bytes: u64,
     /// Flush the memtables to SSTables once they hold about this many bytes.
     pub memtable_flush_bytes: usize,
+    /// Frozen memtables (full, waiting for or in their flush) allowed before a write must
+    /// wait: with [`FlushMode::External`] `flush_backlogged` turns true at this many, and one
+    /// more makes the write flush the oldest inline. Memory for memtables is bounded by
+    /// `(max_frozen_memtables + 1) x memtable_flush_bytes`.
+    pub max_frozen_memtables: usize,
     /// How SSTables are written. Compactions use it as is; see `flush_zstd_level`.
     pub sstable: SstableWriterOptions,
     /// zstd level of the SSTables a memtable flush writes. A flush sits on the write path
@@ -58,6 +63,7 @@ impl Default for EngineOptions {
             commitlog_sync_thread: PeriodicSyncThread::default(),
             commitlog_preallocate_bytes: DEFAULT_COMMITLOG_PREALLOCATE_BYTES,
             memtable_flush_bytes: 64 << 20,
+            max_frozen_memtables: crate::engine::MAX_FROZEN_MEMTABLES,
             sstable: SstableWriterOptions::default(),
             flush_zstd_level: 1,
             background_compaction_zstd_level: None,
