@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use crate::channel_index::ChannelIndex;
+use crate::cpu::thread_cpu_s;
 use crate::disk::{dir_bytes, process_write_bytes};
 use crate::engines;
 use crate::generator::{Message, MessageStream, Workload};
@@ -53,6 +54,7 @@ pub fn load(store: &mut dyn Store, load: &Load, report: Option<&mut Report>) -> 
     let (mut generation_s, mut ingest_s) = (0.0f64, 0.0f64);
     let mut written = 0u64;
     let mut stall_s = 0.0f64;
+    let mut writer_cpu_s = Some(0.0f64);
     let io_start = process_write_bytes();
     loop {
         let t = Instant::now();
@@ -72,7 +74,12 @@ pub fn load(store: &mut dyn Store, load: &Load, report: Option<&mut Report>) -> 
             written + chunk.len() as u64
         );
         let stall_before = store.write_stall_s();
+        let cpu_before = thread_cpu_s();
         ingest_s += write_chunk(store, load, &chunk, written, &mut batch_latency)?;
+        writer_cpu_s = match (writer_cpu_s, cpu_before, thread_cpu_s()) {
+            (Some(sum), Some(a), Some(b)) => Some(sum + b - a),
+            _ => None,
+        };
         if let (Some(a), Some(b)) = (stall_before, store.write_stall_s()) {
             stall_s += b - a;
         }
@@ -92,6 +99,10 @@ pub fn load(store: &mut dyn Store, load: &Load, report: Option<&mut Report>) -> 
         report.number(PHASE, "user_bytes", e, user);
         report.number(PHASE, "generation_s", e, generation_s);
         report.number(PHASE, "periodic_messages_per_s", e, messages / ingest_s);
+        if let Some(cpu_s) = writer_cpu_s {
+            let per_message_us = cpu_s * 1e6 / messages;
+            report.number(PHASE, "writer_cpu_us_per_message", e, per_message_us);
+        }
         if store.write_stall_s().is_some() {
             report.number(PHASE, "flush_wait_share", e, stall_s / ingest_s);
         }
