@@ -71,12 +71,16 @@ impl ScrolldbStore {
             // the major compaction the phase runs writes at the full level (3).
             background_compaction_zstd_level: Some(1),
             flush_mode: FlushMode::External,
-            // `WORKLOAD_MAX_FROZEN_MEMTABLES=N` compares other bounds (the default is the
-            // engine's).
-            max_frozen_memtables: std::env::var("WORKLOAD_MAX_FROZEN_MEMTABLES")
-                .ok()
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(scrolldb_storage::engine::MAX_FROZEN_MEMTABLES),
+            // `WORKLOAD_MAX_FROZEN_MEMTABLES=N` and `WORKLOAD_COMMITLOG_PREALLOCATE_BYTES=N`
+            // compare other settings (the defaults are the engine's).
+            max_frozen_memtables: env_or(
+                "WORKLOAD_MAX_FROZEN_MEMTABLES",
+                scrolldb_storage::engine::MAX_FROZEN_MEMTABLES,
+            ),
+            commitlog_preallocate_bytes: env_or(
+                "WORKLOAD_COMMITLOG_PREALLOCATE_BYTES",
+                scrolldb_storage::engine::DEFAULT_COMMITLOG_PREALLOCATE_BYTES,
+            ),
             compaction_mode: CompactionMode::External,
             ..Default::default()
         };
@@ -207,6 +211,14 @@ impl ScrolldbStore {
         c.blocks_read += result.stats.blocks_read;
         result.rows.iter().map(read_row).collect()
     }
+}
+
+/// The value of environment variable `name`, or `default` when unset or unparsable.
+fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 fn read_row(row: &Row) -> Result<ReadRow> {
