@@ -12,6 +12,7 @@ use scrolldb_storage::clock::{now_micros, now_secs};
 use scrolldb_storage::commitlog::{CommitlogOptions, PeriodicSyncThread, SyncMode};
 use scrolldb_storage::compaction::{CompactionJob, CompactionMode, CompactionResult};
 use scrolldb_storage::engine::{Engine, EngineOptions, FlushJob, FlushMode, FlushResult};
+use scrolldb_storage::io::IoMode;
 use scrolldb_storage::model::{
     Bound, Cell, ColumnFilter, DeletionTime, Direction, Mutation, ReadQuery, Row, Slice,
 };
@@ -71,12 +72,17 @@ impl ScrolldbStore {
             // the major compaction the phase runs writes at the full level (3).
             background_compaction_zstd_level: Some(1),
             flush_mode: FlushMode::External,
-            // `WORKLOAD_MAX_FROZEN_MEMTABLES=N` and `WORKLOAD_COMMITLOG_PREALLOCATE_BYTES=N`
-            // compare other settings (the defaults are the engine's).
+            // `WORKLOAD_MAX_FROZEN_MEMTABLES=N`, `WORKLOAD_COMMITLOG_PREALLOCATE_BYTES=N` and
+            // `WORKLOAD_IO` compare other settings (the defaults are the engine's).
             max_frozen_memtables: env_or(
                 "WORKLOAD_MAX_FROZEN_MEMTABLES",
                 scrolldb_storage::engine::MAX_FROZEN_MEMTABLES,
             ),
+            // `WORKLOAD_IO=plain` writes with std::fs instead of io_uring (the default).
+            io: match std::env::var("WORKLOAD_IO").as_deref() {
+                Ok("plain") => IoMode::Plain,
+                _ => IoMode::default(),
+            },
             commitlog_preallocate_bytes: env_or(
                 "WORKLOAD_COMMITLOG_PREALLOCATE_BYTES",
                 scrolldb_storage::engine::DEFAULT_COMMITLOG_PREALLOCATE_BYTES,
