@@ -121,11 +121,12 @@ pub fn load(store: &mut dyn Store, load: &Load, report: Option<&mut Report>) -> 
     })
 }
 
-/// One write in this many has its latency recorded. Reading the clock twice around every
-/// write cost both engines about 5% of the writer's time (clock reads take ~40 ns in this
-/// VM); a sample of one write in 7 gives the same percentiles. 7 shares no factor with the
-/// adapters' own periods (scrolldb reads its clock every 32 writes), so the sample is not
-/// locked to one phase of them.
+/// One write in this many has its latency recorded. The two clock reads around every write
+/// were about 5% of the writer's samples in a profile (both engines pay them; no change of
+/// the writer's CPU per message was measurable on the loaded machine, though); a sample of
+/// one write in 7 gives the same percentiles. 7 shares no factor with the adapters' own
+/// periods (scrolldb reads its clock every 32 writes), so the sample is not locked to one
+/// phase of them.
 const LATENCY_SAMPLE_EVERY: u64 = 7;
 
 /// Writes one generated chunk in `--ingest-batch` writes; returns its wall time in seconds.
