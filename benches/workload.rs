@@ -10,6 +10,8 @@
 mod channel_index;
 #[path = "workload/cli.rs"]
 mod cli;
+#[path = "workload/cpu.rs"]
+mod cpu;
 #[path = "workload/disk.rs"]
 mod disk;
 #[path = "workload/engines.rs"]

@@ -20,6 +20,8 @@ pub struct FjallStore {
     messages: Keyspace,
     durability: Durability,
     syncer: Option<(Arc<AtomicBool>, JoinHandle<()>)>,
+    /// Reused for each message's value.
+    value_buf: Vec<u8>,
 }
 
 impl FjallStore {
@@ -32,6 +34,7 @@ impl FjallStore {
             messages,
             durability,
             syncer,
+            value_buf: Vec::new(),
         })
     }
 
@@ -78,13 +81,16 @@ impl Store for FjallStore {
         if self.durability == Durability::GroupCommit {
             write = write.durability(Some(PersistMode::SyncData));
         }
+        // Key and value are handed over as slices (fjall copies them into its own buffers),
+        // without a `Vec` of our own per message: the scrolldb adapter builds its fields in
+        // a shared buffer for the same reason.
+        let mut value = std::mem::take(&mut self.value_buf);
         for m in batch {
-            write.insert(
-                &self.messages,
-                keys::fjall_key(m.channel_id, m.bucket, m.message_id).to_vec(),
-                keys::fjall_value(m.author_id, &m.content),
-            );
+            keys::fjall_value_into(&mut value, m.author_id, &m.content);
+            let key = keys::fjall_key(m.channel_id, m.bucket, m.message_id);
+            write.insert(&self.messages, &key[..], &value[..]);
         }
+        self.value_buf = value;
         write.commit()?;
         Ok(())
     }

@@ -2,7 +2,8 @@
 //! Snowflake ids in send order, uniform authors, chat-like content.
 //!
 //! Messages are generated one at a time (nothing is kept but the stream state), so the
-//! generator's memory does not grow with the scale.
+//! generator's memory does not grow with the scale. The ingest phase collects them into
+//! chunks before it starts its timer (`phases::ingest::CHUNK_MESSAGES`).
 
 use rand::Rng;
 use rand_chacha::rand_core::SeedableRng;

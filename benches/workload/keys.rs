@@ -34,12 +34,11 @@ pub fn fjall_message_id(key: &[u8]) -> Option<i64> {
     Some(!u64::from_be_bytes(inverted) as i64)
 }
 
-/// fjall value: `author_id (8 BE) | content`.
-pub fn fjall_value(author_id: i64, content: &str) -> Vec<u8> {
-    let mut value = Vec::with_capacity(8 + content.len());
+/// fjall value: `author_id (8 BE) | content`, written into `value` (cleared first).
+pub fn fjall_value_into(value: &mut Vec<u8>, author_id: i64, content: &str) {
+    value.clear();
     value.extend_from_slice(&author_id.to_be_bytes());
     value.extend_from_slice(content.as_bytes());
-    value
 }
 
 /// Splits a fjall value into `(author_id, content length)`.
@@ -51,13 +50,17 @@ pub fn fjall_value_parts(value: &[u8]) -> Option<(i64, usize)> {
 /// scrolldb partition key: Cassandra's composite serialization of `(channel_id bigint,
 /// bucket int)`: per component a u16 BE length, the value bytes (BE), then 0x00.
 pub fn scrolldb_partition_key(channel_id: i64, bucket: i32) -> Vec<u8> {
-    let mut key = Vec::with_capacity(2 + 8 + 1 + 2 + 4 + 1);
-    key.extend_from_slice(&8u16.to_be_bytes());
-    key.extend_from_slice(&channel_id.to_be_bytes());
-    key.push(0);
-    key.extend_from_slice(&4u16.to_be_bytes());
-    key.extend_from_slice(&bucket.to_be_bytes());
-    key.push(0);
+    scrolldb_partition_key_bytes(channel_id, bucket).to_vec()
+}
+
+/// [`scrolldb_partition_key`] without an allocation.
+#[allow(dead_code)] // used by the workload bench, not by every bench that includes this file
+pub fn scrolldb_partition_key_bytes(channel_id: i64, bucket: i32) -> [u8; 18] {
+    let mut key = [0u8; 18];
+    key[0..2].copy_from_slice(&8u16.to_be_bytes());
+    key[2..10].copy_from_slice(&channel_id.to_be_bytes());
+    key[11..13].copy_from_slice(&4u16.to_be_bytes());
+    key[13..17].copy_from_slice(&bucket.to_be_bytes());
     key
 }
 

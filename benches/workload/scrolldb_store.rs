@@ -7,11 +7,12 @@
 //! The tombstone failure threshold is off: phase 4 reads through a million row tombstones
 //! on purpose, to measure what that costs.
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use scrolldb_storage::clock::{now_micros, now_secs};
 use scrolldb_storage::commitlog::{CommitlogOptions, PeriodicSyncThread, SyncMode};
 use scrolldb_storage::compaction::{CompactionJob, CompactionMode, CompactionResult};
 use scrolldb_storage::engine::{Engine, EngineOptions, FlushJob, FlushMode, FlushResult};
+use scrolldb_storage::io::IoMode;
 use scrolldb_storage::model::{
     Bound, Cell, ColumnFilter, DeletionTime, Direction, Mutation, ReadQuery, Row, Slice,
 };
@@ -43,7 +44,19 @@ pub struct ScrolldbStore {
     writes_since_clock: u32,
     /// What the reads so far cost (measurement only).
     read_counters: ReadCounters,
+    /// Time writes waited for a backlogged flush (measurement only).
+    write_stall: Duration,
+    /// Where a write's keys and values are built: each is split off as a `Bytes` sharing
+    /// this buffer, instead of one allocation per field (five small allocations per message
+    /// that the memtable copied from and freed right away: about a tenth of the writer).
+    scratch: BytesMut,
 }
+
+/// zstd level of the SSTables a memtable flush writes (see `ScrolldbStore::open`).
+const FLUSH_ZSTD_LEVEL: i32 = -5;
+
+/// Size of each `scratch` buffer; a new one is started when a message does not fit.
+const SCRATCH_BYTES: usize = 256 << 10;
 
 impl ScrolldbStore {
     pub fn open(dir: &Path, durability: Durability) -> Result<Self> {
@@ -69,6 +82,28 @@ impl ScrolldbStore {
             // the major compaction the phase runs writes at the full level (3).
             background_compaction_zstd_level: Some(1),
             flush_mode: FlushMode::External,
+            // `WORKLOAD_MAX_FROZEN_MEMTABLES=N`, `WORKLOAD_COMMITLOG_PREALLOCATE_BYTES=N`,
+            // `WORKLOAD_FLUSH_ZSTD_LEVEL=N` and `WORKLOAD_IO` compare other settings (the
+            // defaults are the engine's).
+            max_frozen_memtables: env_or(
+                "WORKLOAD_MAX_FROZEN_MEMTABLES",
+                scrolldb_storage::engine::MAX_FROZEN_MEMTABLES,
+            ),
+            // Flushes favour speed too: their output is rewritten by compaction, and on two
+            // shared cores the flush thread's CPU is taken from the writer. Level -5 instead
+            // of the engine's 1: +12% messages/s in three alternating pairs (2026-11-23
+            // 18:22, see BENCHMARKS.md); the space figure (after the major compaction, at
+            // level 3) does not change.
+            flush_zstd_level: env_or("WORKLOAD_FLUSH_ZSTD_LEVEL", FLUSH_ZSTD_LEVEL),
+            // `WORKLOAD_IO=plain` writes with std::fs instead of io_uring (the default).
+            io: match std::env::var("WORKLOAD_IO").as_deref() {
+                Ok("plain") => IoMode::Plain,
+                _ => IoMode::default(),
+            },
+            commitlog_preallocate_bytes: env_or(
+                "WORKLOAD_COMMITLOG_PREALLOCATE_BYTES",
+                scrolldb_storage::engine::DEFAULT_COMMITLOG_PREALLOCATE_BYTES,
+            ),
             compaction_mode: CompactionMode::External,
             ..Default::default()
         };
@@ -81,6 +116,8 @@ impl ScrolldbStore {
             last_timestamp_us: 0,
             writes_since_clock: 0,
             read_counters: ReadCounters::default(),
+            write_stall: Duration::ZERO,
+            scratch: BytesMut::new(),
         })
     }
 
@@ -122,7 +159,9 @@ impl ScrolldbStore {
     fn poll_background(&mut self, wait_for_compaction: bool) -> Result<()> {
         let engine = &mut self.engine;
         if engine.flush_backlogged() && self.flusher.running {
+            let t = Instant::now();
             let result = self.flusher.wait()?;
+            self.write_stall += t.elapsed();
             engine.install_flush(result)?;
         }
         if let Some(result) = self.flusher.try_result()? {
@@ -151,26 +190,33 @@ impl ScrolldbStore {
 
     fn insert_mutation(&mut self, m: &Message) -> Mutation {
         let timestamp_us = self.next_timestamp_us();
-        let mut row = Row::new(Bytes::copy_from_slice(&keys::scrolldb_clustering(
-            m.message_id,
-        )));
+        let partition_key = keys::scrolldb_partition_key_bytes(m.channel_id, m.bucket);
+        let needed = 8 + 8 + m.content.len() + partition_key.len();
+        if self.scratch.capacity() - self.scratch.len() < needed {
+            self.scratch = BytesMut::with_capacity(SCRATCH_BYTES.max(needed));
+        }
+        let mut field = |bytes: &[u8]| {
+            self.scratch.extend_from_slice(bytes);
+            self.scratch.split().freeze()
+        };
+        let clustering = field(&keys::scrolldb_clustering(m.message_id));
+        let author = field(&m.author_id.to_be_bytes());
+        let content = field(m.content.as_bytes());
+        let partition_key = field(&partition_key);
+        let mut row = Row::new(clustering);
         row.marker = Some(Cell::live(timestamp_us, Bytes::new()));
         // In column order, as `Row::set` would leave them, without its search and growth.
         row.cells = vec![
             (
                 keys::SCROLLDB_COLUMN_AUTHOR_ID,
-                Cell::live(timestamp_us, m.author_id.to_be_bytes().to_vec()),
+                Cell::live(timestamp_us, author),
             ),
             (
                 keys::SCROLLDB_COLUMN_CONTENT,
-                Cell::live(timestamp_us, m.content.clone().into_bytes()),
+                Cell::live(timestamp_us, content),
             ),
         ];
-        Mutation::new(
-            keys::SCROLLDB_TABLE_ID,
-            keys::scrolldb_partition_key(m.channel_id, m.bucket),
-        )
-        .with_row(row)
+        Mutation::new(keys::SCROLLDB_TABLE_ID, partition_key).with_row(row)
     }
 
     fn read(
@@ -196,6 +242,14 @@ impl ScrolldbStore {
         c.blocks_read += result.stats.blocks_read;
         result.rows.iter().map(read_row).collect()
     }
+}
+
+/// The value of environment variable `name`, or `default` when unset or unparsable.
+fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 fn read_row(row: &Row) -> Result<ReadRow> {
@@ -291,6 +345,10 @@ impl Store for ScrolldbStore {
     fn set_gc_grace_secs(&mut self, secs: i64) -> Result<()> {
         self.engine.set_gc_grace_secs(keys::SCROLLDB_TABLE_ID, secs);
         Ok(())
+    }
+
+    fn write_stall_s(&self) -> Option<f64> {
+        Some(self.write_stall.as_secs_f64())
     }
 
     fn read_counters(&self) -> Option<ReadCounters> {

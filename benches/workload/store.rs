@@ -83,6 +83,12 @@ pub trait Store: Send {
     /// Sets how long tombstones must live before compaction may purge them.
     fn set_gc_grace_secs(&mut self, secs: i64) -> Result<()>;
 
+    /// Seconds writes so far spent waiting for a background flush to finish (the engine's
+    /// write stall), if the adapter can tell.
+    fn write_stall_s(&self) -> Option<f64> {
+        None
+    }
+
     /// Read counters so far, if the engine keeps them.
     fn read_counters(&self) -> Option<ReadCounters> {
         None

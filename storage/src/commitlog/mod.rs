@@ -18,6 +18,8 @@
 mod background;
 mod log;
 pub mod options;
+#[cfg(test)]
+mod prealloc_tests;
 pub mod record;
 pub(crate) mod replay;
 pub mod segment;

@@ -6,6 +6,15 @@
 //! else (a valid record after the bad bytes, or a bad frame in a non-last segment, which is
 //! complete and fsynced before the next segment is created) cannot come from a crash, and is
 //! corruption: an error, or skipped under `RecoveryMode::SkipCorruptRecords`.
+//!
+//! One more case is a torn tail in the last segment: a bad frame at X whose bytes are zero
+//! from X to the next 4 KiB boundary of the file (or its end), even if valid frames follow.
+//! That is a page the disk never got: after a power loss, pages of unsynced appends may
+//! reach the disk in any order, and a preallocated file ([`super::Commitlog::preallocate`])
+//! reads as zeros where they did not. Every record after such a page was written after it,
+//! so no fsync completed after any of them: none was durable (none acknowledged in group
+//! commit), and dropping them is what a crash before the sync would have done. Damage that
+//! is not zeros to a page boundary stays corruption.
 
 // Decoders of bytes from disk: no indexing that could panic.
 #![deny(clippy::indexing_slicing)]
@@ -64,6 +73,12 @@ pub fn replay_segment(
                 format!("{reason}; not the last segment, so not a torn tail"),
             ));
         }
+        if is_last && mode == RecoveryMode::TolerateCorruptTail {
+            if let Some(why) = unwritten_page_at(data, at) {
+                out.torn_tail = Some((offset, format!("{reason}; {why}")));
+                break;
+            }
+        }
         match (
             record::find_next_valid(data, at.saturating_add(1), id),
             mode,
@@ -102,4 +117,31 @@ pub fn replay_segment(
         }
     }
     Ok(out)
+}
+
+/// Pages of the file the disk may not have received: the unit in which unsynced writes reach
+/// it. 4 KiB is the smallest page size; a larger one only makes the zero run longer.
+pub const PAGE_BYTES: usize = 4096;
+
+/// Why the bytes at `at` are a page a crash left unwritten (zeros from `at` to the next
+/// [`PAGE_BYTES`] boundary or the end of the file), or `None`.
+fn unwritten_page_at(data: &[u8], at: usize) -> Option<String> {
+    let page_end = (at / PAGE_BYTES + 1)
+        .saturating_mul(PAGE_BYTES)
+        .min(data.len());
+    let rest = data.get(at..)?;
+    let run = data.get(at..page_end)?;
+    if run.is_empty() || run.iter().any(|&b| b != 0) {
+        return None;
+    }
+    if rest.iter().all(|&b| b == 0) {
+        return Some(format!(
+            "the {} bytes to the end of the file are zeros (preallocated space or pages never written)",
+            rest.len()
+        ));
+    }
+    Some(format!(
+        "zeros up to the page boundary at {page_end}: a page a crash left unwritten, so the {} bytes from here on were never synced",
+        rest.len()
+    ))
 }

@@ -122,7 +122,12 @@ pub fn create(io: &dyn FileIo, dir: &Path, id: u64) -> Result<(File, PathBuf)> {
         let _ = io.remove_file(&path);
         return Err(Error::io(&path, e));
     }
-    io.sync_dir(dir).map_err(|e| Error::io(dir, e))?;
+    if let Err(e) = io.sync_dir(dir) {
+        // The caller goes on with its previous segment, which must then stay the last one:
+        // with preallocation it may end in zeros, which only the last segment may hold.
+        let _ = io.remove_file(&path);
+        return Err(Error::io(dir, e));
+    }
     Ok((file, path))
 }
 

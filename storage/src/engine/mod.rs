@@ -25,7 +25,7 @@ use std::sync::Arc;
 
 pub use flush::MAX_FROZEN_MEMTABLES;
 pub use flush_job::{FlushJob, FlushResult};
-pub use options::{EngineOptions, FlushMode, TableOptions};
+pub use options::{EngineOptions, FlushMode, TableOptions, DEFAULT_COMMITLOG_PREALLOCATE_BYTES};
 pub use scan::{ScanPage, ScanPosition, ScanQuery};
 
 use crate::codec::encode_mutation_into;
@@ -332,8 +332,8 @@ impl Engine {
 
     /// Closes the engine after syncing the commitlog. Nothing is flushed: replay on the next
     /// open restores the memtables.
-    pub fn close(mut self) -> Result<()> {
-        self.commitlog.sync()
+    pub fn close(self) -> Result<()> {
+        self.commitlog.close()
     }
 }
 

@@ -67,6 +67,7 @@ pub fn open(dir: &Path, opts: EngineOptions, io: Option<Io>) -> Result<Engine> {
     }
     // Segments a flush covered but a crash kept from being deleted.
     let mut commitlog = commitlog;
+    commitlog.preallocate(opts.commitlog_preallocate_bytes);
     if opts.commitlog_sync_thread == crate::commitlog::PeriodicSyncThread::Background {
         commitlog.sync_in_background()?;
     }

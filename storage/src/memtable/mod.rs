@@ -4,19 +4,24 @@
 //! order and token-range scans can merge the memtable with SSTables. A write finds its
 //! partition through a hash index instead of walking that order (one probe rather than a
 //! tree walk over tens of thousands of partitions); only a new partition enters the order.
+//! The index holds short keys in place ([`index::IndexKey`]), so the probe compares bytes
+//! it already has instead of following a pointer to them.
 //! Row bytes are copied into a [`arena::ByteArena`] and rows kept in an in-order run
 //! ([`rows::Rows`]), so a row costs about one allocation instead of five or more.
 
 mod arena;
 mod frozen;
+mod index;
 mod partition;
 pub mod rows;
 
 use std::collections::{BTreeMap, HashMap};
-use std::hash::{BuildHasherDefault, Hasher};
+use std::hash::BuildHasherDefault;
 
 pub use frozen::FrozenMemtable;
 pub use partition::MemPartition;
+
+use index::{IndexKey, TokenHasher};
 
 use crate::model::{DecoratedKey, Mutation};
 
@@ -26,7 +31,7 @@ pub struct Memtable {
     /// Partitions in the order they were first written; `index` and `order` point here.
     partitions: Vec<MemPartition>,
     /// Partition → slot in `partitions`, for writes.
-    index: HashMap<DecoratedKey, usize, BuildHasherDefault<TokenHasher>>,
+    index: HashMap<IndexKey, usize, BuildHasherDefault<TokenHasher>>,
     /// Partitions in ring order → slot in `partitions`, for flushes, reads and scans.
     order: BTreeMap<DecoratedKey, usize>,
     arena: arena::ByteArena,
@@ -38,13 +43,14 @@ impl Memtable {
     pub fn apply(&mut self, m: Mutation) -> usize {
         let key = DecoratedKey::new(m.partition_key);
         let mut added = 0;
-        let slot = match self.index.get(&key) {
+        let index_key = IndexKey::of(&key);
+        let slot = match self.index.get(&index_key) {
             Some(&slot) => slot,
             None => {
                 added += 96 + key.key.len();
                 let slot = self.partitions.len();
                 self.partitions.push(MemPartition::default());
-                self.index.insert(key.clone(), slot);
+                self.index.insert(index_key, slot);
                 self.order.insert(key, slot);
                 slot
             }
@@ -62,7 +68,7 @@ impl Memtable {
 
     pub fn get(&self, key: &DecoratedKey) -> Option<&MemPartition> {
         self.index
-            .get(key)
+            .get(&IndexKey::of(key))
             .and_then(|&slot| self.partitions.get(slot))
     }
 
@@ -96,38 +102,6 @@ impl Memtable {
 
     pub fn partition_count(&self) -> usize {
         self.partitions.len()
-    }
-}
-
-/// Hashes a `DecoratedKey` by its token alone: the token is already a Murmur3 hash of the
-/// key, so hashing the key bytes again buys nothing. `DecoratedKey`'s derived `Hash` writes
-/// the token first (an `i64`); everything written after it is ignored. Equality still
-/// compares the whole key, so colliding tokens only share a bucket.
-#[derive(Default)]
-struct TokenHasher {
-    hash: Option<u64>,
-}
-
-impl Hasher for TokenHasher {
-    fn finish(&self) -> u64 {
-        self.hash.unwrap_or(0)
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        if self.hash.is_none() {
-            // Not reached through DecoratedKey; a plain FNV-1a keeps other uses correct.
-            let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-            for &b in bytes {
-                h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
-            }
-            self.hash = Some(h);
-        }
-    }
-
-    fn write_i64(&mut self, token: i64) {
-        if self.hash.is_none() {
-            self.hash = Some(token as u64);
-        }
     }
 }
 
