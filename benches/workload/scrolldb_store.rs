@@ -52,9 +52,6 @@ pub struct ScrolldbStore {
     scratch: BytesMut,
 }
 
-/// zstd level of the SSTables a memtable flush writes (see `ScrolldbStore::open`).
-const FLUSH_ZSTD_LEVEL: i32 = -5;
-
 /// Size of each `scratch` buffer; a new one is started when a message does not fit.
 const SCRATCH_BYTES: usize = 256 << 10;
 
@@ -89,12 +86,13 @@ impl ScrolldbStore {
                 "WORKLOAD_MAX_FROZEN_MEMTABLES",
                 scrolldb_storage::engine::MAX_FROZEN_MEMTABLES,
             ),
-            // Flushes favour speed too: their output is rewritten by compaction, and on two
-            // shared cores the flush thread's CPU is taken from the writer. Level -5 instead
-            // of the engine's 1: +12% messages/s in three alternating pairs (2026-11-23
-            // 18:22, see BENCHMARKS.md); the space figure (after the major compaction, at
-            // level 3) does not change.
-            flush_zstd_level: env_or("WORKLOAD_FLUSH_ZSTD_LEVEL", FLUSH_ZSTD_LEVEL),
+            // Flushes at the engine's default level (-5, literals only); their output is
+            // rewritten by compaction, so the space figure (after the major compaction, at
+            // level 3) does not depend on it.
+            flush_zstd_level: env_or(
+                "WORKLOAD_FLUSH_ZSTD_LEVEL",
+                EngineOptions::default().flush_zstd_level,
+            ),
             // `WORKLOAD_IO=plain` writes with std::fs instead of io_uring (the default).
             io: match std::env::var("WORKLOAD_IO").as_deref() {
                 Ok("plain") => IoMode::Plain,

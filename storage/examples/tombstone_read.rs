@@ -5,8 +5,8 @@
 //! The engine runs with default options but for tombstone thresholds (the read must step
 //! over every tombstone) and external compaction; `BLOCK_CACHE_MB` overrides the block
 //! cache size to show what decompression costs when the partition does not fit in it,
-//! `FLUSH_ZSTD_LEVEL` the flushes' zstd level (1; a negative level stores literals without
-//! Huffman coding, which decompresses faster), `READS` the number of timed reads per
+//! `FLUSH_ZSTD_LEVEL` the flushes' zstd level (default -5: a negative level stores literals
+//! without Huffman coding, which decompresses faster), `READS` the number of timed reads per
 //! phase (15), and `KEEP_DIR` a directory to write the engine's files to and leave.
 
 use bytes::Bytes;
