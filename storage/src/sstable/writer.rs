@@ -24,6 +24,10 @@ use super::{dictionary, filter};
 
 /// Bytes buffered before a write is handed to the I/O backend.
 const WRITE_BUFFER_BYTES: usize = 256 * 1024;
+/// zstd level of a split block's heads frame, whatever the table's level: a negative level
+/// stores literals without Huffman coding, so a cold block's heads decompress without
+/// building entropy tables (a cost that dominated these small frames on the live read path).
+const HEADS_ZSTD_LEVEL: i32 = -5;
 
 /// How an SSTable is written.
 #[derive(Clone, Debug)]
@@ -101,7 +105,7 @@ impl SstableWriter {
     ) -> Result<Self> {
         let tmp_path = temp_path(path);
         let heads_compressor =
-            zstd::bulk::Compressor::new(opts.zstd_level).map_err(|e| Error::io(&tmp_path, e))?;
+            zstd::bulk::Compressor::new(HEADS_ZSTD_LEVEL).map_err(|e| Error::io(&tmp_path, e))?;
         let file = io
             .create_file(&tmp_path, false)
             .map_err(|e| Error::io(&tmp_path, e))?;
