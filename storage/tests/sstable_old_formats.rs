@@ -1,8 +1,8 @@
-//! SSTables of format version 2 (whole rows, with their stored maximum timestamp, in one
-//! zstd frame per block) stay readable now that blocks are split into heads and bodies
-//! (version 3): the fixture was written by the version-2 writer (from `fixture_rows`, the
-//! same rows as the version-1 fixture's), and this build reads its rows both ways and
-//! merges them with tombstones, trusting each row's stored maximum timestamp.
+//! SSTables of older format versions stay readable. Version 1 stores rows without their
+//! maximum timestamp (this build derives it from the cells); version 2 stores whole rows,
+//! with that timestamp, in one zstd frame per block (version 3 splits blocks into heads and
+//! bodies). Each fixture was written by its version's writer from `fixture_rows`, and this
+//! build reads its rows both ways and merges them with tombstones.
 
 use bytes::Bytes;
 use std::path::PathBuf;
@@ -11,10 +11,10 @@ use scrolldb_storage::model::{Cell, DecoratedKey, DeletionTime, Direction, Row, 
 use scrolldb_storage::read::{Merged, MergedRows, PartitionSource, SourceRows};
 use scrolldb_storage::sstable::Sstable;
 
-/// The rows of the version-2 fixture (`tests/fixtures/sstable_v2.db`, partition `channel`):
-/// every row shape, so reading the file covers rows with and without a marker, cells of
-/// each kind and row tombstones. The fixture was written by the version-2 writer from
-/// exactly these rows; do not change them.
+/// The rows of both fixtures (`tests/fixtures/sstable_v1.db` and `sstable_v2.db`, partition
+/// `channel`): every row shape, so reading a file covers rows with and without a marker,
+/// cells of each kind and row tombstones. The fixtures were written from exactly these
+/// rows; do not change them.
 fn fixture_rows() -> Vec<Row> {
     let mut rows = Vec::new();
     for i in 0u64..300 {
@@ -45,20 +45,18 @@ fn fixture_rows() -> Vec<Row> {
     rows
 }
 
-fn fixture() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/sstable_v2.db")
+fn fixture(version: u32) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("tests/fixtures/sstable_v{version}.db"))
 }
 
-#[test]
-fn the_fixture_is_version_2() {
-    let bytes = std::fs::read(fixture()).unwrap();
-    assert_eq!(&bytes[8..12], &2u32.to_le_bytes());
-    const { assert!(scrolldb_storage::sstable::FORMAT_VERSION > 2) };
+fn assert_fixture_version(version: u32) {
+    let bytes = std::fs::read(fixture(version)).unwrap();
+    assert_eq!(&bytes[8..12], &version.to_le_bytes());
+    assert!(scrolldb_storage::sstable::FORMAT_VERSION > version);
 }
 
-#[test]
-fn version_2_rows_read_back_both_ways() {
-    let table = Sstable::open(&fixture()).unwrap();
+fn assert_rows_read_back_both_ways(version: u32) {
+    let table = Sstable::open(&fixture(version)).unwrap();
     let key = DecoratedKey::new(Bytes::from_static(b"channel"));
     let p = table.partition(&key).unwrap().unwrap();
     let forward: Vec<Row> = p
@@ -75,10 +73,9 @@ fn version_2_rows_read_back_both_ways() {
 }
 
 /// A row tombstone over every fixture row at its base timestamp + 5 leaves exactly what a
-/// full reconciliation leaves: the merge's skip decision reads version-2 rows right.
-#[test]
-fn version_2_rows_merge_with_newer_tombstones() {
-    let table = Sstable::open(&fixture()).unwrap();
+/// full reconciliation leaves: the merge's skip decision reads the old rows right.
+fn assert_rows_merge_with_newer_tombstones(version: u32) {
+    let table = Sstable::open(&fixture(version)).unwrap();
     let key = DecoratedKey::new(Bytes::from_static(b"channel"));
     let p = table.partition(&key).unwrap().unwrap();
     let tombstones: Vec<Row> = fixture_rows()
@@ -132,4 +129,34 @@ fn version_2_rows_merge_with_newer_tombstones() {
         // Rows of shapes 0 (its newest cell ties the tombstone), 3 and 4 are fully shadowed.
         assert_eq!(deleted, 180, "{direction:?}");
     }
+}
+
+#[test]
+fn the_fixture_is_version_1() {
+    assert_fixture_version(1);
+}
+
+#[test]
+fn version_1_rows_read_back_both_ways() {
+    assert_rows_read_back_both_ways(1);
+}
+
+#[test]
+fn version_1_rows_merge_with_newer_tombstones() {
+    assert_rows_merge_with_newer_tombstones(1);
+}
+
+#[test]
+fn the_fixture_is_version_2() {
+    assert_fixture_version(2);
+}
+
+#[test]
+fn version_2_rows_read_back_both_ways() {
+    assert_rows_read_back_both_ways(2);
+}
+
+#[test]
+fn version_2_rows_merge_with_newer_tombstones() {
+    assert_rows_merge_with_newer_tombstones(2);
 }
