@@ -375,13 +375,14 @@ mod tests {
         Bytes::copy_from_slice(bytes)
     }
 
-    /// Merges in-memory sources (rows sorted by key) the way a read does.
-    fn merge(
-        sources: &[Vec<Row>],
+    /// A merge of in-memory sources (rows sorted by key); the first source also carries
+    /// the partition deletion and the range tombstones.
+    pub(super) fn merged_in_memory<'a>(
+        sources: &'a [Vec<Row>],
         partition: Option<DeletionTime>,
         ranges: &[RangeTombstone],
         direction: Direction,
-    ) -> (Vec<Row>, usize) {
+    ) -> MergedRows<'a> {
         let parts = sources
             .iter()
             .enumerate()
@@ -394,7 +395,17 @@ mod tests {
                 }),
             })
             .collect();
-        let mut merged = MergedRows::new(parts, direction, |_| true);
+        MergedRows::new(parts, direction, |_| true)
+    }
+
+    /// Merges in-memory sources (rows sorted by key) the way a read does.
+    fn merge(
+        sources: &[Vec<Row>],
+        partition: Option<DeletionTime>,
+        ranges: &[RangeTombstone],
+        direction: Direction,
+    ) -> (Vec<Row>, usize) {
+        let mut merged = merged_in_memory(sources, partition, ranges, direction);
         let (mut out, mut undecoded) = (Vec::new(), 0);
         while let Some(m) = merged.next_merged().unwrap() {
             undecoded += usize::from(matches!(m, Merged::Deleted { .. }));

@@ -89,8 +89,7 @@ mod tests {
     use bytes::Bytes;
 
     use crate::model::{Bound, Cell, DeletionTime, Direction, RangeTombstone, Row};
-    use crate::read::merge::{Merged, MergedRows, PartitionSource};
-    use crate::read::source::SourceRows;
+    use crate::read::merge::Merged;
 
     /// What a reader sees of a merge: the rows that are not deleted keys, in order, and
     /// the number of deleted keys and of tombstones among them.
@@ -103,19 +102,8 @@ mod tests {
         direction: Direction,
         mut budget: impl FnMut() -> Option<u64>,
     ) -> Outcome {
-        let parts = sources
-            .iter()
-            .enumerate()
-            .map(|(i, rows)| PartitionSource {
-                deletion: partition.filter(|_| i == 0),
-                range_tombstones: if i == 0 { ranges.to_vec() } else { Vec::new() },
-                rows: SourceRows::memtable(match direction {
-                    Direction::Forward => Box::new(rows.iter()),
-                    Direction::Reverse => Box::new(rows.iter().rev()),
-                }),
-            })
-            .collect();
-        let mut merged = MergedRows::new(parts, direction, |_| true);
+        let mut merged =
+            super::super::tests::merged_in_memory(sources, partition, ranges, direction);
         let (mut rows, mut deleted, mut tombstones) = (Vec::new(), 0, 0);
         loop {
             if let Some(max) = budget() {
