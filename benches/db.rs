@@ -285,12 +285,7 @@ fn run_clients(
             .map(|i| {
                 let work = &work;
                 s.spawn(move || {
-                    if batch_sched {
-                        cpu::sched_batch();
-                    }
-                    if nice != 0 {
-                        cpu::nice(nice);
-                    }
+                    cpu::client_thread(batch_sched, nice);
                     let cpu_start = cpu::thread();
                     let lat = work(i);
                     (lat, cpu::thread().minus(cpu_start))
@@ -584,12 +579,7 @@ fn mixed(db: &Db, data: &Data, c: &Config) -> (Figures, Figures) {
                 let next_id = &next_id;
                 let (batch_sched, nice) = (c.client_sched_batch, c.client_nice);
                 s.spawn(move || {
-                    if batch_sched {
-                        cpu::sched_batch();
-                    }
-                    if nice != 0 {
-                        cpu::nice(nice);
-                    }
+                    cpu::client_thread(batch_sched, nice);
                     let cpu_start = cpu::thread();
                     let mut rng =
                         ChaCha8Rng::seed_from_u64(c.seed ^ 0x006d_6978_6564 ^ client as u64);

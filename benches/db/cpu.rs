@@ -120,6 +120,17 @@ impl PhaseCpu {
     }
 }
 
+/// Sets the calling client thread's scheduling as `--client-sched-batch` and
+/// `--client-nice` ask.
+pub fn client_thread(batch_sched: bool, nice_value: i32) {
+    if batch_sched {
+        sched_batch();
+    }
+    if nice_value != 0 {
+        nice(nice_value);
+    }
+}
+
 /// Makes the calling thread `SCHED_BATCH`: the scheduler then lets the task running on a
 /// CPU finish its slice instead of preempting it whenever this thread wakes.
 pub fn sched_batch() {
