@@ -13,7 +13,8 @@ use scrolldb_storage::sstable::{
 
 /// A small table with every kind of content, in 256-byte blocks so it has several (but
 /// fewer than the 8 a zstd dictionary is trained on: the fuzz target decompresses a lone
-/// block without one).
+/// block without one): blocks of several partitions (joined, format 4) and, in the third
+/// partition's rows, blocks of one (split).
 fn small_table(dir: &Path) -> Vec<u8> {
     let path = dir.join("seed.db");
     let opts = SstableWriterOptions {
@@ -26,7 +27,7 @@ fn small_table(dir: &Path) -> Vec<u8> {
     keys.sort();
     let mut w = SstableWriter::create(&path, opts, 3).unwrap();
     for (n, k) in keys.iter().enumerate() {
-        let rows = (0..6u8).map(|i| {
+        let rows = (0..if n == 2 { 12u8 } else { 6 }).map(|i| {
             let mut r = Row::new(Bytes::from(vec![i, n as u8]));
             r.marker = Some(Cell::live(1_700_000_000_000_000, Bytes::new()));
             r.set(1, Cell::live(1_700_000_000_000_001, &b"hello chat"[..]));
@@ -52,26 +53,39 @@ fn small_table(dir: &Path) -> Vec<u8> {
     std::fs::read(&path).unwrap()
 }
 
-/// The first framed block of a table file (header is 16 bytes; block 1 starts where the
-/// block table says).
-fn first_block(file: &[u8]) -> Vec<u8> {
-    // Footer (152 bytes): the block table section offset is its first u64.
+/// The framed blocks of a table file, in order: the footer's first section descriptor
+/// (offset u64, length u64, CRC u32) locates the block table, whose u64 entries are where
+/// each block starts, the last one where the data ends.
+fn blocks(file: &[u8]) -> Vec<Vec<u8>> {
     let footer = &file[file.len() - 152..];
-    let table_at = u64::from_le_bytes(footer[..8].try_into().unwrap()) as usize;
-    let end = u64::from_le_bytes(file[table_at + 8..table_at + 16].try_into().unwrap()) as usize;
-    file[16..end].to_vec()
+    let u64_at = |b: &[u8], at: usize| u64::from_le_bytes(b[at..at + 8].try_into().unwrap());
+    let (table_at, table_len) = (u64_at(footer, 0) as usize, u64_at(footer, 8) as usize);
+    let offsets: Vec<usize> = (0..table_len / 8)
+        .map(|i| u64_at(file, table_at + 8 * i) as usize)
+        .collect();
+    offsets
+        .windows(2)
+        .map(|w| file[w[0]..w[1]].to_vec())
+        .collect()
 }
 
 fn seeds(dir: &Path) -> Vec<(&'static str, Vec<u8>)> {
     let file = small_table(dir);
-    let framed = first_block(&file);
-    // A split block (format 3), decompressed as the fuzz target decodes it.
-    let raw = unframe_block_for_fuzzing(&framed, 1 << 20).unwrap();
-    assert!(!decode_block_for_fuzzing(&raw).unwrap().is_empty());
+    let blocks = blocks(&file);
+    // A block starting with a heads length of 0 is joined, any other split.
+    let (joined, split): (Vec<_>, Vec<_>) = blocks.into_iter().partition(|b| b[..4] == [0; 4]);
+    let (joined, split) = (joined[0].clone(), split[0].clone());
+    // Decompressed as the fuzz target decodes them.
+    let raw_joined = unframe_block_for_fuzzing(&joined, 1 << 20).unwrap();
+    let raw_split = unframe_block_for_fuzzing(&split, 1 << 20).unwrap();
+    assert!(!decode_block_for_fuzzing(&raw_joined).unwrap().is_empty());
+    assert!(!decode_block_for_fuzzing(&raw_split).unwrap().is_empty());
     vec![
         ("table.db", file),
-        ("framed_block.bin", framed),
-        ("raw_block.bin", raw),
+        ("framed_block.bin", joined),
+        ("raw_block.bin", raw_joined),
+        ("framed_split_block.bin", split),
+        ("raw_split_block.bin", raw_split),
         ("empty.bin", Vec::new()),
     ]
 }

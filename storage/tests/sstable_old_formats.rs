@@ -1,7 +1,7 @@
 //! SSTables of older format versions stay readable. Version 1 stores rows without their
 //! maximum timestamp (this build derives it from the cells); version 2 stores whole rows,
-//! with that timestamp, in one zstd frame per block (version 3 splits blocks into heads and
-//! bodies). Each fixture was written by its version's writer from `fixture_rows`, and this
+//! with that timestamp, in one zstd frame per block; version 3 splits every block into heads
+//! and bodies (version 4 only blocks of one partition's rows). Each fixture was written by its version's writer from `fixture_rows`, and this
 //! build reads its rows both ways and merges them with tombstones.
 
 use bytes::Bytes;
@@ -11,7 +11,7 @@ use scrolldb_storage::model::{Cell, DecoratedKey, DeletionTime, Direction, Row, 
 use scrolldb_storage::read::{Merged, MergedRows, PartitionSource, SourceRows};
 use scrolldb_storage::sstable::Sstable;
 
-/// The rows of both fixtures (`tests/fixtures/sstable_v1.db` and `sstable_v2.db`, partition
+/// The rows of the fixtures (`tests/fixtures/sstable_v1.db`, `sstable_v2.db`, `sstable_v3.db`, partition
 /// `channel`): every row shape, so reading a file covers rows with and without a marker,
 /// cells of each kind and row tombstones. The fixtures were written from exactly these
 /// rows; do not change them.
@@ -159,4 +159,19 @@ fn version_2_rows_read_back_both_ways() {
 #[test]
 fn version_2_rows_merge_with_newer_tombstones() {
     assert_rows_merge_with_newer_tombstones(2);
+}
+
+#[test]
+fn the_fixture_is_version_3() {
+    assert_fixture_version(3);
+}
+
+#[test]
+fn version_3_rows_read_back_both_ways() {
+    assert_rows_read_back_both_ways(3);
+}
+
+#[test]
+fn version_3_rows_merge_with_newer_tombstones() {
+    assert_rows_merge_with_newer_tombstones(3);
 }

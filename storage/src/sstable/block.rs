@@ -15,17 +15,22 @@
 //! - [`BlockKind::Bodies`] (format 3): entry `i` the body (marker, cells) of head `i`, timed
 //!   relative to that head's greatest data timestamp; its `base_ts` is reserved, 0.
 //!
+//! A joined block (format 4: the rows of several partitions in one frame) decodes to its
+//! heads carrying its bodies ([`DecodedBlock::joined_bodies`]), one block cache entry.
+//!
 //! The on-disk framing is in `block_frame.rs`, the writer's side in `block_builder.rs`.
 
 use crate::codec::row::{
     read_row, read_row_head, read_split_head, read_split_row, skip_body, RowHead,
 };
 use bytes::Bytes;
+use std::sync::Arc;
 
 use crate::codec::varint::Reader;
 use crate::error::{Error, Result};
 use crate::model::Row;
 
+use super::block_frame::unjoin;
 use super::footer::{read_u32, read_u64};
 
 const BASE_TS_BYTES: usize = 8;
@@ -45,7 +50,8 @@ pub enum BlockKind {
 
 /// A decompressed block, with its row offsets validated (and read in place: a block that
 /// is parsed once per read when the cache is too small for a partition should cost no
-/// allocation beyond its bytes).
+/// allocation beyond its bytes). Cloning shares the bytes.
+#[derive(Clone)]
 pub struct DecodedBlock {
     /// Shared so that rows read from the block borrow their values instead of copying them.
     data: Bytes,
@@ -54,12 +60,33 @@ pub struct DecodedBlock {
     row_count: usize,
     base_ts: i64,
     kind: BlockKind,
+    /// The bodies of a joined block's heads (format 4), decoded with them: one cache entry
+    /// and one decompression for both.
+    joined_bodies: Option<Arc<DecodedBlock>>,
 }
 
 impl DecodedBlock {
     /// Heap bytes this block holds, the weight the block cache charges for it.
     pub fn memory_bytes(&self) -> usize {
-        self.data.len() + std::mem::size_of::<Self>()
+        self.data.len()
+            + std::mem::size_of::<Self>()
+            + self.joined_bodies.as_ref().map_or(0, |b| b.memory_bytes())
+    }
+
+    /// Decodes a joined block's content (`bodies ‖ heads ‖ heads length`, format 4) into
+    /// its heads carrying its bodies.
+    pub fn parse_joined(content: Vec<u8>) -> Result<Self> {
+        let (heads, bodies) = unjoin(content)?;
+        let mut heads = Self::parse(heads, BlockKind::Heads)?;
+        let bodies = Self::parse_bodies(bodies, heads.row_count)?;
+        heads.joined_bodies = Some(Arc::new(bodies));
+        Ok(heads)
+    }
+
+    /// The bodies decoded with these heads, for a joined block.
+    #[inline]
+    pub fn joined_bodies(&self) -> Option<&Arc<DecodedBlock>> {
+        self.joined_bodies.as_ref()
     }
 
     pub fn parse(data: Vec<u8>, kind: BlockKind) -> Result<Self> {
@@ -88,6 +115,7 @@ impl DecodedBlock {
             row_count: count,
             base_ts,
             kind,
+            joined_bodies: None,
         })
     }
 

@@ -12,12 +12,20 @@ use super::block::MAX_BLOCK_BYTES;
 pub struct SplitBlock {
     pub heads: Vec<u8>,
     pub bodies: Vec<u8>,
+    /// Stored as one joined frame (format 4; `block_frame.rs`): the writer sets it for a
+    /// block holding rows of more than one partition.
+    pub joined: bool,
 }
 
 impl SplitBlock {
-    /// The larger part: what the footer's maximum uncompressed block size must admit.
+    /// The largest frame's content: what the footer's maximum uncompressed block size must
+    /// admit (a joined frame holds both parts and the heads' length).
     pub fn max_part_bytes(&self) -> usize {
-        self.heads.len().max(self.bodies.len())
+        if self.joined {
+            self.heads.len() + self.bodies.len() + 4
+        } else {
+            self.heads.len().max(self.bodies.len())
+        }
     }
 }
 
@@ -139,6 +147,7 @@ impl BlockBuilder {
         let block = SplitBlock {
             heads: self.heads.finish(),
             bodies: self.bodies.finish(),
+            joined: false,
         };
         self.heads.buf.reserve(self.capacity_bytes / 2);
         self.bodies

@@ -4,6 +4,13 @@
 //! (the CRC over the frame and the length). Format 3 splits a block into its rows' heads
 //! and their bodies: `heads part length u32 ‖ heads part ‖ bodies part`, each part shaped
 //! as above, so a walk over shadowed rows checks and decompresses the small heads part only.
+//!
+//! Format 4 splits only a block of one partition's rows, where a walk over a long run of
+//! shadowed rows can happen. A block of several partitions (small partitions, read whole:
+//! the sparse channel's few messages per bucket) is stored joined: `0 u32 ‖ part`, one part
+//! whose frame holds `bodies ‖ heads ‖ heads length u32`. A cold read of it costs one check
+//! and one decompression instead of two; a heads length of 0 cannot occur in a split block
+//! (a part is at least 8 bytes), so it marks the joined form.
 
 use crate::error::{Error, Result};
 
@@ -16,6 +23,18 @@ pub enum Part {
     Heads,
     Bodies,
 }
+
+/// The parts of a format-3 or format-4 block as stored.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Layout<'a> {
+    /// Heads and bodies, each its own part.
+    Split { heads: &'a [u8], bodies: &'a [u8] },
+    /// One part holding `bodies ‖ heads ‖ heads length u32` (format 4).
+    Joined(&'a [u8]),
+}
+
+/// Marks a joined block where a split block has its heads part's length.
+const JOINED_MARK: u32 = 0;
 
 /// Compresses an uncompressed block (or one part of one) into its on-disk form.
 pub fn frame(
@@ -50,7 +69,52 @@ pub fn frame_split(
     Ok(out)
 }
 
-/// The on-disk bytes of one part of a format-3 block. A length that does not fit the block
+/// Compresses a block's heads and bodies as one joined part (format 4), with the table's
+/// compressor; `scratch` is reused between blocks for the uncompressed content.
+pub fn frame_joined(
+    heads: &[u8],
+    bodies: &[u8],
+    compressor: &mut zstd::bulk::Compressor<'_>,
+    scratch: &mut Vec<u8>,
+) -> std::io::Result<Vec<u8>> {
+    scratch.clear();
+    scratch.extend_from_slice(bodies);
+    scratch.extend_from_slice(heads);
+    scratch.extend_from_slice(&(heads.len() as u32).to_le_bytes());
+    let part = frame(scratch, compressor)?;
+    let mut out = Vec::with_capacity(4 + part.len());
+    out.extend_from_slice(&JOINED_MARK.to_le_bytes());
+    out.extend_from_slice(&part);
+    Ok(out)
+}
+
+/// How the format-3 or format-4 block `on_disk` stores its parts.
+pub fn layout(on_disk: &[u8]) -> Result<Layout<'_>> {
+    let mark = read_u32(on_disk, 0)
+        .ok_or_else(|| Error::Malformed(format!("block of {} bytes too short", on_disk.len())))?;
+    if mark == JOINED_MARK {
+        return Ok(Layout::Joined(on_disk.get(4..).unwrap_or_default()));
+    }
+    Ok(Layout::Split {
+        heads: split_part(on_disk, Part::Heads)?,
+        bodies: split_part(on_disk, Part::Bodies)?,
+    })
+}
+
+/// Splits a joined part's decompressed content `bodies ‖ heads ‖ heads length u32` into
+/// the heads (copied out) and the bodies (`content` truncated in place: its spare capacity,
+/// at least the heads' size, then holds the offsets `DecodedBlock::parse_bodies` appends).
+pub fn unjoin(mut content: Vec<u8>) -> Result<(Vec<u8>, Vec<u8>)> {
+    let bad = || Error::Malformed(format!("joined block of {} bytes malformed", content.len()));
+    let len_at = content.len().checked_sub(4).ok_or_else(bad)?;
+    let heads_len = read_u32(&content, len_at).ok_or_else(bad)? as usize;
+    let heads_at = len_at.checked_sub(heads_len).ok_or_else(bad)?;
+    let heads = content.get(heads_at..len_at).ok_or_else(bad)?.to_vec();
+    content.truncate(heads_at);
+    Ok((heads, content))
+}
+
+/// The on-disk bytes of one part of a split block. A length that does not fit the block
 /// is an error; one that is wrong but fits makes a part whose CRC does not match.
 pub fn split_part(on_disk: &[u8], part: Part) -> Result<&[u8]> {
     let heads_len = read_u32(on_disk, 0)
@@ -82,6 +146,17 @@ pub fn unframe(
     max_uncompressed_bytes: usize,
     dictionary: Option<&zstd::dict::DecoderDictionary<'static>>,
 ) -> Result<Vec<u8>> {
+    unframe_with_spare(on_disk, max_uncompressed_bytes, dictionary, 0)
+}
+
+/// [`unframe`] into a buffer with `spare` bytes of capacity beyond the content, for what
+/// the caller appends (a bodies part's offsets) without moving the content.
+pub fn unframe_with_spare(
+    on_disk: &[u8],
+    max_uncompressed_bytes: usize,
+    dictionary: Option<&zstd::dict::DecoderDictionary<'static>>,
+    spare: usize,
+) -> Result<Vec<u8>> {
     let body_len = on_disk
         .len()
         .checked_sub(4)
@@ -109,7 +184,7 @@ pub fn unframe(
             ))
         }
     }
-    let mut out = Vec::with_capacity(expected);
+    let mut out = Vec::with_capacity(expected.saturating_add(spare));
     DCTX.with(|cell| {
         let mut dctx = cell.borrow_mut();
         let result = match dictionary {
@@ -169,5 +244,34 @@ mod tests {
         }
         assert!(part(&framed, Part::Heads).is_ok());
         assert!(unframe(split_part(&framed, Part::Heads).unwrap(), 10, None).is_err());
+    }
+
+    #[test]
+    fn a_joined_block_round_trips_and_every_flipped_bit_is_an_error() {
+        let heads: Vec<u8> = (0..200u32).flat_map(|i| (i % 7).to_le_bytes()).collect();
+        let bodies: Vec<u8> = (0..300u32).map(|i| (i % 13) as u8).collect();
+        let mut c = zstd::bulk::Compressor::new(3).unwrap();
+        let framed = frame_joined(&heads, &bodies, &mut c, &mut Vec::new()).unwrap();
+        let decode = |bytes: &[u8]| match layout(bytes)? {
+            Layout::Joined(part) => unjoin(unframe(part, 1 << 20, None)?),
+            Layout::Split { .. } => Err(Error::Malformed("split".into())),
+        };
+        let (h, b) = decode(&framed).unwrap();
+        assert_eq!((h, b), (heads.clone(), bodies.clone()));
+        for i in 0..framed.len() {
+            for bit in [0, 7] {
+                let mut bad = framed.clone();
+                bad[i] ^= 1 << bit;
+                assert!(decode(&bad).is_err(), "byte {i} bit {bit}");
+            }
+        }
+        for n in 0..framed.len() {
+            assert!(decode(&framed[..n]).is_err(), "prefix {n}");
+        }
+        // A joined content whose heads length does not fit is an error, not a panic.
+        let mut content = bodies.clone();
+        content.extend_from_slice(&(u32::MAX).to_le_bytes());
+        assert!(unjoin(content).is_err());
+        assert!(unjoin(vec![1, 2]).is_err());
     }
 }

@@ -11,8 +11,10 @@ pub const MAGIC: [u8; 8] = *b"SCRLSST\x01";
 /// The format version this build writes. Version 2 added each row's greatest data
 /// timestamp (row flag 4), so reads can skip rows a tombstone shadows without decoding them;
 /// version 3 splits each data block into its rows' heads and their bodies, two zstd frames,
-/// so such a walk does not decompress the cells either (`block_frame.rs`).
-pub const FORMAT_VERSION: u32 = 3;
+/// so such a walk does not decompress the cells either (`block_frame.rs`); version 4 keeps
+/// that split only for blocks of one partition's rows and stores a block of several
+/// partitions (small ones, read whole) as one joined frame, one decompression per cold read.
+pub const FORMAT_VERSION: u32 = 4;
 /// The first version whose data blocks are split into heads and bodies.
 pub const SPLIT_BLOCKS_VERSION: u32 = 3;
 /// The oldest version this build reads: version 1 rows lack the stored timestamp, and the

@@ -32,59 +32,62 @@ pub use stats::{DeletionHistogram, SstableStats};
 pub use writer::{SstableWriter, SstableWriterOptions};
 
 /// Decodes one uncompressed data block entirely, for the fuzz target: every row or an error.
-/// The bytes are tried as a block of whole rows (formats 1 and 2) and as a split block
-/// (format 3) in the form [`unframe_block_for_fuzzing`] returns it: heads length u32 LE,
-/// heads, bodies.
+/// The bytes are tried as a block of whole rows (formats 1 and 2), as a split block
+/// (format 3) in the form [`unframe_block_for_fuzzing`] returns it (heads length u32 LE,
+/// heads, bodies) and as a joined block's content (format 4: bodies, heads, heads length).
 pub fn decode_block_for_fuzzing(data: &[u8]) -> crate::Result<Vec<crate::model::Row>> {
     use block::{BlockKind, DecodedBlock};
-    let whole = DecodedBlock::parse(data.to_vec(), BlockKind::Rows).and_then(|block| {
-        let mut rows = Vec::with_capacity(block.row_count());
-        for i in 0..block.row_count() {
-            block.clustering(i)?;
-            block.head(i)?;
-            rows.push(block.row(i)?);
-        }
-        Ok(rows)
-    });
-    let heads_len = footer::read_u32(data, 0).unwrap_or(u32::MAX) as usize;
-    let split = (|| {
-        let heads = data.get(4..4usize.checked_add(heads_len)?)?.to_vec();
-        let bodies = data.get(4 + heads_len..)?.to_vec();
-        Some((heads, bodies))
-    })()
-    .ok_or_else(|| crate::Error::Malformed("no split block".into()))
-    .and_then(|(heads, bodies)| {
-        let heads = DecodedBlock::parse(heads, BlockKind::Heads)?;
-        let bodies = DecodedBlock::parse_bodies(bodies, heads.row_count())?;
+    let all_rows = |heads: &DecodedBlock, bodies: Option<&DecodedBlock>| {
         let mut rows = Vec::with_capacity(heads.row_count());
         for i in 0..heads.row_count() {
             heads.clustering(i)?;
             heads.head(i)?;
-            rows.push(heads.split_row(i, &bodies)?);
+            rows.push(match bodies {
+                Some(b) => heads.split_row(i, b)?,
+                None => heads.row(i)?,
+            });
         }
         Ok(rows)
-    });
-    whole.or(split)
+    };
+    let whole =
+        DecodedBlock::parse(data.to_vec(), BlockKind::Rows).and_then(|b| all_rows(&b, None));
+    let heads_len = footer::read_u32(data, 0).unwrap_or(u32::MAX) as usize;
+    let split = || {
+        let (heads, bodies) = (|| {
+            let heads = data.get(4..4usize.checked_add(heads_len)?)?.to_vec();
+            let bodies = data.get(4 + heads_len..)?.to_vec();
+            Some((heads, bodies))
+        })()
+        .ok_or_else(|| crate::Error::Malformed("no split block".into()))?;
+        let heads = DecodedBlock::parse(heads, BlockKind::Heads)?;
+        let bodies = DecodedBlock::parse_bodies(bodies, heads.row_count())?;
+        all_rows(&heads, Some(&bodies))
+    };
+    let joined = || {
+        let heads = DecodedBlock::parse_joined(data.to_vec())?;
+        all_rows(&heads, heads.joined_bodies().map(|b| &**b))
+    };
+    whole.or_else(|_| split()).or_else(|_| joined())
 }
 
 /// Checks and decompresses one on-disk (framed) block, for the fuzz target: as one part
 /// (formats 1 and 2), else as a split block (format 3), returned as heads length u32 LE,
-/// heads, bodies (what [`decode_block_for_fuzzing`] takes).
+/// heads, bodies, else as a joined block (format 4), returned as its content (what
+/// [`decode_block_for_fuzzing`] takes).
 pub fn unframe_block_for_fuzzing(
     data: &[u8],
     max_uncompressed_bytes: usize,
 ) -> crate::Result<Vec<u8>> {
-    use block_frame::{split_part, unframe, Part};
-    unframe(data, max_uncompressed_bytes, None).or_else(|_| {
-        let heads = unframe(split_part(data, Part::Heads)?, max_uncompressed_bytes, None)?;
-        let bodies = unframe(
-            split_part(data, Part::Bodies)?,
-            max_uncompressed_bytes,
-            None,
-        )?;
-        let mut out = (heads.len() as u32).to_le_bytes().to_vec();
-        out.extend_from_slice(&heads);
-        out.extend_from_slice(&bodies);
-        Ok(out)
+    use block_frame::{layout, unframe, Layout};
+    unframe(data, max_uncompressed_bytes, None).or_else(|_| match layout(data)? {
+        Layout::Split { heads, bodies } => {
+            let heads = unframe(heads, max_uncompressed_bytes, None)?;
+            let bodies = unframe(bodies, max_uncompressed_bytes, None)?;
+            let mut out = (heads.len() as u32).to_le_bytes().to_vec();
+            out.extend_from_slice(&heads);
+            out.extend_from_slice(&bodies);
+            Ok(out)
+        }
+        Layout::Joined(part) => unframe(part, max_uncompressed_bytes, None),
     })
 }

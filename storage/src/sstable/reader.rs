@@ -15,7 +15,7 @@ use crate::model::{DecoratedKey, DeletionTime, Direction, RangeTombstone, Slice}
 
 use super::block::{BlockKind, DecodedBlock};
 use super::block_cache::{BlockCache, BlockKey};
-use super::block_frame::{split_part, unframe, Part};
+use super::block_frame::{layout, unframe, unframe_with_spare, Layout};
 use super::clustering_index::ClusteringIndex;
 use super::file_bytes::{ReadBytes, TableBytes};
 use super::filter::{self, Filter, KeyHash};
@@ -341,7 +341,8 @@ impl Sstable {
     }
 
     /// Data block `block` as a walk reads it, from the block cache or read, checked and
-    /// decompressed: the row heads of a split block, else the whole rows.
+    /// decompressed: the row heads of a split block, the heads carrying their bodies of a
+    /// joined one (format 4), else (formats 1 and 2) the whole rows.
     pub(crate) fn read_block(&self, block: u64) -> Result<Arc<DecodedBlock>> {
         self.blocks_read.fetch_add(1, Ordering::Relaxed);
         let kind = if self.split_blocks() {
@@ -404,21 +405,28 @@ impl Sstable {
         row_count: usize,
     ) -> Result<DecodedBlock> {
         let max = self.footer.max_block_uncompressed_bytes as usize;
+        let dictionary = self.dictionary.as_ref();
         let decode = |framed: &[u8]| -> Result<DecodedBlock> {
-            let part = match kind {
-                BlockKind::Rows => framed,
-                BlockKind::Heads => split_part(framed, Part::Heads)?,
-                BlockKind::Bodies => split_part(framed, Part::Bodies)?,
-            };
-            // A split block's heads are compressed without the dictionary.
-            let dictionary = self
-                .dictionary
-                .as_ref()
-                .filter(|_| kind != BlockKind::Heads);
-            let raw = unframe(part, max, dictionary)?;
-            match kind {
-                BlockKind::Bodies => DecodedBlock::parse_bodies(raw, row_count),
-                _ => DecodedBlock::parse(raw, kind),
+            if kind == BlockKind::Rows {
+                return DecodedBlock::parse(unframe(framed, max, dictionary)?, kind);
+            }
+            match layout(framed)? {
+                // A split block's heads are compressed without the dictionary.
+                Layout::Split { heads, .. } if kind == BlockKind::Heads => {
+                    DecodedBlock::parse(unframe(heads, max, None)?, kind)
+                }
+                Layout::Split { bodies, .. } => {
+                    let spare = row_count.saturating_mul(4).saturating_add(4);
+                    let raw = unframe_with_spare(bodies, max, dictionary, spare)?;
+                    DecodedBlock::parse_bodies(raw, row_count)
+                }
+                Layout::Joined(part) => {
+                    let heads = DecodedBlock::parse_joined(unframe(part, max, dictionary)?)?;
+                    match (kind, heads.joined_bodies()) {
+                        (BlockKind::Bodies, Some(bodies)) => Ok(DecodedBlock::clone(bodies)),
+                        _ => Ok(heads),
+                    }
+                }
             }
         };
         match &self.bytes {

@@ -230,6 +230,7 @@ impl<'a> RowIter<'a> {
 
     /// Decodes the whole row `advance` stopped on. In a split block (format 3) this is
     /// where the block's bodies are first read; the cursor keeps them for its other rows.
+    /// A joined block's heads (format 4) came with their bodies.
     pub fn decode_head(&self) -> Result<Row> {
         let (Some(c), Some((i, _))) = (&self.current, &self.head) else {
             return Err(Error::Malformed("no row to decode".into()));
@@ -238,7 +239,7 @@ impl<'a> RowIter<'a> {
         if !table.split_blocks() {
             return c.block.row(*i).map_err(|e| table.corruption(e, c.block_no));
         }
-        let bodies = match c.bodies.get() {
+        let bodies = match c.block.joined_bodies().or(c.bodies.get()) {
             Some(b) => b,
             None => {
                 let read = table.read_bodies(c.block_no, c.block.row_count())?;
