@@ -46,9 +46,16 @@ fn key(partition: u64) -> DecoratedKey {
 
 /// Small partitions around one large one, in ring order.
 fn write_table(path: &std::path::Path) -> Vec<(DecoratedKey, u64)> {
+    write_table_with(path, SstableWriterOptions::default())
+}
+
+fn write_table_with(
+    path: &std::path::Path,
+    opts: SstableWriterOptions,
+) -> Vec<(DecoratedKey, u64)> {
     let mut parts: Vec<(DecoratedKey, u64)> = (0..SMALL_PARTITIONS).map(|p| (key(p), p)).collect();
     parts.sort();
-    let mut w = SstableWriter::create(path, SstableWriterOptions::default(), parts.len()).unwrap();
+    let mut w = SstableWriter::create(path, opts, parts.len()).unwrap();
     for (k, p) in &parts {
         w.add_partition(k, None, &[], (0..rows_of(*p)).map(|i| row(*p, i)))
             .unwrap();
@@ -166,5 +173,41 @@ fn a_large_partition_keeps_heads_and_bodies_apart() {
     assert!(
         (blocks - 2..=blocks).contains(&body_misses),
         "{body_misses} misses for the bodies of {blocks} blocks"
+    );
+}
+
+#[test]
+fn blocks_are_cut_at_partition_ends_past_the_cut_size() {
+    let dir = tempfile::tempdir().unwrap();
+    // Decompressed bytes and blocks of a cold read of every small partition, at a cut size.
+    let cold_reads = |cut: usize| {
+        let path = dir.path().join(format!("cut{cut}.db"));
+        let opts = SstableWriterOptions {
+            partition_cut_bytes: cut,
+            ..SstableWriterOptions::default()
+        };
+        let parts = write_table_with(&path, opts);
+        let (t, cache) = open(&path);
+        let (mut bytes, mut blocks) = (0, 0);
+        for (k, p) in parts.iter().filter(|(_, p)| rows_of(*p) == SMALL_ROWS) {
+            let before = cache.stats().bytes;
+            let (rows, read) = read(&t, k, Direction::Reverse, 50);
+            assert_eq!(rows.len() as u64, SMALL_ROWS, "partition {p}");
+            bytes += cache.stats().bytes - before;
+            blocks += read;
+            cache.evict_generation(1);
+        }
+        (bytes, blocks)
+    };
+    let (uncut_bytes, uncut_blocks) = cold_reads(0);
+    let (cut_bytes, cut_blocks) = cold_reads(512);
+    let small = SMALL_PARTITIONS - 1;
+    // Uncut, 4 KiB blocks of ten partitions: some straddle two blocks.
+    assert!(uncut_blocks > small, "{uncut_blocks} blocks");
+    // Cut, no small partition (about 400 bytes) straddles: one block each, a third the size.
+    assert_eq!(cut_blocks, small);
+    assert!(
+        cut_bytes * 3 < uncut_bytes,
+        "{cut_bytes} against {uncut_bytes} bytes"
     );
 }

@@ -203,8 +203,11 @@ impl Engine {
             retired: Vec::new(),
             outputs,
             root: self.dir.clone(),
+            // A flush favours ingest: its output is rewritten by compaction, which cuts
+            // blocks at partition ends (more, smaller frames) for the reads.
             sstable_options: SstableWriterOptions {
                 zstd_level: self.opts.flush_zstd_level,
+                partition_cut_bytes: 0,
                 ..self.opts.sstable.clone()
             },
             block_cache: self.block_cache.clone(),

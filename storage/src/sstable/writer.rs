@@ -29,11 +29,36 @@ const WRITE_BUFFER_BYTES: usize = 256 * 1024;
 /// building entropy tables (a cost that dominated these small frames on the live read path).
 const HEADS_ZSTD_LEVEL: i32 = -5;
 
+/// What the block being written holds: the partitions (numbered in write order) of its
+/// first and last rows, and whether its first row continues a partition begun earlier.
+#[derive(Clone, Copy, Debug, Default)]
+struct BlockContents {
+    first_partition: usize,
+    last_partition: usize,
+    starts_inside_partition: bool,
+}
+
+impl BlockContents {
+    /// Whether the block is a piece of one large partition (one that has rows in other
+    /// blocks, or fills this one), so it is written split: there a walk can step over a
+    /// long run of shadowed rows reading heads only. Any other block (small partitions,
+    /// read whole) is joined: a cold read of it decompresses one frame, not two. `full`:
+    /// the block was cut for its size inside a partition.
+    fn inside_large_partition(&self, full: bool) -> bool {
+        self.first_partition == self.last_partition && (self.starts_inside_partition || full)
+    }
+}
+
 /// How an SSTable is written.
 #[derive(Clone, Debug)]
 pub struct SstableWriterOptions {
     /// A block is cut once its uncompressed size reaches this.
     pub block_size_bytes: usize,
+    /// A block already this large when a partition ends is cut there rather than filled
+    /// with the next partition's rows (0: never). A cold read of a small partition then
+    /// decompresses less of its neighbours: the sparse channel's read of ten buckets pays
+    /// ten cold blocks, and their decompression is most of its time.
+    pub partition_cut_bytes: usize,
     pub zstd_level: i32,
     /// Target false-positive rate of the partition bloom filter.
     pub bloom_fp_rate: f64,
@@ -43,6 +68,7 @@ impl Default for SstableWriterOptions {
     fn default() -> Self {
         SstableWriterOptions {
             block_size_bytes: 4 * 1024,
+            partition_cut_bytes: 512,
             zstd_level: 3,
             bloom_fp_rate: 0.01,
         }
@@ -76,9 +102,8 @@ pub struct SstableWriter {
     dictionary: Vec<u8>,
     /// File offset of every written block.
     block_offsets: Vec<u64>,
-    /// The partitions (numbered in write order) of the current block's first and last rows:
-    /// a block whose rows are all of one partition is written split, others joined.
-    block_partitions: (usize, usize),
+    /// What the current block holds, to choose its layout when it is cut.
+    block_contents: BlockContents,
     /// Uncompressed content of a joined block, reused.
     joined_scratch: Vec<u8>,
     max_block_uncompressed_bytes: u32,
@@ -133,7 +158,7 @@ impl SstableWriter {
             heads_compressor,
             dictionary: Vec::new(),
             block_offsets: Vec::new(),
-            block_partitions: (0, 0),
+            block_contents: BlockContents::default(),
             joined_scratch: Vec::new(),
             max_block_uncompressed_bytes: 0,
             index_entries: Vec::with_capacity(expected_partitions.min(1 << 20) * 32),
@@ -200,9 +225,13 @@ impl SstableWriter {
             // This partition's number: its index entry is pushed after its rows.
             let partition = self.index_offsets.len();
             if self.block.is_empty() {
-                self.block_partitions.0 = partition;
+                self.block_contents = BlockContents {
+                    first_partition: partition,
+                    last_partition: partition,
+                    starts_inside_partition: prev.is_some(),
+                };
             }
-            self.block_partitions.1 = partition;
+            self.block_contents.last_partition = partition;
             self.block.add(row)?;
             match spans.last_mut() {
                 Some(s) if s.block == block_no => s.row_count += 1,
@@ -221,12 +250,14 @@ impl SstableWriter {
             }
             prev = Some(item);
             if self.block.size_bytes() >= self.opts.block_size_bytes {
-                self.flush_block()?;
+                self.flush_block(true)?;
             }
         }
         if let (Some(s), Some(p)) = (spans.last_mut(), &prev) {
             s.last_key = p.borrow().clustering.clone();
         }
+        let cut_here = self.opts.partition_cut_bytes > 0
+            && self.block.size_bytes() >= self.opts.partition_cut_bytes;
         self.stats
             .add_partition(deletion.as_ref(), range_tombstones);
         self.index_offsets.push(self.index_entries.len() as u64);
@@ -240,6 +271,9 @@ impl SstableWriter {
         self.min_token = self.min_token.min(key.token);
         self.max_token = self.max_token.max(key.token);
         self.last_key = Some(key.clone());
+        if cut_here {
+            self.flush_block(false)?;
+        }
         Ok(())
     }
 
@@ -266,15 +300,13 @@ impl SstableWriter {
         Ok(())
     }
 
-    fn flush_block(&mut self) -> Result<()> {
+    /// Cuts the current block; `full` when it reached the block size inside a partition.
+    fn flush_block(&mut self, full: bool) -> Result<()> {
         if self.block.is_empty() {
             return Ok(());
         }
         let mut raw = self.block.take();
-        // Split blocks pay off where a walk can step over a long run of shadowed rows: in
-        // one partition's rows. A block of several partitions is read whole by the reads of
-        // its small partitions; joined, a cold read of it decompresses one frame, not two.
-        raw.joined = self.block_partitions.0 != self.block_partitions.1;
+        raw.joined = !self.block_contents.inside_large_partition(full);
         let len = u32::try_from(raw.max_part_bytes())
             .map_err(|_| Error::InvalidRequest("SSTable block larger than 4 GiB".into()))?;
         self.max_block_uncompressed_bytes = self.max_block_uncompressed_bytes.max(len);
@@ -370,7 +402,7 @@ impl SstableWriter {
     /// Writes index, filter, stats, footer; fsyncs the file, renames it to `path`, fsyncs
     /// the directory.
     pub fn finish(mut self) -> Result<SstableStats> {
-        self.flush_block()?;
+        self.flush_block(false)?;
         if self.compressor.is_none() {
             self.start_compressing()?;
         }
